@@ -1,0 +1,81 @@
+/**
+ * Every error sluice throws is a SluiceError with a stable, machine-readable `code` and a
+ * `retriable` flag: callers branch on the code, never on the message text.
+ */
+export const ErrorCodes = {
+  /** An option passed to a constructor or factory is invalid; the message names it. */
+  INVALID_OPTION: 'SLUICE_INVALID_OPTION',
+  /** An argument to a method is invalid (for example a malformed offset range). */
+  INVALID_ARGUMENT: 'SLUICE_INVALID_ARGUMENT',
+  /** A requested offset range lies outside what the partition holds. */
+  OFFSET_OUT_OF_RANGE: 'SLUICE_OFFSET_OUT_OF_RANGE',
+  /** A topic or partition does not exist. */
+  UNKNOWN_TOPIC_OR_PARTITION: 'SLUICE_UNKNOWN_TOPIC_OR_PARTITION',
+  /** The Kafka cluster answered with an error or could not be reached. */
+  KAFKA: 'SLUICE_KAFKA',
+  /** A record's key, value or header could not be deserialized. */
+  DESERIALIZATION: 'SLUICE_DESERIALIZATION',
+  /** A partition task failed after all its attempts. */
+  TASK_FAILED: 'SLUICE_TASK_FAILED',
+  /** A streaming batch failed; the stream stopped without committing it. */
+  BATCH_FAILED: 'SLUICE_BATCH_FAILED',
+  /** The checkpoint directory is unusable (other app, unknown version, corrupt). */
+  CHECKPOINT: 'SLUICE_CHECKPOINT',
+  /** Another live process holds the checkpoint directory. */
+  CHECKPOINT_LOCKED: 'SLUICE_CHECKPOINT_LOCKED',
+  /** Saved state could not be read back. */
+  STATE: 'SLUICE_STATE',
+  /** A sink found its stored offsets out of line with the batch (gap or overlap). */
+  SINK_OFFSET_MISMATCH: 'SLUICE_SINK_OFFSET_MISMATCH',
+  /** A sink failed to write a batch. */
+  SINK: 'SLUICE_SINK',
+  /** Another instance of the same application took over (zombie fencing). */
+  FENCED: 'SLUICE_FENCED',
+  /** The object was used after it was stopped or closed. */
+  CLOSED: 'SLUICE_CLOSED',
+  /** The local development broker could not be prepared, started or stopped. */
+  LOCAL_KAFKA: 'SLUICE_LOCAL_KAFKA',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export interface SluiceErrorOptions {
+  retriable?: boolean
+  cause?: unknown
+  /** Structured context (topic, partition, offsets, option name...) for logs and callers. */
+  details?: Record<string, unknown>
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'SluiceError'
+    this.code = code
+    this.retriable = options.retriable ?? false
+    this.details = options.details ?? {}
+  }
+}
+
+/** An invalid option: the message always starts with the option's path so users can find it. */
+export function invalidOption(
+  option: string,
+  problem: string,
+  details: Record<string, unknown> = {},
+): SluiceError {
+  return new SluiceError(ErrorCodes.INVALID_OPTION, `option '${option}' ${problem}`, {
+    details: { option, ...details },
+  })
+}
+
+export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
+  return error instanceof SluiceError && (code === undefined || error.code === code)
+}
+
+/** Message of any thrown value, for wrapping foreign errors. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
