@@ -1,5 +1,50 @@
-// placeholder, replaced by the harness runner
-import { spawnSync } from 'node:child_process'
+// `npm test`: starts one Kafka broker for the whole run (unless KAFKA_BOOTSTRAP points at a
+// cluster), runs every test file with node:test against it, then stops it. Arguments are
+// passed to node --test, e.g. `npm test -- test/kafka`.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 
-const result = spawnSync(process.execPath, ['--test', 'test/**/*.test.ts'], { stdio: 'inherit' })
-process.exit(result.status ?? 1)
+const args = process.argv.slice(2)
+const files = args.filter((a) => !a.startsWith('--'))
+const flags = args.filter((a) => a.startsWith('--'))
+const patterns =
+  files.length > 0
+    ? files.map((f) => (f.endsWith('.ts') ? f : `${f.replace(/\/$/, '')}/**/*.test.ts`))
+    : ['test/**/*.test.ts']
+
+let brokerDir: string | undefined
+const cleanup = async () => {
+  if (brokerDir === undefined) return
+  const dir = brokerDir
+  brokerDir = undefined
+  await stopLocalKafka(dir)
+  rmSync(dir, { recursive: true, force: true })
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup().finally(() => process.exit(130)))
+}
+
+try {
+  if (!process.env.KAFKA_BOOTSTRAP) {
+    brokerDir = mkdtempSync(join(tmpdir(), 'sluice-test-kafka-'))
+    const { kafka } = await startLocalKafka({ dir: brokerDir })
+    process.env.KAFKA_BOOTSTRAP = kafka.bootstrap
+    process.env.SLUICE_TEST_KAFKA_DIR = brokerDir
+    console.log(`test broker: ${kafka.bootstrap} (${brokerDir})`)
+  } else {
+    console.log(`using the cluster at KAFKA_BOOTSTRAP=${process.env.KAFKA_BOOTSTRAP}`)
+  }
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...patterns], {
+      stdio: 'inherit',
+      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+    })
+    child.once('close', (status) => resolve(status ?? 1))
+  })
+  process.exitCode = code
+} finally {
+  await cleanup()
+}

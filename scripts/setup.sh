@@ -1,0 +1,24 @@
+#!/bin/sh
+# Brings a fresh clone to a runnable state: Java and Maven for the local Kafka broker, and
+# the npm dependencies (which include the Node 24 binary every npm script runs on).
+# Safe to run repeatedly; it only installs what is missing or out of date.
+set -e
+cd "$(dirname "$0")/.."
+
+need_apt=""
+command -v java >/dev/null 2>&1 || need_apt="$need_apt openjdk-17-jre-headless"
+command -v mvn >/dev/null 2>&1 || need_apt="$need_apt maven"
+if [ -n "$need_apt" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing$need_apt" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
+  else
+    echo "setup: please install$need_apt (needed to run a local Kafka broker)" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (Node 24 comes with them)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,30 @@
+import { isSluiceError } from '../core/errors.ts'
+import { kafkaCommand } from './kafka-command.ts'
+
+const usage = `sluice — Spark Streaming's Kafka Direct API for Node.js
+
+commands:
+  sluice kafka start|stop|status [--dir D] [--port N]   a local development broker`
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'kafka':
+      return kafkaCommand(rest)
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(usage)
+      return 0
+    default:
+      console.error(`unknown command '${command}'\n\n${usage}`)
+      return 2
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2))
+} catch (error) {
+  console.error(isSluiceError(error) ? `sluice: ${error.message} [${error.code}]` : error)
+  process.exitCode = 1
+}

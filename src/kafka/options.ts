@@ -1,0 +1,85 @@
+import { invalidOption } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import { createLogger } from '../core/logger.ts'
+
+export interface KafkaClientOptions {
+  /** Bootstrap brokers as `host:port` strings. */
+  readonly brokers: readonly string[]
+  readonly clientId?: string
+  readonly connectTimeoutMs?: number
+  readonly requestTimeoutMs?: number
+  /** How long retriable failures (leader moves, broker restarts, timeouts) are retried. */
+  readonly retryTimeoutMs?: number
+  /** TLS options passed to `tls.connect`; plaintext when omitted. */
+  readonly tls?: import('node:tls').ConnectionOptions
+  /** SASL settings (mechanism PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) as the wire client takes them. */
+  readonly sasl?: { mechanism: string; username?: string; password?: string; token?: string }
+  readonly logger?: Logger
+}
+
+export interface ResolvedClientOptions {
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  readonly connectTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly retryTimeoutMs: number
+  readonly tls: import('node:tls').ConnectionOptions | undefined
+  readonly sasl: KafkaClientOptions['sasl']
+  readonly logger: Logger
+}
+
+const defaults = {
+  clientId: 'sluice',
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  retryTimeoutMs: 30_000,
+} as const
+
+const hostPort = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw invalidOption(name, `must be a positive integer (milliseconds), got ${String(value)}`)
+  }
+  return value
+}
+
+/** Validates client options once, at construction, and fills in defaults. */
+export function resolveClientOptions(options: KafkaClientOptions, prefix = ''): ResolvedClientOptions {
+  const name = (key: string) => `${prefix}${key}`
+  if (options === null || typeof options !== 'object') {
+    throw invalidOption(prefix.replace(/\.$/, '') || 'options', 'must be an object')
+  }
+  const brokers = options.brokers as unknown
+  if (!Array.isArray(brokers) || brokers.length === 0) {
+    throw invalidOption(name('brokers'), "must be a non-empty array of 'host:port' strings")
+  }
+  for (const broker of brokers) {
+    if (typeof broker !== 'string' || !hostPort.test(broker)) {
+      throw invalidOption(name('brokers'), `has an entry that is not 'host:port': ${JSON.stringify(broker)}`)
+    }
+  }
+  const clientId = options.clientId ?? defaults.clientId
+  if (typeof clientId !== 'string' || clientId.length === 0) {
+    throw invalidOption(name('clientId'), 'must be a non-empty string')
+  }
+  return {
+    brokers: [...brokers],
+    clientId,
+    connectTimeoutMs: positiveInteger(
+      name('connectTimeoutMs'),
+      options.connectTimeoutMs,
+      defaults.connectTimeoutMs,
+    ),
+    requestTimeoutMs: positiveInteger(
+      name('requestTimeoutMs'),
+      options.requestTimeoutMs,
+      defaults.requestTimeoutMs,
+    ),
+    retryTimeoutMs: positiveInteger(name('retryTimeoutMs'), options.retryTimeoutMs, defaults.retryTimeoutMs),
+    tls: options.tls,
+    sasl: options.sasl,
+    logger: options.logger ?? createLogger(),
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The vocabulary of the Kafka boundary. These types are sluice's own: nothing above
+ * `src/kafka/` sees @platformatic/kafka's types, so the wire client can be swapped.
+ */
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+export interface PartitionInfo {
+  readonly partition: number
+  /** Node id of the leader, -1 when there is none (election under way). */
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly replicas: readonly number[]
+  readonly isr: readonly number[]
+}
+
+export interface TopicInfo {
+  readonly name: string
+  readonly id: string
+  readonly partitions: readonly PartitionInfo[]
+}
+
+export interface BrokerInfo {
+  readonly nodeId: number
+  readonly host: string
+  readonly port: number
+}
+
+export interface ClusterInfo {
+  readonly clusterId: string
+  readonly brokers: ReadonlyMap<number, BrokerInfo>
+  readonly topics: ReadonlyMap<string, TopicInfo>
+}
+
+export type IsolationLevel = 'read_committed' | 'read_uncommitted'
+
+/**
+ * Which offset to look up: the log start, the log end (high watermark), the last stable
+ * offset (end of what read_committed consumers may see), or the first offset whose record
+ * timestamp is at or after `timestamp` (ms since epoch; the log end when there is none).
+ */
+export type OffsetSpec = 'earliest' | 'latest' | 'lastStable' | { readonly timestamp: number }
+
+export interface PartitionOffset extends TopicPartition {
+  readonly offset: bigint
+}
+
+/** One record as it sits in a record batch: offsets and timestamps are deltas from the batch. */
+export interface RawRecord {
+  readonly offsetDelta: number
+  readonly timestampDelta: bigint
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: ReadonlyArray<readonly [Buffer | null, Buffer | null]>
+}
+
+/** A v2 record batch as fetched. A fetch may return a batch starting below the requested offset. */
+export interface RecordBatch {
+  readonly firstOffset: bigint
+  readonly lastOffsetDelta: number
+  readonly attributes: number
+  readonly firstTimestamp: bigint
+  readonly maxTimestamp: bigint
+  readonly producerId: bigint
+  readonly records: readonly RawRecord[]
+}
+
+export interface AbortedTransaction {
+  readonly producerId: bigint
+  readonly firstOffset: bigint
+}
+
+export interface FetchRequest extends TopicPartition {
+  readonly offset: bigint
+  /** Upper bound for the bytes returned (the broker still returns one whole batch if it is larger). */
+  readonly maxBytes: number
+  readonly isolationLevel: IsolationLevel
+  /** How long the broker may wait for data when there is none at `offset` yet. */
+  readonly maxWaitMs?: number
+  readonly signal?: AbortSignal
+}
+
+export interface FetchResult extends TopicPartition {
+  readonly highWatermark: bigint
+  readonly lastStableOffset: bigint
+  readonly logStartOffset: bigint
+  readonly batches: readonly RecordBatch[]
+  /** Transactions aborted in the fetched range (read_committed only); filter them yourself. */
+  readonly abortedTransactions: readonly AbortedTransaction[]
+}
+
+export interface ProduceRecord {
+  readonly topic: string
+  readonly partition?: number
+  readonly key?: Buffer | string | null
+  readonly value: Buffer | string | null
+  readonly headers?: ReadonlyArray<readonly [string, Buffer | string]>
+  /** ms since epoch; the producer's clock when omitted. */
+  readonly timestamp?: number
+}
+
+export interface NewTopic {
+  readonly name: string
+  readonly partitions?: number
+  readonly replicationFactor?: number
+  /** Topic-level configs, e.g. `{ 'cleanup.policy': 'compact' }`. */
+  readonly configs?: Readonly<Record<string, string>>
+}
+
+/** Batch attribute bits (Kafka record batch v2). */
+export const BatchAttributes = {
+  COMPRESSION_MASK: 0x07,
+  LOG_APPEND_TIME: 0x08,
+  TRANSACTIONAL: 0x10,
+  CONTROL: 0x20,
+} as const
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`
+}
