@@ -20,5 +20,7 @@ fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (Node 24 comes with them)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci rejects the lockfile npm 11 writes for packages with per-platform optional
+  # dependencies (it leaves the other platforms out), so install from it instead.
+  npm install --no-audit --no-fund --loglevel=error
 fi
