@@ -206,20 +206,18 @@ export class KafkaClient {
     )
   }
 
-  /** Produces records and waits for all in-sync replicas; returns each partition's base offset. */
-  async produce(
-    records: readonly ProduceRecord[],
-    options: { idempotent?: boolean } = {},
-  ): Promise<PartitionOffset[]> {
+  /**
+   * Produces records and waits for all in-sync replicas; returns each partition's base offset.
+   * The producer is idempotent: the wire client retries a whole request when one partition
+   * in it fails (common right after a topic is created), and only idempotence keeps the
+   * partitions that already succeeded from being written twice.
+   */
+  async produce(records: readonly ProduceRecord[]): Promise<PartitionOffset[]> {
     this.#checkOpen()
     if (records.length === 0) return []
-    this.#producer ??= new Producer({ ...this.#baseOptions('producer'), acks: -1 })
+    this.#producer ??= new Producer({ ...this.#baseOptions('producer'), acks: -1, idempotent: true })
     try {
-      const result = await this.#producer.send({
-        messages: records.map(toWireMessage),
-        acks: -1,
-        ...(options.idempotent === undefined ? {} : { idempotent: options.idempotent }),
-      })
+      const result = await this.#producer.send({ messages: records.map(toWireMessage), acks: -1 })
       return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
     } catch (error) {
       throw kafkaError(`producing ${records.length} records`, error)
