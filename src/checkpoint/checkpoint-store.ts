@@ -73,8 +73,9 @@ function resolveOptions(options: CheckpointStoreOptions): ResolvedOptions {
       `must be a positive integer (batches to keep), got ${describeValue(retain)}`,
     )
   }
-  if (typeof clock !== 'function')
+  if (typeof clock !== 'function') {
     throw invalidOption('clock', `must be a function, got ${describeValue(clock)}`)
+  }
   return { appName, retain, logger: (logger ?? createLogger()).child({ component: 'checkpoint' }), clock }
 }
 
