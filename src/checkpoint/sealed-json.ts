@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto'
+import { CHECKPOINT_FORMAT_VERSION, damagedFile, unknownFormatVersion } from './checkpoint-errors.ts'
+import { canonicalJson, type JsonObject } from './json-value.ts'
+
+/**
+ * A checkpoint file is a JSON object with a `version` and a `checksum` over everything
+ * else. The checksum covers the canonical form (sorted keys, no whitespace), so the file
+ * itself can stay pretty-printed for humans while any edit or truncation is caught.
+ */
+const CHECKSUM_PREFIX = 'sha256:'
+
+function checksumOf(payload: JsonObject): string {
+  return CHECKSUM_PREFIX + createHash('sha256').update(canonicalJson(payload)).digest('hex')
+}
+
+/** Text of a checkpoint file holding `fields`, stamped with the format version and checksum. */
+export function seal(fields: JsonObject): string {
+  const payload: JsonObject = { version: CHECKPOINT_FORMAT_VERSION, ...fields }
+  return `${JSON.stringify({ ...payload, checksum: checksumOf(payload) }, null, 2)}\n`
+}
+
+/**
+ * The fields of a checkpoint file (without `version` and `checksum`) after checking that
+ * it parses, has the format version this code reads, and matches its checksum. The
+ * version is checked first: a future format may checksum differently, and "unknown
+ * version" is the more useful message then.
+ */
+export function unseal(text: string, file: string, dir: string): JsonObject {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw damagedFile(file, dir, 'is not valid JSON (truncated or damaged)', error)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw damagedFile(file, dir, 'does not hold a JSON object')
+  }
+  const { checksum, ...payload } = parsed as JsonObject
+  if (payload.version === undefined) throw damagedFile(file, dir, 'has no format version')
+  if (payload.version !== CHECKPOINT_FORMAT_VERSION) throw unknownFormatVersion(file, dir, payload.version)
+  if (typeof checksum !== 'string') throw damagedFile(file, dir, 'has no checksum')
+  if (checksum !== checksumOf(payload)) {
+    throw damagedFile(file, dir, 'failed its integrity check (sha256 mismatch: edited or damaged)')
+  }
+  const { version: _version, ...fields } = payload
+  return fields
+}
