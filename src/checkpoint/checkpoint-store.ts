@@ -12,7 +12,7 @@ import {
   encodeCheckpointMetadata,
 } from './checkpoint-metadata.ts'
 import { type CommittedBatch, decodeCommittedBatch, encodeCommittedBatch } from './committed-batch.ts'
-import { describeValue } from './describe-value.ts'
+import { describeValue } from '../core/describe-value.ts'
 import type { JsonObject } from './json-value.ts'
 import { checkLogConsistency } from './log-consistency.ts'
 import { decodePlannedBatch, encodePlannedBatch, type PlannedBatch } from './planned-batch.ts'
