@@ -224,6 +224,25 @@ export class KafkaClient {
     }
   }
 
+  /** Selected topic-level configs (e.g. `cleanup.policy`) of each topic, by topic name. */
+  async topicConfigs(topics: readonly string[], keys: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    this.#checkOpen()
+    try {
+      const described = await this.#admin.describeConfigs({
+        resources: topics.map((name) => ({ resourceType: 2, resourceName: name, configurationKeys: [...keys] })),
+      })
+      const result = new Map<string, Record<string, string>>()
+      for (const resource of described) {
+        const configs: Record<string, string> = {}
+        for (const config of resource.configs) if (typeof config.value === 'string') configs[config.name] = config.value
+        result.set(resource.resourceName, configs)
+      }
+      return result
+    } catch (error) {
+      throw kafkaError(`describing the configs of ${topics.join(', ')}`, error)
+    }
+  }
+
   /** Creates topics and waits until every partition has a leader. */
   async createTopics(topics: readonly NewTopic[]): Promise<void> {
     this.#checkOpen()
