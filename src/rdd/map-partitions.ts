@@ -41,6 +41,8 @@ class RecordStream<T> implements AsyncIterable<T> {
   readonly #chunks: Chunks<T>
   /** Chunks whose last record has been handed out; the next read would pull a new chunk. */
   finishedChunks = 0
+  /** The input has ended: no read can pull anything any more. */
+  exhausted = false
 
   constructor(chunks: Chunks<T>) {
     this.#chunks = chunks
@@ -54,20 +56,23 @@ class RecordStream<T> implements AsyncIterable<T> {
         yield chunk[i]!
       }
     }
+    this.exhausted = true
   }
 }
 
 /**
- * Regroups a per-record output into chunks. A chunk is emitted as soon as the function has
- * finished an input chunk, so output keeps pace with input (and `take` stops the source
- * within one chunk) while functions that read everything first still emit full-size chunks.
+ * Regroups a per-record output into chunks. While input remains, a chunk is emitted as soon
+ * as the function has finished an input chunk, so output keeps pace with input and `take`
+ * stops the source within one chunk; functions that read everything first (a sort) still
+ * emit full-size chunks.
  */
 async function* regroup<T, U>(output: AsyncIterable<U>, input: RecordStream<T>): Chunks<U> {
   let buffer: U[] = []
   let flushedAt = 0
   for await (const value of output) {
     buffer.push(value)
-    if (input.finishedChunks !== flushedAt || buffer.length >= MAX_CHUNK_LENGTH) {
+    const finishedAnInputChunk = !input.exhausted && input.finishedChunks !== flushedAt
+    if (finishedAnInputChunk || buffer.length >= MAX_CHUNK_LENGTH) {
       flushedAt = input.finishedChunks
       yield buffer
       buffer = []

@@ -71,3 +71,10 @@ export function sortedPairs<K, V>(pairs: readonly [K, V][]): [K, V][] {
   const text = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))
   return [...pairs].sort((a, b) => text(a).localeCompare(text(b)))
 }
+
+/** Array.fromAsync, which the project's `lib: es2024` does not declare yet. */
+export async function arrayFromAsync<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const value of iterable) out.push(value)
+  return out
+}
