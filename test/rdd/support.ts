@@ -68,7 +68,8 @@ export function yieldToEventLoop(turns = 3): Promise<void> {
 
 /** Pairs sorted by key then value, for comparing shuffle output without depending on hash order. */
 export function sortedPairs<K, V>(pairs: readonly [K, V][]): [K, V][] {
-  const text = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))
+  const text = (value: unknown) =>
+    JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? { bigint: `${v}` } : v))
   return [...pairs].sort((a, b) => text(a).localeCompare(text(b)))
 }
 
