@@ -47,24 +47,30 @@ export class ShuffleStage<K, V, C> {
     return parent.runner.runJob(parent, partitions, (chunks) => this.#writeMapOutput(chunks), { signal })
   }
 
-  /** Buckets one parent partition by key hash, combining values of a key on the way. */
+  /**
+   * Combines one parent partition by key, then buckets the combined entries by key hash.
+   * Hashing once per distinct key rather than once per record keeps repeated keys cheap.
+   */
   async #writeMapOutput(chunks: Chunks<[K, V]>): Promise<MapOutput<K, C>> {
     const { numPartitions, keySerializer } = this.#spec
     const aggregator = this.#aggregator
-    const buckets = Array.from({ length: numPartitions }, () => new KeyedMap<K, C>())
+    const combined = new KeyedMap<K, C>()
     for await (const chunk of chunks) {
       for (let i = 0; i < chunk.length; i++) {
         const record = chunk[i]
         if (!Array.isArray(record)) throw notAPair(record)
         const key = record[0]
         const serialized = serializedKeyOf(key, keySerializer)
-        const bucket = buckets[bucketOf(key, serialized, numPartitions)]!
-        const entry = bucket.get(key, serialized)
-        if (entry === undefined) bucket.add(key, serialized, aggregator.createCombiner(record[1]))
+        const entry = combined.get(key, serialized)
+        if (entry === undefined) combined.add(key, serialized, aggregator.createCombiner(record[1]))
         else entry.value = aggregator.mergeValue(entry.value, record[1])
       }
     }
-    return buckets.map((bucket) => bucket.entries())
+    const buckets = Array.from({ length: numPartitions }, (): KeyedEntry<K, C>[] => [])
+    for (const entry of combined.entries()) {
+      buckets[bucketOf(entry.key, entry.serialized, numPartitions)]!.push(entry)
+    }
+    return buckets
   }
 }
 
