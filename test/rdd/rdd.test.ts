@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes } from '../../src/core/errors.ts'
-import type { Chunks } from '../../src/rdd/chunks.ts'
 import { parallelize } from '../../src/rdd/parallelize.ts'
-import { Rdd } from '../../src/rdd/rdd.ts'
+import type { Rdd } from '../../src/rdd/rdd.ts'
 import { fromSource } from '../../src/rdd/source-rdd.ts'
 import type { TaskContext } from '../../src/rdd/task-context.ts'
-import { defaultTaskRunner, type TaskRunner } from '../../src/rdd/task-runner.ts'
+import { defaultTaskRunner } from '../../src/rdd/task-runner.ts'
 import { chunksOfRange, countingSource, quietRunner, sortedPairs } from './support.ts'
 
 test('a chain of narrow operations gives exact results in partition then record order', async () => {
@@ -175,37 +174,6 @@ test('countByValue compares by value: strings, numbers, bigints (1 and 1n differ
       [{ id: 2, v: 'c' }, 1],
     ],
   )
-})
-
-/** A root RDD that knows its size, like a Kafka RDD computing it from offsets. */
-class SizedRdd extends Rdd<number> {
-  readonly numPartitions = 2
-  reads = 0
-  constructor(runner: TaskRunner) {
-    super({ runner })
-  }
-  async *computeChunks(partition: number): Chunks<number> {
-    this.reads++
-    yield [partition]
-  }
-  override async count(): Promise<number> {
-    return 1000
-  }
-  override async isEmpty(): Promise<boolean> {
-    return false
-  }
-  override describePartition(partition: number): string {
-    return `slice ${partition} of the sized source`
-  }
-}
-
-test('subclasses can override count, isEmpty and describePartition', async () => {
-  const sized = new SizedRdd(quietRunner())
-  assert.equal(await sized.count(), 1000)
-  assert.equal(await sized.isEmpty(), false)
-  assert.equal(sized.reads, 0)
-  assert.equal(await sized.map((n) => n).count(), 2, 'derived RDDs count by reading')
-  assert.equal(sized.map((n) => n).describePartition(1), 'slice 1 of the sized source')
 })
 
 test('a failing narrow function fails the action with TASK_FAILED naming the partition', async () => {

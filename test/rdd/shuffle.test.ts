@@ -60,6 +60,36 @@ test('number, bigint and string keys compare by value and never with each other 
   assert.equal(asMap.get(undefined), 9)
 })
 
+test('groupByKey and join match number and bigint keys by value, 1 and 1n apart', async () => {
+  const left = parallelize<[number | bigint, string]>(
+    [
+      [1, 'one'],
+      [1n, 'big one'],
+      [2 ** 53, 'max'],
+      [1, 'uno'],
+    ],
+    2,
+    { runner },
+  )
+  const right = parallelize<[number | bigint, string]>(
+    [
+      [1n, 'B'],
+      [9007199254740992, 'M'],
+    ],
+    1,
+    { runner },
+  )
+  assert.deepEqual(sortedPairs(await left.groupByKey().collect()), [
+    [1, ['one', 'uno']],
+    [9007199254740992, ['max']],
+    [1n, ['big one']],
+  ])
+  assert.deepEqual(sortedPairs(await left.join(right).collect()), [
+    [9007199254740992, ['max', 'M']],
+    [1n, ['big one', 'B']],
+  ])
+})
+
 test('object keys group by their deterministic JSON form and keep the first-seen key value', async () => {
   const first = { user: 'ann', tags: ['x', 1n] }
   const pairs = parallelize<[object, number]>(

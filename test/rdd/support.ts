@@ -70,7 +70,7 @@ export function yieldToEventLoop(turns = 3): Promise<void> {
 export function sortedPairs<K, V>(pairs: readonly [K, V][]): [K, V][] {
   const text = (value: unknown) =>
     JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? { bigint: `${v}` } : v))
-  return [...pairs].sort((a, b) => text(a).localeCompare(text(b)))
+  return [...pairs].sort((a, b) => (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0))
 }
 
 /** Array.fromAsync, which the project's `lib: es2024` does not declare yet. */
