@@ -1,0 +1,49 @@
+import type { Chunks } from './chunks.ts'
+import { positiveIntegerOption } from './option-checks.ts'
+import { Rdd } from './rdd.ts'
+import type { TaskRunner } from './task-runner.ts'
+
+export interface ParallelizeOptions {
+  /** Runs this RDD's jobs and those of everything derived from it; default `defaultTaskRunner`. */
+  runner?: TaskRunner
+  /** Records per chunk handed to tasks. Default 1024. */
+  chunkSize?: number
+}
+
+export const DEFAULT_PARALLELIZE_CHUNK_SIZE = 1024
+
+/** An in-memory dataset split into contiguous slices, as Spark's `parallelize` does. */
+export class ParallelCollectionRdd<T> extends Rdd<T> {
+  readonly numPartitions: number
+  readonly #slices: readonly (readonly T[])[]
+  readonly #chunkSize: number
+
+  constructor(data: readonly T[], numPartitions: number = 1, options: ParallelizeOptions = {}) {
+    super({ runner: options.runner })
+    this.numPartitions = positiveIntegerOption('numPartitions', numPartitions, 1)
+    this.#chunkSize = positiveIntegerOption('chunkSize', options.chunkSize, DEFAULT_PARALLELIZE_CHUNK_SIZE)
+    // Slices are copied now so that later changes to `data` cannot change a recomputation.
+    this.#slices = Array.from({ length: this.numPartitions }, (_, i) =>
+      data.slice(
+        Math.floor((i * data.length) / this.numPartitions),
+        Math.floor(((i + 1) * data.length) / this.numPartitions),
+      ),
+    )
+  }
+
+  async *computeChunks(partition: number): Chunks<T> {
+    const slice = this.#slices[partition] ?? []
+    for (let start = 0; start < slice.length; start += this.#chunkSize) {
+      yield slice.slice(start, start + this.#chunkSize)
+    }
+  }
+}
+
+/** Builds a root RDD from an array: partition i holds the i-th of `numPartitions` contiguous slices. */
+export function parallelize<T>(
+  data: readonly T[],
+  numPartitions = 1,
+  options: ParallelizeOptions = {},
+): Rdd<T> {
+  return new ParallelCollectionRdd(data, numPartitions, options)
+}

@@ -1,0 +1,82 @@
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import type { Aggregator } from './aggregator.ts'
+import type { Chunks } from './chunks.ts'
+import { bucketOf } from './hash-partitioner.ts'
+import { serializedKeyOf } from './key-serializer.ts'
+import { type KeyedEntry, KeyedMap } from './keyed-map.ts'
+import { describeValue } from './option-checks.ts'
+import type { Rdd } from './rdd.ts'
+import type { ShuffleSpec } from './shuffle-options.ts'
+
+/** One map task's output: for each reduce partition, the combined entries bound for it. */
+export type MapOutput<K, C> = readonly (readonly KeyedEntry<K, C>[])[]
+
+/**
+ * The map side of a hash shuffle. It runs once, as a job over every parent partition, the
+ * first time a reduce partition is needed; concurrent callers share that run. The outputs
+ * stay in memory for later actions and retried reduce tasks. A failed run is forgotten, so
+ * the next action runs the stage again.
+ */
+export class ShuffleStage<K, V, C> {
+  readonly #parent: Rdd<[K, V]>
+  readonly #spec: ShuffleSpec<K>
+  readonly #aggregator: Aggregator<V, C>
+  #outputs: Promise<readonly MapOutput<K, C>[]> | undefined
+
+  constructor(parent: Rdd<[K, V]>, spec: ShuffleSpec<K>, aggregator: Aggregator<V, C>) {
+    this.#parent = parent
+    this.#spec = spec
+    this.#aggregator = aggregator
+  }
+
+  /** The map outputs in parent-partition order, running the stage if no run is done or under way. */
+  outputs(signal?: AbortSignal): Promise<readonly MapOutput<K, C>[]> {
+    if (this.#outputs === undefined) {
+      const run = this.#run(signal)
+      this.#outputs = run
+      run.catch(() => {
+        if (this.#outputs === run) this.#outputs = undefined
+      })
+    }
+    return this.#outputs
+  }
+
+  #run(signal: AbortSignal | undefined): Promise<MapOutput<K, C>[]> {
+    const parent = this.#parent
+    const partitions = Array.from({ length: parent.numPartitions }, (_, i) => i)
+    return parent.runner.runJob(parent, partitions, (chunks) => this.#writeMapOutput(chunks), { signal })
+  }
+
+  /**
+   * Combines one parent partition by key, then buckets the combined entries by key hash.
+   * Hashing once per distinct key rather than once per record keeps repeated keys cheap.
+   */
+  async #writeMapOutput(chunks: Chunks<[K, V]>): Promise<MapOutput<K, C>> {
+    const { numPartitions, keySerializer } = this.#spec
+    const aggregator = this.#aggregator
+    const combined = new KeyedMap<K, C>()
+    for await (const chunk of chunks) {
+      for (let i = 0; i < chunk.length; i++) {
+        const record = chunk[i]
+        if (!Array.isArray(record)) throw notAPair(record)
+        const key = record[0]
+        const serialized = serializedKeyOf(key, keySerializer)
+        const entry = combined.get(key, serialized)
+        if (entry === undefined) combined.add(key, serialized, aggregator.createCombiner(record[1]))
+        else entry.value = aggregator.mergeValue(entry.value, record[1])
+      }
+    }
+    const buckets = Array.from({ length: numPartitions }, (): KeyedEntry<K, C>[] => [])
+    for (const entry of combined.entries()) {
+      buckets[bucketOf(entry.key, entry.serialized, numPartitions)]!.push(entry)
+    }
+    return buckets
+  }
+}
+
+function notAPair(record: unknown): SluiceError {
+  return new SluiceError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `a key-value operation needs [key, value] tuples, got ${describeValue(record)}`,
+  )
+}

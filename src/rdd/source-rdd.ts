@@ -1,0 +1,37 @@
+import { type Chunks, toAsyncChunks } from './chunks.ts'
+import { functionOption, positiveIntegerOption } from './option-checks.ts'
+import { Rdd } from './rdd.ts'
+import type { TaskContext } from './task-context.ts'
+import type { TaskRunner } from './task-runner.ts'
+
+/** Produces one partition's chunks; called afresh for every task attempt. */
+export type ChunkSource<T> = (partition: number, ctx: TaskContext) => Chunks<T> | Iterable<readonly T[]>
+
+export interface SourceRddOptions {
+  /** Runs this RDD's jobs and those of everything derived from it; default `defaultTaskRunner`. */
+  runner?: TaskRunner
+}
+
+/** A root RDD whose partitions come from a function: a custom reader, or a counting/failing test source. */
+export class SourceRdd<T> extends Rdd<T> {
+  readonly numPartitions: number
+  readonly #source: ChunkSource<T>
+
+  constructor(numPartitions: number, source: ChunkSource<T>, options: SourceRddOptions = {}) {
+    super({ runner: options.runner })
+    this.numPartitions = positiveIntegerOption('numPartitions', numPartitions, 1)
+    this.#source = functionOption<ChunkSource<T>>('source', source)
+  }
+
+  computeChunks(partition: number, ctx: TaskContext): Chunks<T> {
+    return toAsyncChunks(this.#source(partition, ctx))
+  }
+}
+
+export function fromSource<T>(
+  numPartitions: number,
+  source: ChunkSource<T>,
+  options: SourceRddOptions = {},
+): Rdd<T> {
+  return new SourceRdd(numPartitions, source, options)
+}

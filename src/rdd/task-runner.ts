@@ -1,0 +1,183 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { createLogger, type Logger } from '../core/logger.ts'
+import { describeValue, nonNegativeNumberOption, positiveIntegerOption } from './option-checks.ts'
+import type { Rdd } from './rdd.ts'
+import { Semaphore } from './semaphore.ts'
+import type { TaskContext } from './task-context.ts'
+import { isDeterministicFailure, taskFailedError } from './task-failure.ts'
+
+export interface TaskRunnerOptions {
+  /** Most tasks running at once, across every job of this runner. Default 8. */
+  concurrency?: number
+  /** Attempts per task before the job fails (Spark's spark.task.maxFailures). Default 4. */
+  maxAttempts?: number
+  /** Pause before retry n is `retryBackoffMs * n` milliseconds. Default 50. */
+  retryBackoffMs?: number
+  /** Receives a warning for every retried task. */
+  logger?: Logger
+}
+
+export interface RunJobOptions {
+  /** Cancels the job: running tasks see their signal abort and the job rejects with the reason. */
+  readonly signal?: AbortSignal
+}
+
+/** The work done on one partition: consume its chunks, return the partition's result. */
+export type PartitionTask<T, R> = (chunks: AsyncIterable<readonly T[]>, ctx: TaskContext) => Promise<R> | R
+
+export const DEFAULT_CONCURRENCY = 8
+export const DEFAULT_MAX_ATTEMPTS = 4
+export const DEFAULT_RETRY_BACKOFF_MS = 50
+
+let nextJobId = 1
+
+/** The runner whose task the current async context runs inside, if any. */
+const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
+
+/**
+ * Runs jobs: one task per requested partition, at most `concurrency` at once, each retried
+ * from scratch (a fresh `computeChunks` call) until it succeeds or runs out of attempts.
+ */
+export class TaskRunner {
+  readonly concurrency: number
+  readonly maxAttempts: number
+  readonly retryBackoffMs: number
+  readonly #logger: Logger
+  readonly #slots: Semaphore
+
+  constructor(options: TaskRunnerOptions = {}) {
+    this.concurrency = positiveIntegerOption('concurrency', options.concurrency, DEFAULT_CONCURRENCY)
+    this.maxAttempts = positiveIntegerOption('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS)
+    this.retryBackoffMs = nonNegativeNumberOption(
+      'retryBackoffMs',
+      options.retryBackoffMs,
+      DEFAULT_RETRY_BACKOFF_MS,
+    )
+    this.#logger = checkLogger(options.logger) ?? createLogger({ bindings: { component: 'task-runner' } })
+    this.#slots = new Semaphore(this.concurrency)
+  }
+
+  /**
+   * Computes `partitions` of `rdd` with `task` and returns the results in the order of
+   * `partitions`. The first task that fails for good aborts the others and rejects the job
+   * with a TASK_FAILED SluiceError whose `cause` is the task's last error.
+   */
+  async runJob<T, R>(
+    rdd: Rdd<T>,
+    partitions: readonly number[],
+    task: PartitionTask<T, R>,
+    options: RunJobOptions = {},
+  ): Promise<R[]> {
+    checkPartitions(rdd, partitions)
+    const outer = options.signal
+    outer?.throwIfAborted()
+    // Shuffle map stages run before this job takes any slot: a reduce task holding a slot while
+    // it waits for map tasks that need slots could deadlock a full pool.
+    await rdd.prepareStages(outer)
+    if (partitions.length === 0) return []
+
+    const jobId = nextJobId++
+    const job = new AbortController()
+    const forwardAbort = () => job.abort(outer?.reason)
+    outer?.addEventListener('abort', forwardAbort, { once: true })
+    // A job started inside one of this runner's tasks (an action inside a task) must not queue
+    // for the pool: its caller holds a slot while waiting for it. It gets a limit of its own.
+    const slots = runningTaskOf.getStore() === this ? new Semaphore(this.concurrency) : this.#slots
+    const results = new Array<R>(partitions.length)
+    // Settles only when the job aborts, so a cancelled or failed job rejects at once instead of
+    // waiting for tasks that ignore their signal.
+    const aborted = new Promise<never>((_, reject) => {
+      job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true })
+    })
+    aborted.catch(() => {})
+
+    const tasks = partitions.map(async (partition, index) => {
+      try {
+        const release = await slots.acquire(job.signal)
+        try {
+          results[index] = await this.#runTask(rdd, partition, task, jobId, job.signal)
+        } finally {
+          release()
+        }
+      } catch (error) {
+        job.abort(error) // the first failure wins; aborting again is a no-op
+        throw error
+      }
+    })
+    try {
+      await Promise.race([Promise.all(tasks), aborted])
+      return results
+    } finally {
+      outer?.removeEventListener('abort', forwardAbort)
+    }
+  }
+
+  async #runTask<T, R>(
+    rdd: Rdd<T>,
+    partition: number,
+    task: PartitionTask<T, R>,
+    jobId: number,
+    signal: AbortSignal,
+  ): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted()
+      const ctx: TaskContext = { jobId, nodeId: rdd.id, partition, attempt, signal }
+      try {
+        return await runningTaskOf.run(this, () => task(rdd.computeChunks(partition, ctx), ctx))
+      } catch (error) {
+        // Once the job is failing or cancelled, errors are echoes of the abort, not new failures.
+        signal.throwIfAborted()
+        if (isDeterministicFailure(error) || attempt >= this.maxAttempts) {
+          throw taskFailedError(
+            {
+              rdd: String(rdd),
+              partitionDescription: rdd.describePartition(partition),
+              jobId,
+              nodeId: rdd.id,
+              partition,
+              attempts: attempt,
+            },
+            error,
+          )
+        }
+        this.#logger.warn('task failed, retrying', {
+          rdd: String(rdd),
+          jobId,
+          nodeId: rdd.id,
+          partition,
+          attempt,
+          error,
+        })
+        if (this.retryBackoffMs > 0) await sleep(this.retryBackoffMs * attempt, undefined, { signal })
+      }
+    }
+  }
+}
+
+function checkLogger(logger: unknown): Logger | undefined {
+  if (logger === undefined) return undefined
+  if (typeof logger !== 'object' || logger === null || typeof (logger as Logger).warn !== 'function') {
+    throw invalidOption(
+      'logger',
+      `must be a Logger (an object with a warn method), got ${describeValue(logger)}`,
+    )
+  }
+  return logger as Logger
+}
+
+function checkPartitions(rdd: Rdd<unknown>, partitions: readonly number[]): void {
+  for (const partition of partitions) {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= rdd.numPartitions) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${rdd} has no partition ${describeValue(partition)} (it has ${rdd.numPartitions})`,
+        { details: { rdd: String(rdd), partition, numPartitions: rdd.numPartitions } },
+      )
+    }
+  }
+}
+
+/** Shared by every root RDD built without a runner of its own, and so by everything derived from one. */
+export const defaultTaskRunner: TaskRunner = new TaskRunner()
