@@ -1,6 +1,41 @@
 // The one public barrel: everything users import from 'sluice' is re-exported here.
 
+export type { CheckpointStoreOptions, RecoveryView } from './checkpoint/checkpoint-store.ts'
+// checkpoint and rate control
+export { CheckpointStore } from './checkpoint/checkpoint-store.ts'
 export type { ErrorCode, SluiceErrorOptions } from './core/errors.ts'
+// errors and logging
 export { ErrorCodes, isSluiceError, SluiceError } from './core/errors.ts'
 export type { LogFields, Logger, LogLevel } from './core/logger.ts'
 export { createLogger, silentLogger } from './core/logger.ts'
+// Kafka boundary
+export { KafkaClient } from './kafka/client.ts'
+export type { KafkaClientOptions } from './kafka/options.ts'
+export type { KafkaRecord } from './kafka/records.ts'
+export type {
+  IsolationLevel,
+  OffsetSpec,
+  PartitionOffset,
+  ProduceRecord,
+  TopicPartition,
+} from './kafka/types.ts'
+export type { KeySerializer } from './rdd/key-serializer.ts'
+export type { ParallelizeOptions } from './rdd/parallelize.ts'
+export { parallelize } from './rdd/parallelize.ts'
+export type { ActionOptions, CountByValueOptions } from './rdd/rdd.ts'
+// batch engine
+export { Rdd } from './rdd/rdd.ts'
+export type { ShuffleOptions } from './rdd/shuffle-options.ts'
+export type { ChunkSource } from './rdd/source-rdd.ts'
+export { fromSource } from './rdd/source-rdd.ts'
+export type { TaskContext } from './rdd/task-context.ts'
+export type { TaskRunnerOptions } from './rdd/task-runner.ts'
+export { defaultTaskRunner, TaskRunner } from './rdd/task-runner.ts'
+export type { BackpressureOptions, PidOptions, RateControlOptions } from './scheduler/rate-control-options.ts'
+export type { CreateRddOptions, KafkaReadOptions } from './source/create-rdd.ts'
+export { createRDD } from './source/create-rdd.ts'
+export type { Deserializer, Deserializers } from './source/deserializers.ts'
+export { KafkaRDD } from './source/kafka-rdd.ts'
+export type { OffsetRangeJson } from './source/offset-range.ts'
+// Kafka direct source
+export { OffsetRange } from './source/offset-range.ts'

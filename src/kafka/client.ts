@@ -10,6 +10,7 @@ import {
 } from '@platformatic/kafka'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { type FetchEvent, fetchChannel } from './diagnostics.ts'
 import { describeProtocolError, kafkaError } from './errors.ts'
 import { type KafkaClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts'
 import { retryKafka } from './retry.ts'
@@ -148,6 +149,9 @@ export class KafkaClient {
         refresh = false
         const { info, leader } = requireLeader(cluster, topic, partition)
         const api = await this.#api('Fetch')
+        if (fetchChannel.hasSubscribers) {
+          fetchChannel.publish({ topic, partition, offset, maxBytes: request.maxBytes } satisfies FetchEvent)
+        }
         const connection = await this.#fetchPool(slot).get({ host: leader.host, port: leader.port })
         const topicRef = api.version >= 13 ? cluster.topics.get(topic)!.id : topic
         const partitions = [
@@ -225,16 +229,24 @@ export class KafkaClient {
   }
 
   /** Selected topic-level configs (e.g. `cleanup.policy`) of each topic, by topic name. */
-  async topicConfigs(topics: readonly string[], keys: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  async topicConfigs(
+    topics: readonly string[],
+    keys: readonly string[],
+  ): Promise<Map<string, Record<string, string>>> {
     this.#checkOpen()
     try {
       const described = await this.#admin.describeConfigs({
-        resources: topics.map((name) => ({ resourceType: 2, resourceName: name, configurationKeys: [...keys] })),
+        resources: topics.map((name) => ({
+          resourceType: 2,
+          resourceName: name,
+          configurationKeys: [...keys],
+        })),
       })
       const result = new Map<string, Record<string, string>>()
       for (const resource of described) {
         const configs: Record<string, string> = {}
-        for (const config of resource.configs) if (typeof config.value === 'string') configs[config.name] = config.value
+        for (const config of resource.configs)
+          if (typeof config.value === 'string') configs[config.name] = config.value
         result.set(resource.resourceName, configs)
       }
       return result

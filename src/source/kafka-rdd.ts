@@ -1,0 +1,125 @@
+import { readRange } from '../kafka/range-reader.ts'
+import type { KafkaRecord, PayloadDecoder } from '../kafka/records.ts'
+import type { IsolationLevel } from '../kafka/types.ts'
+import type { Chunks } from '../rdd/chunks.ts'
+import { type ActionOptions, Rdd } from '../rdd/rdd.ts'
+import type { TaskContext } from '../rdd/task-context.ts'
+import type { TaskRunner } from '../rdd/task-runner.ts'
+import type { ClientLease } from './client-lease.ts'
+import type { OffsetRange } from './offset-range.ts'
+import { checkRangesInLog } from './range-bounds.ts'
+
+/** Everything a KafkaRDD needs to read its ranges; built once per createRDD call or input stream. */
+export interface KafkaReadSettings<K, V> {
+  readonly lease: ClientLease
+  readonly key: PayloadDecoder<K>
+  readonly value: PayloadDecoder<V>
+  readonly isolationLevel: IsolationLevel
+  readonly maxBytesPerFetch: number
+  /**
+   * Whether offsets may have gaps (compacted topics, transaction markers): then `count()`
+   * and `isEmpty()` must read, since offset arithmetic would overcount. `'auto'` checks each
+   * topic's cleanup.policy.
+   */
+  readonly allowNonConsecutiveOffsets: boolean | 'auto'
+}
+
+export interface KafkaRddInit<K, V> {
+  readonly ranges: readonly OffsetRange[]
+  readonly settings: KafkaReadSettings<K, V>
+  readonly runner?: TaskRunner
+  /** Ranges planned from fresh log offsets (the direct stream) need no bounds check. */
+  readonly rangesKnownValid?: boolean
+}
+
+/**
+ * An RDD whose partitions are Kafka offset ranges, one partition per range. Nothing is read
+ * until an action runs; then each task streams exactly its range from the partition leader
+ * in fetch-sized chunks. `count()` and `isEmpty()` come from offset arithmetic when the
+ * offsets are consecutive, reading nothing.
+ */
+export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
+  readonly offsetRanges: readonly OffsetRange[]
+  readonly numPartitions: number
+  readonly #settings: KafkaReadSettings<K, V>
+  #checked: Promise<void> | undefined
+  #consecutive: Promise<boolean> | undefined
+
+  constructor(init: KafkaRddInit<K, V>) {
+    super(init.runner ? { runner: init.runner } : {})
+    this.offsetRanges = Object.freeze([...init.ranges])
+    this.numPartitions = this.offsetRanges.length
+    this.#settings = init.settings
+    if (init.rangesKnownValid) this.#checked = Promise.resolve()
+  }
+
+  computeChunks(partition: number, task: TaskContext): Chunks<KafkaRecord<K, V>> {
+    const range = this.offsetRanges[partition]!
+    const settings = this.#settings
+    return (async function* read() {
+      if (range.isEmpty) return
+      const client = settings.lease.acquire()
+      try {
+        yield* readRange(client, {
+          topic: range.topic,
+          partition: range.partition,
+          from: range.fromOffset,
+          until: range.untilOffset,
+          isolationLevel: settings.isolationLevel,
+          maxBytesPerFetch: settings.maxBytesPerFetch,
+          key: settings.key,
+          value: settings.value,
+          signal: task.signal,
+        })
+      } finally {
+        await settings.lease.release()
+      }
+    })()
+  }
+
+  override describePartition(partition: number): string {
+    const range = this.offsetRanges[partition]
+    return range ? `offset range ${range}` : super.describePartition(partition)
+  }
+
+  /** Bad ranges fail here, before any task of the job runs. */
+  override async prepareStages(signal?: AbortSignal): Promise<void> {
+    await this.#checkRanges()
+    await super.prepareStages(signal)
+  }
+
+  override async count(options: ActionOptions = {}): Promise<number> {
+    await this.#checkRanges()
+    if (!(await this.#offsetsConsecutive())) return super.count(options)
+    return this.offsetRanges.reduce((sum, range) => sum + range.count, 0)
+  }
+
+  override async isEmpty(options: ActionOptions = {}): Promise<boolean> {
+    await this.#checkRanges()
+    if (this.offsetRanges.every((range) => range.isEmpty)) return true
+    if (!(await this.#offsetsConsecutive())) return super.isEmpty(options)
+    return false
+  }
+
+  #checkRanges(): Promise<void> {
+    this.#checked ??= this.#settings.lease
+      .use((client) => checkRangesInLog(client, this.offsetRanges, this.#settings.isolationLevel))
+      .catch((error: unknown) => {
+        this.#checked = undefined
+        throw error
+      })
+    return this.#checked
+  }
+
+  #offsetsConsecutive(): Promise<boolean> {
+    const setting = this.#settings.allowNonConsecutiveOffsets
+    if (setting !== 'auto') return Promise.resolve(!setting)
+    this.#consecutive ??= this.#settings.lease.use(async (client) => {
+      const topics = [...new Set(this.offsetRanges.map((r) => r.topic))]
+      if (topics.length === 0) return true
+      const configs = await client.topicConfigs(topics, ['cleanup.policy'])
+      return topics.every((topic) => !(configs.get(topic)?.['cleanup.policy'] ?? '').includes('compact'))
+    })
+    return this.#consecutive
+  }
+}
