@@ -1,7 +1,7 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { KafkaClient } from './client.ts'
 import { decodeFetch, type KafkaRecord, type PayloadDecoder } from './records.ts'
-import type { IsolationLevel } from './types.ts'
+import type { FetchResult, IsolationLevel } from './types.ts'
 
 export interface RangeReadOptions<K, V> {
   readonly topic: string
@@ -9,7 +9,7 @@ export interface RangeReadOptions<K, V> {
   readonly from: bigint
   readonly until: bigint
   readonly isolationLevel: IsolationLevel
-  /** Bytes asked for per fetch: the memory one reading task holds at a time. */
+  /** Bytes asked for per fetch. A reader holds at most two fetches: the one it decodes and the next. */
   readonly maxBytesPerFetch: number
   readonly key: PayloadDecoder<K>
   readonly value: PayloadDecoder<V>
@@ -21,10 +21,12 @@ const maxEmptyFetches = 5
 
 /**
  * Streams exactly the records of `[from, until)` of one partition from its leader, one
- * fetch-sized chunk at a time; nothing is read ahead of the consumer. Reading stops at
- * `until` or at the partition's end (high watermark, or last stable offset under
- * read_committed), whichever comes first — it never counts records, so gaps left by
- * compaction or transaction markers are harmless.
+ * fetch-sized chunk at a time. While the caller works on one chunk the next fetch is already
+ * on the wire (never more than one, and never past `until`), so network latency overlaps
+ * with processing while memory stays at two fetches. Reading stops at `until` or at the
+ * partition's end (high watermark, or last stable offset under read_committed), whichever
+ * comes first — it never counts records, so gaps left by compaction or transaction markers
+ * are harmless.
  */
 export async function* readRange<K, V>(
   client: KafkaClient,
@@ -32,39 +34,60 @@ export async function* readRange<K, V>(
 ): AsyncGenerator<KafkaRecord<K, V>[], void, undefined> {
   const { topic, partition, until } = options
   const readCommitted = options.isolationLevel === 'read_committed'
-  let next = options.from
-  let emptyFetches = 0
-  while (next < until) {
-    options.signal?.throwIfAborted()
-    const result = await client.fetch({
+  const fetchAt = (offset: bigint) =>
+    client.fetch({
       topic,
       partition,
-      offset: next,
+      offset,
       maxBytes: options.maxBytesPerFetch,
       isolationLevel: options.isolationLevel,
       ...(options.signal ? { signal: options.signal } : {}),
     })
-    const chunk = decodeFetch(result, {
-      from: next,
-      until,
-      readCommitted,
-      key: options.key,
-      value: options.value,
-    })
-    if (chunk.nextOffset > next) {
-      next = chunk.nextOffset
-      emptyFetches = 0
-    } else {
-      const end = readCommitted ? result.lastStableOffset : result.highWatermark
-      if (next >= end) return
-      if (++emptyFetches >= maxEmptyFetches) {
-        throw new SluiceError(
-          ErrorCodes.KAFKA,
-          `fetching ${topic}-${partition} at offset ${next} keeps returning no data although the log ends at ${end}`,
-          { retriable: true, details: { topic, partition, offset: next, end } },
-        )
+  let next = options.from
+  let emptyFetches = 0
+  let pending: Promise<FetchResult> | undefined = next < until ? fetchAt(next) : undefined
+  try {
+    while (pending !== undefined) {
+      const result = await pending
+      pending = undefined
+      const reachedTo = endOfBatches(result, next)
+      if (reachedTo < until && reachedTo > next) pending = fetchAt(reachedTo)
+      const chunk = decodeFetch(result, {
+        from: next,
+        until,
+        readCommitted,
+        key: options.key,
+        value: options.value,
+      })
+      if (chunk.nextOffset > next) {
+        next = chunk.nextOffset
+        emptyFetches = 0
+      } else {
+        const end = readCommitted ? result.lastStableOffset : result.highWatermark
+        if (next >= end) return
+        if (++emptyFetches >= maxEmptyFetches) {
+          throw new SluiceError(
+            ErrorCodes.KAFKA,
+            `fetching ${topic}-${partition} at offset ${next} keeps returning no data although the log ends at ${end}`,
+            { retriable: true, details: { topic, partition, offset: next, end } },
+          )
+        }
+        pending = fetchAt(next)
       }
+      if (chunk.records.length > 0) yield chunk.records
     }
-    if (chunk.records.length > 0) yield chunk.records
+  } finally {
+    // The caller stopped early (take, failure): the fetch on the wire is no longer wanted.
+    pending?.catch(() => {})
   }
+}
+
+/** One past the last offset the fetched batches cover, without decoding any record. */
+function endOfBatches(result: FetchResult, from: bigint): bigint {
+  let end = from
+  for (const batch of result.batches) {
+    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
+    if (last > end) end = last
+  }
+  return end
 }

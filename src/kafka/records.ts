@@ -58,11 +58,16 @@ export function decodeFetch<K, V>(result: FetchResult, options: DecodeOptions<K,
     if (lastOffset < from) continue
     if (batch.firstOffset >= until) break
     const logAppendTime = (batch.attributes & BatchAttributes.LOG_APPEND_TIME) !== 0
+    const baseTimestamp = Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp)
+    // Most batches lie wholly inside the range: then no record needs a bigint comparison.
+    const wholeBatch = batch.firstOffset >= from && lastOffset < until
     for (const raw of batch.records) {
-      const offset = batch.firstOffset + BigInt(raw.offsetDelta)
-      if (offset < from) continue
-      if (offset >= until) break
-      const timestamp = Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + raw.timestampDelta)
+      const offset = batch.firstOffset + smallBigInt(raw.offsetDelta)
+      if (!wholeBatch) {
+        if (offset < from) continue
+        if (offset >= until) break
+      }
+      const timestamp = logAppendTime ? baseTimestamp : baseTimestamp + Number(raw.timestampDelta)
       let key: K | null = null
       let value: V | null = null
       try {
@@ -80,6 +85,13 @@ export function decodeFetch<K, V>(result: FetchResult, options: DecodeOptions<K,
     }
   }
   return { records, nextOffset }
+}
+
+/** BigInts of small record offset deltas, made once: saves an allocation per record. */
+const smallBigInts: bigint[] = Array.from({ length: 1 << 14 }, (_, i) => BigInt(i))
+
+function smallBigInt(value: number): bigint {
+  return value < smallBigInts.length ? smallBigInts[value]! : BigInt(value)
 }
 
 function headerEntry(header: readonly [Buffer | null, Buffer | null]): readonly [string, Buffer | null] {

@@ -17,7 +17,7 @@ export interface KafkaReadOptions<K, V> extends Partial<Omit<KafkaClientOptions,
   readonly deserializers?: Deserializers<K, V>
   /** 'read_committed' (default) hides aborted transactions and never reads past the last stable offset. */
   readonly isolationLevel?: IsolationLevel
-  /** Bytes per fetch request: the memory one reading task holds. Default 1 MiB. */
+  /** Bytes per fetch request; a reading task holds at most two fetches. Default 512 KiB. */
   readonly maxBytesPerFetch?: number
   /** Set true for compacted or transactional topics so count()/isEmpty() read instead of subtracting offsets. Default: checks cleanup.policy. */
   readonly allowNonConsecutiveOffsets?: boolean
@@ -31,7 +31,7 @@ export interface CreateRddOptions<K, V> extends KafkaReadOptions<K, V> {
   readonly maxTaskAttempts?: number
 }
 
-export const defaultMaxBytesPerFetch = 1024 * 1024
+export const defaultMaxBytesPerFetch = 512 * 1024
 
 /** Validates read options once and builds the settings every KafkaRDD of a source shares. */
 export function resolveReadSettings<K, V>(

@@ -1,0 +1,18 @@
+import type { KafkaClient } from '../src/kafka/client.ts'
+import type { CaseResult } from './env.ts'
+import { kafkaRddCount } from './kafka-rdd-count.ts'
+
+export interface BenchContext {
+  readonly client: KafkaClient
+  readonly brokers: readonly string[]
+  readonly runCase: (file: string, args: readonly string[]) => Promise<CaseResult>
+}
+
+export interface Bench {
+  readonly name: string
+  readonly description: string
+  /** Returns the lines of its report (a Markdown table and the ratios). */
+  run(context: BenchContext): Promise<string[]>
+}
+
+export const benches: readonly Bench[] = [kafkaRddCount]

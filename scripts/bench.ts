@@ -1,0 +1,57 @@
+// `npm run bench`: benchmarks against a real broker (a private one, or KAFKA_BOOTSTRAP).
+// Every figure is reported as a ratio against a peer measured in the same run: absolute
+// numbers depend on the machine, ratios much less. `npm run bench -- <name>` runs one bench.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { CaseResult } from '../bench/env.ts'
+import { benches } from '../bench/registry.ts'
+import { createLogger } from '../src/core/logger.ts'
+import { KafkaClient } from '../src/kafka/client.ts'
+import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
+
+const only = process.argv.slice(2)
+const logger = createLogger({ level: 'warn' })
+let brokerDir: string | undefined
+let brokers = process.env.KAFKA_BOOTSTRAP?.split(',')
+
+/** Runs one case in its own Node 24 process and parses its JSON report. */
+export function runCase(file: string, args: readonly string[]): Promise<CaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    child.once('close', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? ''
+      if (code !== 0) reject(new Error(`${file} exited with ${code}: ${out}`))
+      else resolve(JSON.parse(line) as CaseResult)
+    })
+  })
+}
+
+try {
+  if (!brokers) {
+    brokerDir = mkdtempSync(join(tmpdir(), 'sluice-bench-kafka-'))
+    const { kafka } = await startLocalKafka({ dir: brokerDir, logger, heapMb: 1024 })
+    brokers = [kafka.bootstrap]
+  }
+  const client = new KafkaClient({ brokers, logger })
+  try {
+    for (const bench of benches) {
+      if (only.length > 0 && !only.some((name) => bench.name.includes(name))) continue
+      console.log(`\n## ${bench.name}\n${bench.description}\n`)
+      const lines = await bench.run({ client, brokers, runCase })
+      for (const line of lines) console.log(line)
+    }
+  } finally {
+    await client.close()
+  }
+} finally {
+  if (brokerDir) {
+    await stopLocalKafka(brokerDir)
+    rmSync(brokerDir, { recursive: true, force: true })
+  }
+}
