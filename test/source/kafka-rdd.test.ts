@@ -150,12 +150,14 @@ test('a compacted topic with gaps: the reader tolerates them and count() reads i
 test('read_committed sees the committed transaction and not the aborted one', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client)
+  // Transaction markers are written asynchronously after commit/abort returns: wait for each
+  // (the last stable offset passes it) so the offsets below are the same in every run.
   await client.produce([{ topic, partition: 0, value: 'plain-1' }]) // offset 0
   await produceTransaction(topic, 0, ['committed-1', 'committed-2'], 'commit') // 1, 2, marker 3
+  await waitForLastStableOffset(client, topic, 0, 4n)
   await produceTransaction(topic, 0, ['aborted-1', 'aborted-2'], 'abort') // 4, 5, marker 6
+  await waitForLastStableOffset(client, topic, 0, 7n)
   await client.produce([{ topic, partition: 0, value: 'plain-2' }]) // offset 7
-  // Transaction markers are written asynchronously after the commit/abort returns.
-  await waitForLastStableOffset(client, topic, 0, 8n)
   const range = [OffsetRange.create(topic, 0, 0n, 8n)]
 
   const committed = createRDD({ client, deserializers: strings }, range)
