@@ -10,6 +10,9 @@ export type { LogFields, Logger, LogLevel } from './core/logger.ts'
 export { createLogger, silentLogger } from './core/logger.ts'
 // Kafka boundary
 export { KafkaClient } from './kafka/client.ts'
+export type { OffsetRangeJson } from './kafka/offset-range.ts'
+// Kafka direct source
+export { OffsetRange } from './kafka/offset-range.ts'
 export type { KafkaClientOptions } from './kafka/options.ts'
 export type { KafkaRecord } from './kafka/records.ts'
 export type {
@@ -36,6 +39,3 @@ export type { CreateRddOptions, KafkaReadOptions } from './source/create-rdd.ts'
 export { createRDD } from './source/create-rdd.ts'
 export type { Deserializer, Deserializers } from './source/deserializers.ts'
 export { KafkaRDD } from './source/kafka-rdd.ts'
-export type { OffsetRangeJson } from './source/offset-range.ts'
-// Kafka direct source
-export { OffsetRange } from './source/offset-range.ts'

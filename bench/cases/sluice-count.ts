@@ -1,7 +1,7 @@
 // sluice: createRDD over every partition, forcing a full read with map(() => 1).reduce(+).
 import { silentLogger } from '../../src/core/logger.ts'
+import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
-import { OffsetRange } from '../../src/source/offset-range.ts'
 import { caseArgs, report } from '../env.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()

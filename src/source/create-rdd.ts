@@ -1,6 +1,7 @@
 import { invalidOption } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { KafkaClient } from '../kafka/client.ts'
+import { OffsetRange } from '../kafka/offset-range.ts'
 import { type KafkaClientOptions, resolveClientOptions } from '../kafka/options.ts'
 import type { IsolationLevel } from '../kafka/types.ts'
 import { TaskRunner } from '../rdd/task-runner.ts'
@@ -8,7 +9,6 @@ import { ClientLease } from './client-lease.ts'
 import { type Deserializers, resolveDeserializer } from './deserializers.ts'
 import type { KafkaReadSettings } from './kafka-rdd.ts'
 import { KafkaRDD } from './kafka-rdd.ts'
-import { OffsetRange } from './offset-range.ts'
 
 /** Options shared by createRDD and createDirectStream for reading Kafka. */
 export interface KafkaReadOptions<K, V> extends Partial<Omit<KafkaClientOptions, 'logger'>> {

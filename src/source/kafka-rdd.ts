@@ -1,3 +1,4 @@
+import type { OffsetRange } from '../kafka/offset-range.ts'
 import { readRange } from '../kafka/range-reader.ts'
 import type { KafkaRecord, PayloadDecoder } from '../kafka/records.ts'
 import type { IsolationLevel } from '../kafka/types.ts'
@@ -6,7 +7,6 @@ import { type ActionOptions, Rdd } from '../rdd/rdd.ts'
 import type { TaskContext } from '../rdd/task-context.ts'
 import type { TaskRunner } from '../rdd/task-runner.ts'
 import type { ClientLease } from './client-lease.ts'
-import type { OffsetRange } from './offset-range.ts'
 import { checkRangesInLog } from './range-bounds.ts'
 
 /** Everything a KafkaRDD needs to read its ranges; built once per createRDD call or input stream. */

@@ -1,7 +1,7 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { KafkaClient } from '../kafka/client.ts'
+import type { OffsetRange } from '../kafka/offset-range.ts'
 import { type IsolationLevel, partitionKey } from '../kafka/types.ts'
-import type { OffsetRange } from './offset-range.ts'
 
 /**
  * Checks, before any task runs, that every range lies inside what its partition holds:

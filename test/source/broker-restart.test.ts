@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { silentLogger } from '../../src/core/logger.ts'
 import { KafkaClient } from '../../src/kafka/client.ts'
+import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import { startLocalKafka } from '../../src/local-kafka/broker.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
-import { OffsetRange } from '../../src/source/offset-range.ts'
 
 // This test restarts a broker, so it gets one of its own rather than the shared test broker.
 test('a range read across a broker restart returns every record exactly once', async (t) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
-import { OffsetRange } from '../../src/source/offset-range.ts'
+import { OffsetRange } from '../../src/kafka/offset-range.ts'
 
 test('create accepts bigint, safe integers and decimal strings; count and JSON use exact offsets', () => {
   const big = 2n ** 60n
