@@ -30,6 +30,8 @@ export interface KafkaRddInit<K, V> {
   readonly runner?: TaskRunner
   /** Ranges planned from fresh log offsets (the direct stream) need no bounds check. */
   readonly rangesKnownValid?: boolean
+  /** Aborts every read of this RDD (a stream's forced stop), on top of each task's own signal. */
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -42,6 +44,7 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
   readonly offsetRanges: readonly OffsetRange[]
   readonly numPartitions: number
   readonly #settings: KafkaReadSettings<K, V>
+  readonly #signal: AbortSignal | undefined
   #checked: Promise<void> | undefined
   #consecutive: Promise<boolean> | undefined
 
@@ -50,12 +53,14 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
     this.offsetRanges = Object.freeze([...init.ranges])
     this.numPartitions = this.offsetRanges.length
     this.#settings = init.settings
+    this.#signal = init.signal
     if (init.rangesKnownValid) this.#checked = Promise.resolve()
   }
 
   computeChunks(partition: number, task: TaskContext): Chunks<KafkaRecord<K, V>> {
     const range = this.offsetRanges[partition]!
     const settings = this.#settings
+    const signal = this.#signal ? AbortSignal.any([task.signal, this.#signal]) : task.signal
     return (async function* read() {
       if (range.isEmpty) return
       const client = settings.lease.acquire()
@@ -69,7 +74,7 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
           maxBytesPerFetch: settings.maxBytesPerFetch,
           key: settings.key,
           value: settings.value,
-          signal: task.signal,
+          signal,
         })
       } finally {
         await settings.lease.release()

@@ -1,0 +1,39 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/**
+ * Batch k is due at `startTime + k * intervalMs`, computed from the start rather than from
+ * the previous batch, so the schedule never drifts however long batches take. A batch that
+ * starts after its due time (the previous one overran) records the difference as its
+ * scheduling delay; batch times are never skipped.
+ */
+export class BatchClock {
+  readonly startTime: number
+  readonly intervalMs: number
+  #next = 1
+
+  constructor(startTime: number, intervalMs: number) {
+    this.startTime = startTime
+    this.intervalMs = intervalMs
+  }
+
+  /** The due time of the next batch, advancing the clock. */
+  next(): number {
+    return this.startTime + this.#next++ * this.intervalMs
+  }
+}
+
+/**
+ * Waits until `time` (ms since epoch). Resolves false at once if `signal` aborts. The timer
+ * keeps the process alive, as a running stream should.
+ */
+export async function waitUntil(time: number, signal: AbortSignal): Promise<boolean> {
+  const delay = time - Date.now()
+  if (signal.aborted) return false
+  if (delay <= 0) return true
+  try {
+    await sleep(delay, undefined, { signal })
+    return true
+  } catch {
+    return false
+  }
+}

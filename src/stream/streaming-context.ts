@@ -1,0 +1,377 @@
+import { CheckpointStore, type RecoveryView } from '../checkpoint/checkpoint-store.ts'
+import type { JsonObject, JsonValue } from '../checkpoint/json-value.ts'
+import type { PlannedBatch } from '../checkpoint/planned-batch.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import { OffsetRange } from '../kafka/offset-range.ts'
+import { TaskRunner } from '../rdd/task-runner.ts'
+import { BatchClock, waitUntil } from '../scheduler/batch-clock.ts'
+import type { Batch, BatchInfo, BatchRef, StreamingListener } from './batch.ts'
+import { batchFailed } from './batch-errors.ts'
+import {
+  type ResolvedContextOptions,
+  resolveContextOptions,
+  type StreamingContextOptions,
+} from './context-options.ts'
+import type { BatchFunction, DStream } from './dstream.ts'
+import type { InputBatch, InputDStream, InputPlan } from './input-dstream.ts'
+
+export type ContextState = 'initialized' | 'active' | 'stopped'
+
+interface OutputOperation {
+  readonly stream: DStream<unknown>
+  readonly fn: BatchFunction<unknown>
+  readonly name: string
+}
+
+/** A batch whose plans are known: planned now, or read back from the checkpoint. */
+interface PlannedScope {
+  readonly ref: BatchRef
+  readonly replay: boolean
+  readonly plans: ReadonlyMap<InputDStream<unknown>, InputPlan>
+}
+
+/** Checkpoint prunes run every this many batches: a directory listing per batch is wasted work. */
+const pruneEvery = 10
+
+/**
+ * The driver of a streaming job. Every `batchInterval` it asks each input for the next
+ * offset ranges, durably records them in the checkpoint's offset log, runs every output
+ * operation on the batch's RDDs, and records the batch as committed. One batch runs at a
+ * time. After a crash, `start()` re-runs the planned-but-uncommitted batch with exactly its
+ * recorded ranges before planning anything new.
+ */
+export class StreamingContext {
+  readonly appName: string
+  readonly batchInterval: number
+  readonly checkpointDir: string | undefined
+  readonly runner: TaskRunner
+  readonly logger: Logger
+  readonly #options: ResolvedContextOptions
+  readonly #inputs: InputDStream<unknown>[] = []
+  readonly #outputs: OutputOperation[] = []
+  readonly #listeners: StreamingListener[] = []
+  readonly #scopes = new Map<number, PlannedScope>()
+  readonly #wake = new AbortController()
+  readonly #termination: PromiseWithResolvers<void> = Promise.withResolvers<void>()
+  #state: ContextState = 'initialized'
+  #store: CheckpointStore | undefined
+  #batchAbort: AbortController | undefined
+  #stopRequested: 'graceful' | 'forced' | undefined
+  #history = 0
+  #loop: Promise<void> | undefined
+  #removeSignalHandlers: (() => void) | undefined
+
+  constructor(options: StreamingContextOptions) {
+    this.#options = resolveContextOptions(options)
+    this.appName = this.#options.appName
+    this.batchInterval = this.#options.batchInterval
+    this.checkpointDir = this.#options.checkpoint
+    this.logger = this.#options.logger
+    this.runner = new TaskRunner({
+      ...(options.taskConcurrency === undefined ? {} : { concurrency: options.taskConcurrency }),
+      ...(options.maxTaskAttempts === undefined ? {} : { maxAttempts: options.maxTaskAttempts }),
+      logger: this.logger,
+    })
+    // awaitTermination() may never be called; a failure must not become an unhandled rejection.
+    this.#termination.promise.catch(() => {})
+  }
+
+  get state(): ContextState {
+    return this.#state
+  }
+
+  addListener(listener: StreamingListener): void {
+    this.#listeners.push(listener)
+  }
+
+  /**
+   * Opens the checkpoint (taking its lock), lets every input decide where it starts, and
+   * starts the batch clock. Resolves once running; failures of later batches surface
+   * through `awaitTermination()`.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'initialized') {
+      throw new SluiceError(ErrorCodes.CLOSED, `StreamingContext '${this.appName}' was already started`)
+    }
+    if (this.#outputs.length === 0) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'the StreamingContext has no output operation: call foreachBatch() or print() on a stream first',
+      )
+    }
+    this.#state = 'active'
+    this.#history = Math.max(...this.#outputs.map((o) => o.stream.historyBatches()))
+    let pending: PlannedScope | undefined
+    let nextBatchId = 0
+    try {
+      const view = await this.#openCheckpoint()
+      const latest = view?.latestEntry
+      for (const input of this.#inputs) {
+        const lastRanges = latest ? this.#rangesOf(input, latest) : undefined
+        const state = inputMetadata(latest, input.name)?.state
+        await input.open({
+          ...(lastRanges ? { lastRanges } : {}),
+          ...(state === undefined ? {} : { state }),
+        })
+      }
+      if (view) {
+        nextBatchId = view.nextBatchId
+        await this.#loadHistory(view)
+        if (view.pendingBatch) {
+          pending = this.#scopes.get(view.pendingBatch.batchId)
+          this.logger.warn('re-running a batch that was planned but not committed before the last stop', {
+            batchId: view.pendingBatch.batchId,
+          })
+        }
+      }
+    } catch (error) {
+      await this.#release()
+      this.#state = 'stopped'
+      this.#termination.reject(error)
+      throw error
+    }
+    this.#installSignalHandlers()
+    this.#loop = this.#run(nextBatchId, pending)
+  }
+
+  /**
+   * Stops the stream. Graceful (the default): the running batch finishes and commits, then
+   * the stream stops. Forced: the running batch is abandoned uncommitted (a restart re-runs it).
+   */
+  async stop(options: { graceful?: boolean } = {}): Promise<void> {
+    const graceful = options.graceful ?? true
+    if (this.#state === 'initialized') {
+      this.#state = 'stopped'
+      this.#termination.resolve()
+      return
+    }
+    if (this.#state === 'stopped') return this.#termination.promise.catch(() => {})
+    this.#stopRequested = !graceful || this.#stopRequested === 'forced' ? 'forced' : 'graceful'
+    this.#wake.abort()
+    if (this.#stopRequested === 'forced') this.#batchAbort?.abort(new Error('the stream was stopped'))
+    await this.#loop
+    await this.#termination.promise.catch(() => {})
+  }
+
+  /** Resolves when the stream stops; rejects with the error that stopped it. */
+  awaitTermination(): Promise<void> {
+    return this.#termination.promise
+  }
+
+  // ---- used by streams while the job is being defined ----
+
+  /** @internal */
+  checkNotStarted(what: string): void {
+    if (this.#state !== 'initialized') {
+      throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `cannot ${what} after the StreamingContext started`)
+    }
+  }
+
+  /** @internal */
+  registerInput(input: InputDStream<unknown>): void {
+    this.checkNotStarted('add an input stream')
+    if (this.#inputs.some((other) => other.name === input.name)) {
+      throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `two input streams are named '${input.name}'`)
+    }
+    this.#inputs.push(input)
+  }
+
+  /** @internal */
+  registerOutput<T>(stream: DStream<T>, fn: BatchFunction<T>, name: string): void {
+    this.checkNotStarted('add an output operation')
+    this.#outputs.push({ stream: stream as DStream<unknown>, fn: fn as BatchFunction<unknown>, name })
+  }
+
+  /** @internal The plan of an input for a batch, if the batch is known. */
+  inputBatchOf(input: InputDStream<unknown>, batch: BatchRef): InputBatch | undefined {
+    const plan = this.#scopes.get(batch.id)?.plans.get(input)
+    if (!plan) return undefined
+    return { ...batch, plan, signal: this.#batchAbort?.signal ?? new AbortController().signal }
+  }
+
+  /** @internal A known batch by id: the current one or one of the history windows need. */
+  batchRefOf(id: number): BatchRef | undefined {
+    return this.#scopes.get(id)?.ref
+  }
+
+  // ---- the batch loop ----
+
+  async #run(firstBatchId: number, pending: PlannedScope | undefined): Promise<void> {
+    let failure: unknown
+    try {
+      if (pending) await this.#runBatch(pending)
+      const clock = new BatchClock(Date.now(), this.batchInterval)
+      let nextId = pending ? pending.ref.id + 1 : firstBatchId
+      while (this.#stopRequested === undefined) {
+        const time = clock.next()
+        if (!(await waitUntil(time, this.#wake.signal))) break
+        const scope = await this.#plan({ id: nextId++, time })
+        await this.#runBatch(scope)
+      }
+    } catch (error) {
+      if (this.#stopRequested !== 'forced') failure = error
+    }
+    await this.#release()
+    this.#state = 'stopped'
+    if (failure === undefined) {
+      this.#termination.resolve()
+      return
+    }
+    const error = failure instanceof SluiceError ? failure : batchFailed(undefined, undefined, failure)
+    this.logger.error('the stream stopped because a batch failed', { error })
+    for (const listener of this.#listeners) listener.onStreamError?.(error)
+    this.#termination.reject(error)
+  }
+
+  /** Plans a new batch and records the plan durably before anything reads it. */
+  async #plan(ref: BatchRef): Promise<PlannedScope> {
+    const plans = new Map<InputDStream<unknown>, InputPlan>()
+    for (const input of this.#inputs) plans.set(input, await input.plan(ref))
+    const scope: PlannedScope = { ref, replay: false, plans }
+    const inputs: JsonObject = {}
+    for (const [input, plan] of plans) {
+      const state = input.saveState()
+      inputs[input.name] = { lostRecords: plan.lostRecords, ...(state === undefined ? {} : { state }) }
+    }
+    await this.#store?.writePlanned({
+      batchId: ref.id,
+      batchTime: ref.time,
+      ranges: [...plans.values()].flatMap((plan) => plan.ranges),
+      metadata: { inputs },
+    })
+    this.#scopes.set(ref.id, scope)
+    return scope
+  }
+
+  async #runBatch(scope: PlannedScope): Promise<void> {
+    const startedAt = Date.now()
+    const { ref } = scope
+    const offsetRanges = [...scope.plans.values()].flatMap((plan) => plan.ranges)
+    const batch: Batch = { ...ref, offsetRanges, replay: scope.replay }
+    this.#scopes.set(ref.id, scope)
+    this.#batchAbort = new AbortController()
+    for (const listener of this.#listeners) listener.onBatchStarted?.(batch)
+    for (const [index, output] of this.#outputs.entries()) {
+      const rdd = output.stream.getOrCompute(ref)
+      if (rdd === undefined) continue
+      try {
+        await output.fn(rdd, batch)
+      } catch (error) {
+        throw batchFailed(batch, { index, name: output.name }, error)
+      }
+    }
+    await this.#store?.writeCommitted(ref.id)
+    const info: BatchInfo = {
+      ...batch,
+      records: offsetRanges.reduce((sum, range) => sum + range.count, 0),
+      lostRecords: [...scope.plans.values()].reduce((sum, plan) => sum + plan.lostRecords, 0),
+      schedulingDelay: scope.replay ? 0 : Math.max(0, startedAt - ref.time),
+      processingTime: Date.now() - startedAt,
+      startedAt,
+    }
+    for (const input of this.#inputs) input.onBatchCompleted(info)
+    for (const listener of this.#listeners) listener.onBatchCompleted?.(info)
+    this.#forgetBefore(ref.id - this.#history)
+    if (this.#store && ref.id % pruneEvery === 0) {
+      await this.#store.prune({ keepFromBatchId: Math.max(0, ref.id - this.#history) })
+    }
+  }
+
+  #forgetBefore(batchId: number): void {
+    for (const id of this.#scopes.keys()) if (id < batchId) this.#scopes.delete(id)
+    for (const output of this.#outputs) output.stream.forgetBefore(batchId)
+  }
+
+  // ---- checkpoint and recovery ----
+
+  async #openCheckpoint(): Promise<RecoveryView | undefined> {
+    if (this.checkpointDir === undefined) return undefined
+    this.#store = await CheckpointStore.open(this.checkpointDir, {
+      appName: this.appName,
+      retain: this.#options.checkpointRetain,
+      logger: this.logger,
+    })
+    return this.#store.recover()
+  }
+
+  /** Reads back the plans of the pending batch and of the batches windows still need. */
+  async #loadHistory(view: RecoveryView): Promise<void> {
+    const latest = view.latestEntry
+    if (!this.#store || !latest) return
+    const first = Math.max(0, latest.batchId - this.#history)
+    const entries = await this.#store.readPlannedBatches(first, latest.batchId)
+    for (const entry of entries) {
+      const plans = new Map<InputDStream<unknown>, InputPlan>()
+      for (const input of this.#inputs) {
+        plans.set(input, {
+          ranges: this.#rangesOf(input, entry),
+          lostRecords: Number(inputMetadata(entry, input.name)?.lostRecords ?? 0),
+        })
+      }
+      const replay = view.pendingBatch?.batchId === entry.batchId
+      this.#scopes.set(entry.batchId, { ref: { id: entry.batchId, time: entry.batchTime }, replay, plans })
+    }
+  }
+
+  /** The ranges of a checkpointed batch that belong to `input`; a range owned by two inputs is an error. */
+  #rangesOf(input: InputDStream<unknown>, entry: PlannedBatch): OffsetRange[] {
+    const ranges: OffsetRange[] = []
+    for (const r of entry.ranges) {
+      const range = OffsetRange.create(r.topic, r.partition, r.fromOffset, r.untilOffset)
+      if (!input.owns(range)) continue
+      const other = this.#inputs.find((i) => i !== input && i.owns(range))
+      if (other) {
+        throw new SluiceError(
+          ErrorCodes.CHECKPOINT,
+          `checkpointed range ${range} of batch ${entry.batchId} belongs to two inputs ('${input.name}' and '${other.name}'); give each input its own topics`,
+        )
+      }
+      ranges.push(range)
+    }
+    return ranges
+  }
+
+  async #release(): Promise<void> {
+    this.#removeSignalHandlers?.()
+    this.#removeSignalHandlers = undefined
+    const closing = this.#inputs.map((input) => input.close())
+    if (this.#store) closing.push(this.#store.close())
+    this.#store = undefined
+    const results = await Promise.allSettled(closing)
+    for (const result of results) {
+      if (result.status === 'rejected')
+        this.logger.warn('closing a stream resource failed', { error: result.reason })
+    }
+  }
+
+  #installSignalHandlers(): void {
+    if (!this.#options.stopOnSignals) return
+    const onSignal = (signal: NodeJS.Signals) => {
+      const forced = this.#stopRequested !== undefined
+      this.logger.info(
+        forced ? 'second signal: forcing the stop' : 'signal received: stopping after the running batch',
+        {
+          signal,
+        },
+      )
+      void this.stop({ graceful: !forced })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    this.#removeSignalHandlers = () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+}
+
+function inputMetadata(
+  entry: PlannedBatch | undefined,
+  name: string,
+): { lostRecords?: JsonValue; state?: JsonValue } | undefined {
+  const inputs = entry?.metadata?.inputs
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return undefined
+  const own = inputs[name]
+  return own !== null && typeof own === 'object' && !Array.isArray(own) ? own : undefined
+}
