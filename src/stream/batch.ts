@@ -17,6 +17,11 @@ export interface Batch extends BatchRef {
    * replay (expected) from a second live instance (a zombie).
    */
   readonly replay: boolean
+  /**
+   * Aborts when the stream is stopped with `{ graceful: false }`. Pass it to long work in an
+   * output operation; the stream does not wait for an aborted batch's outputs.
+   */
+  readonly signal: AbortSignal
 }
 
 /** Reported to listeners after every batch: what it read and how long it took. */

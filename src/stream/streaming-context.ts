@@ -248,15 +248,22 @@ export class StreamingContext {
     const startedAt = Date.now()
     const { ref } = scope
     const offsetRanges = [...scope.plans.values()].flatMap((plan) => plan.ranges)
-    const batch: Batch = { ...ref, offsetRanges, replay: scope.replay }
-    this.#scopes.set(ref.id, scope)
     this.#batchAbort = new AbortController()
+    const { signal } = this.#batchAbort
+    const batch: Batch = { ...ref, offsetRanges, replay: scope.replay, signal }
+    this.#scopes.set(ref.id, scope)
+    // A forced stop must not wait for user code that ignores the signal: the batch is
+    // abandoned like a crash (uncommitted, replayed on restart) while that code finishes.
+    const abandoned = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    })
+    abandoned.catch(() => {})
     for (const listener of this.#listeners) listener.onBatchStarted?.(batch)
     for (const [index, output] of this.#outputs.entries()) {
       const rdd = output.stream.getOrCompute(ref)
       if (rdd === undefined) continue
       try {
-        await output.fn(rdd, batch)
+        await Promise.race([output.fn(rdd, batch), abandoned])
       } catch (error) {
         throw batchFailed(batch, { index, name: output.name }, error)
       }
