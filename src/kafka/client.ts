@@ -220,11 +220,44 @@ export class KafkaClient {
     this.#checkOpen()
     if (records.length === 0) return []
     this.#producer ??= new Producer({ ...this.#baseOptions('producer'), acks: -1, idempotent: true })
+    await this.#checkExplicitPartitions(records, this.#producer)
     try {
       const result = await this.#producer.send({ messages: records.map(toWireMessage), acks: -1 })
       return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
     } catch (error) {
       throw kafkaError(`producing ${records.length} records`, error)
+    }
+  }
+
+  /**
+   * The wire client maps an explicit partition it does not know onto `partition % count`
+   * using its cached metadata, so a record for a freshly added partition would land in
+   * another one. Check explicit partitions against metadata (refreshed when they look new)
+   * and make the producer forget stale metadata before it sends.
+   */
+  async #checkExplicitPartitions(records: readonly ProduceRecord[], producer: Producer): Promise<void> {
+    const highest = new Map<string, number>()
+    for (const r of records) {
+      if (r.partition !== undefined && r.partition > (highest.get(r.topic) ?? -1))
+        highest.set(r.topic, r.partition)
+    }
+    if (highest.size === 0) return
+    const topics = [...highest.keys()]
+    const fits = (cluster: ClusterInfo) =>
+      topics.every((t) => (cluster.topics.get(t)?.partitions.length ?? 0) > highest.get(t)!)
+    let cluster = await this.metadata(topics)
+    if (!fits(cluster)) cluster = await this.metadata(topics, { refresh: true })
+    for (const topic of topics) {
+      const count = cluster.topics.get(topic)?.partitions.length ?? 0
+      if (count <= highest.get(topic)!) {
+        throw new SluiceError(
+          ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+          `cannot produce to partition ${highest.get(topic)} of topic '${topic}': it has ${count} partitions`,
+          { details: { topic, partition: highest.get(topic) } },
+        )
+      }
+      const cached = producer.currentMetadata?.topics.get(topic)?.partitionsCount
+      if (cached !== undefined && cached !== count) producer.clearMetadata()
     }
   }
 
