@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path'
+import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import { createDirectoryDurably, readFileIfExists, removeTempFiles, writeFileAtomic } from './atomic-file.ts'
@@ -12,7 +13,6 @@ import {
   encodeCheckpointMetadata,
 } from './checkpoint-metadata.ts'
 import { type CommittedBatch, decodeCommittedBatch, encodeCommittedBatch } from './committed-batch.ts'
-import { describeValue } from '../core/describe-value.ts'
 import type { JsonObject } from './json-value.ts'
 import { checkLogConsistency } from './log-consistency.ts'
 import { decodePlannedBatch, encodePlannedBatch, type PlannedBatch } from './planned-batch.ts'

@@ -1,5 +1,5 @@
-import { damagedFile } from './checkpoint-errors.ts'
 import { describeValue } from '../core/describe-value.ts'
+import { damagedFile } from './checkpoint-errors.ts'
 import type { JsonObject, JsonValue } from './json-value.ts'
 
 /** Offsets are non-negative decimal strings on disk, without sign, exponent or leading zeros. */

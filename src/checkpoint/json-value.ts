@@ -1,5 +1,5 @@
-import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 
 /**
  * Checkpoints must outlive the code that wrote them, so everything stored in one is plain

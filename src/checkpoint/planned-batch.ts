@@ -1,5 +1,5 @@
-import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { FieldReader } from './field-reader.ts'
 import { assertJsonObject, type JsonObject } from './json-value.ts'
 import { seal, unseal } from './sealed-json.ts'

@@ -1,5 +1,5 @@
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { normalizePidOptions, type PidOptions, type PidSettings } from './rate-control-options.ts'
 
 /**

@@ -1,5 +1,5 @@
-import { invalidOption } from '../core/errors.ts'
 import { describeValue } from '../core/describe-value.ts'
+import { invalidOption } from '../core/errors.ts'
 
 /** The PID controller's gains and floor, as a user may give them (all optional). */
 export interface PidOptions {

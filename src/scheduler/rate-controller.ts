@@ -1,5 +1,5 @@
-import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { type PidEstimatorState, PidRateEstimator } from './pid-rate-estimator.ts'
 import type { RateControlSettings } from './rate-control-options.ts'
 
