@@ -30,6 +30,17 @@ const anyProducer = { producerId: -1n, producerEpoch: -1 }
 
 const defaultTransactionTimeoutMs = 60_000
 
+/** The message of the first, most deeply nested error of a wire-client error tree. */
+function innermostMessage(error: unknown): string | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 10; depth++) {
+    const inner = (current as { errors?: unknown } | null)?.errors
+    if (!Array.isArray(inner) || inner.length === 0) break
+    current = inner[0]
+  }
+  return current !== error && current instanceof Error ? current.message : undefined
+}
+
 type State = 'new' | 'ready' | 'in-transaction' | 'fenced' | 'broken' | 'closed'
 
 /**
@@ -132,7 +143,7 @@ export class TransactionalProducer {
           await transaction.cancel()
         } catch (error) {
           await this.#producer.transaction?.cancel()
-          throw this.#classify(error, 'initializing')
+          throw this.#classify(error, `initializing transactional id '${this.transactionalId}'`)
         }
       },
       { timeoutMs: this.options.retryTimeoutMs },
@@ -341,7 +352,15 @@ export class TransactionalProducer {
   #classify(error: unknown, what: string): SluiceError {
     if (error instanceof SluiceError && error.code === ErrorCodes.FENCED) return error
     if (hasProtocolError(error, fencingErrors)) return this.#fence(what, error)
-    return kafkaError(what, error, { transactionalId: this.transactionalId })
+    const wrapped = kafkaError(what, error, { transactionalId: this.transactionalId })
+    // The wire client reports "findCoordinator failed 4 times."; the reason is in its innermost error.
+    const reason = innermostMessage(error)
+    if (reason === undefined || wrapped.message.includes(reason)) return wrapped
+    return new SluiceError(wrapped.code, `${wrapped.message} (${reason})`, {
+      retriable: wrapped.retriable,
+      cause: error,
+      details: wrapped.details,
+    })
   }
 
   #fence(what: string, cause?: unknown): SluiceError {
