@@ -64,6 +64,7 @@ type State = 'new' | 'ready' | 'in-transaction' | 'fenced' | 'broken' | 'closed'
  */
 export class TransactionalProducer {
   readonly transactionalId: string
+  readonly transactionTimeoutMs: number
   readonly options: ResolvedClientOptions
   readonly #logger: Logger
   readonly #producer: Producer
@@ -87,6 +88,7 @@ export class TransactionalProducer {
       )
     }
     this.transactionalId = options.transactionalId
+    this.transactionTimeoutMs = timeout
     this.#logger = this.options.logger.child({
       component: 'kafka-transactions',
       transactionalId: this.transactionalId,
@@ -367,8 +369,9 @@ export class TransactionalProducer {
     this.#state = 'fenced'
     this.#failure = new SluiceError(
       ErrorCodes.FENCED,
-      `transactional id '${this.transactionalId}' was taken over by a newer producer (${what}); ` +
-        'this instance is a zombie and must stop',
+      `transactional id '${this.transactionalId}' was fenced (${what}): a newer producer with this id started, ` +
+        `or a transaction stayed open longer than ${this.transactionTimeoutMs} ms and the broker aborted it; ` +
+        'this producer must stop',
       { cause, details: { transactionalId: this.transactionalId } },
     )
     return this.#failure

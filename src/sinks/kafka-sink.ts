@@ -187,7 +187,8 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       this.#fenced = new SluiceError(
         ErrorCodes.FENCED,
         `batch ${batch.id} of app '${this.app}' was not written: another instance took over transactional id ` +
-          `'${this.transactionalId}'; this instance has been fenced and must stop`,
+          `'${this.transactionalId}' (or the batch's transaction outlived transactionTimeoutMs and the broker ` +
+          'aborted it); this instance has been fenced and must stop',
         {
           cause: error,
           details: { app: this.app, batchId: batch.id, transactionalId: this.transactionalId },

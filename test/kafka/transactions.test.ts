@@ -88,8 +88,11 @@ test('a second producer with the same transactional id aborts the first one’s 
   await second.init()
   const fenced = (error: SluiceError) =>
     error.code === ErrorCodes.FENCED &&
-    error.message.startsWith(`transactional id '${id}' was taken over by a newer producer (`) &&
-    error.message.endsWith('); this instance is a zombie and must stop')
+    error.message.startsWith(`transactional id '${id}' was fenced (`) &&
+    error.message.endsWith(
+      '): a newer producer with this id started, or a transaction stayed open longer than 60000 ms and the ' +
+        'broker aborted it; this producer must stop',
+    )
   await assert.rejects(first.send([{ topic: out, partition: 0, value: 'zombie again' }]), fenced)
   assert.equal(first.fenced, true)
   await assert.rejects(first.begin(), fenced)

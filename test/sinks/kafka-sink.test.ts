@@ -183,7 +183,8 @@ test('a second instance of the app fences the first, even in the middle of a bat
     code: ErrorCodes.FENCED,
     message:
       `batch 1 of app '${w.app}' was not written: another instance took over transactional id ` +
-      `'sluice-${w.app}'; this instance has been fenced and must stop`,
+      `'sluice-${w.app}' (or the batch's transaction outlived transactionTimeoutMs and the broker aborted it); ` +
+      'this instance has been fenced and must stop',
   })
   await assert.rejects(first.writeBatch(batch(2, [range(w.source, 0, 3n, 4n)]), mirror(w.out)), {
     code: ErrorCodes.FENCED,
