@@ -57,6 +57,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   readonly #logger: Logger
   #producer: TransactionalProducer | undefined
   #state: State = 'new'
+  #starting: Promise<void> | undefined
   #fenced: SluiceError | undefined
 
   constructor(options: KafkaSinkOptions) {
@@ -88,8 +89,12 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   async start(): Promise<void> {
     if (this.#state === 'closed') throw closedError('Kafka', this.app)
     if (this.#state !== 'new') return
-    await this.#producer!.init()
-    this.#state = 'started'
+    // A second start() while the first is under way waits for the same outcome.
+    this.#starting ??= this.#producer!.init().finally(() => {
+      this.#starting = undefined
+    })
+    await this.#starting
+    if (this.#state === 'new') this.#state = 'started'
   }
 
   async writeBatch(

@@ -40,7 +40,7 @@ export interface SqlTransaction {
   append(table: string, rows: readonly RowValues[]): Promise<void>
 }
 
-type State = 'new' | 'starting' | 'started' | 'closed'
+type State = 'new' | 'started' | 'closed'
 
 /**
  * The exactly-once SQL sink. Each batch is ONE transaction: first the batch's offsets move
@@ -56,6 +56,7 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
   readonly #offsets: OffsetsTable
   readonly #logger: Logger
   #state: State = 'new'
+  #starting: Promise<void> | undefined
 
   constructor(options: SqlSinkOptions) {
     this.#options = resolveSqlSinkOptions(options)
@@ -82,8 +83,15 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
    */
   async start(): Promise<void> {
     if (this.#state === 'closed') throw closedError('SQL', this.app)
-    if (this.#state !== 'new') return
-    this.#state = 'starting'
+    if (this.#state === 'started') return
+    // A second start() while the first is under way waits for the same outcome.
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined
+    })
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
     try {
       await this.#db.open()
       await this.#offsets.ensure(this.#db)
@@ -100,7 +108,6 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
       this.#state = 'started'
       this.#logger.debug('SQL sink started', { target: this.#db.target })
     } catch (error) {
-      this.#state = 'new'
       await this.#db.close().catch(() => {})
       throw error
     }
