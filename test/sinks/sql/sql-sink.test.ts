@@ -355,3 +355,53 @@ test('postgres: start fails when the server cannot be reached, naming host, port
     return true
   })
 })
+
+test('sqlite: a writer that cannot get the lock within busyTimeoutMs fails retriably, applying nothing', async (t) => {
+  const world = await sqlWorld(t, 'sqlite')
+  const events = await world.table('events', 'writer TEXT NOT NULL')
+  const holder = await world.sink()
+  const waiter = await world.sink({ sqlite: { path: world.database.sqlite!.path, busyTimeoutMs: 50 } })
+  const inside = Promise.withResolvers<void>()
+  const release = Promise.withResolvers<void>()
+  const held = holder.writeBatch(batch(0, [['words', 0, 0n, 1n]]), async (tx) => {
+    await tx.append(events, [{ writer: 'holder' }])
+    inside.resolve()
+    await release.promise
+  })
+  await inside.promise
+  await assert.rejects(
+    waiter.writeBatch(batch(0, [['words', 0, 0n, 1n]], true), async () => {}),
+    (error: SluiceError) => {
+      assert.equal(error.code, ErrorCodes.SINK)
+      assert.equal(error.retriable, true)
+      assert.ok(
+        error.message.endsWith(
+          `stayed locked by another connection for 50 ms while taking the write lock; nothing of the batch was applied`,
+        ),
+        error.message,
+      )
+      return true
+    },
+  )
+  release.resolve()
+  assert.equal(await held, 'applied')
+  assert.deepEqual(await world.rows(`SELECT writer FROM "${events}"`), [{ writer: 'holder' }])
+})
+
+for (const engine of engines) {
+  test(`${engine}: the transaction handle refuses work once its batch is over`, async (t) => {
+    const world = await sqlWorld(t, engine)
+    const events = await world.table('events', 'writer TEXT NOT NULL')
+    const sink = await world.sink()
+    let kept: SqlTransaction | undefined
+    await sink.writeBatch(batch(0, [['words', 0, 0n, 1n]]), async (tx) => {
+      kept = tx
+    })
+    await assert.rejects(kept!.append(events, [{ writer: 'late' }]), {
+      code: ErrorCodes.CLOSED,
+      message:
+        'the transaction of batch 0 is over; write only inside the write function and await every query',
+    })
+    assert.deepEqual(await world.rows(`SELECT writer FROM "${events}"`), [])
+  })
+}
