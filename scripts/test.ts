@@ -1,11 +1,14 @@
 // `npm test`: starts one Kafka broker for the whole run (unless KAFKA_BOOTSTRAP points at a
 // cluster), runs every test file with node:test against it, then stops it. Arguments are
 // passed to node --test, e.g. `npm test -- test/kafka`.
+// It also starts a private PostgreSQL server for the SQL sink tests (unless PG_URL is set).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
+import type { LocalPostgres } from '../src/local-postgres/server.ts'
+import { startLocalPostgres } from '../src/local-postgres/server.ts'
 
 const args = process.argv.slice(2)
 const files = args.filter((a) => !a.startsWith('--'))
@@ -15,8 +18,18 @@ const patterns =
     ? files.map((f) => (f.endsWith('.ts') ? f : `${f.replace(/\/$/, '')}/**/*.test.ts`))
     : ['test/**/*.test.ts']
 
+// --- private PostgreSQL for the run (SQL sink tests) ---
+let postgres: LocalPostgres | undefined
+const stopPostgres = async () => {
+  const server = postgres
+  postgres = undefined
+  await server?.stop()
+}
+// --- end PostgreSQL ---
+
 let brokerDir: string | undefined
 const cleanup = async () => {
+  await stopPostgres()
   if (brokerDir === undefined) return
   const dir = brokerDir
   brokerDir = undefined
@@ -28,6 +41,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
+  if (!process.env.PG_URL) {
+    postgres = await startLocalPostgres()
+    process.env.PG_URL = postgres.url
+    console.log(`test PostgreSQL: ${postgres.url} (${postgres.dir})`)
+  } else {
+    console.log('using the PostgreSQL server at PG_URL')
+  }
   if (!process.env.KAFKA_BOOTSTRAP) {
     brokerDir = mkdtempSync(join(tmpdir(), 'sluice-test-kafka-'))
     const { kafka } = await startLocalKafka({ dir: brokerDir })

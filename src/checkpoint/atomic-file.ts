@@ -1,47 +1,17 @@
-import { randomBytes } from 'node:crypto'
-import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import {
+  errnoCode,
+  fsyncDirectory,
+  isTempFileName,
+  replaceFileDurably,
+  writeDurableTemp,
+} from '../core/durable-file.ts'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 
-/**
- * Temp files start with a dot and end with `.tmp`. Checkpoint entries are named by their
- * decimal batch id, so a temp file left behind by a crash can never parse as an entry.
- */
-const TEMP_SUFFIX = '.tmp'
-
-export function isTempFileName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith(TEMP_SUFFIX)
-}
-
-function tempPathFor(path: string): string {
-  const unique = `${process.pid}-${randomBytes(6).toString('hex')}`
-  return join(dirname(path), `.${basename(path)}.${unique}${TEMP_SUFFIX}`)
-}
-
-/** The `code` of a Node.js system error (`ENOENT`, `EEXIST`...), if it has one. */
-export function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' ? code : undefined
-}
-
-/**
- * Makes a rename or a newly created file in `dir` durable: the rename is only recorded once
- * the directory itself is flushed. Windows cannot open a directory for fsync; there the
- * rename's durability is left to the file system.
- */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch (error) {
-    const code = errnoCode(error)
-    if (process.platform === 'win32' && (code === 'EISDIR' || code === 'EPERM' || code === 'EACCES')) return
-    throw error
-  } finally {
-    await handle?.close()
-  }
-}
+// The durable-write mechanics live in core (the file sink uses them too); this module gives
+// them the checkpoint's error vocabulary.
+export { errnoCode, fsyncDirectory, isTempFileName }
 
 /** Creates `dir` (and missing parents) if needed, durably: a new directory is flushed into its parent. */
 export async function createDirectoryDurably(dir: string): Promise<void> {
@@ -57,24 +27,6 @@ export async function createDirectoryDurably(dir: string): Promise<void> {
         details: { dir },
       },
     )
-  }
-}
-
-/** Writes `data` to a fresh temp file next to `path` and flushes it to disk; returns the temp path. */
-async function writeDurableTemp(path: string, data: string | Uint8Array): Promise<string> {
-  const temp = tempPathFor(path)
-  try {
-    const handle = await open(temp, 'wx', 0o644)
-    try {
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    return temp
-  } catch (error) {
-    await rm(temp, { force: true })
-    throw error
   }
 }
 
@@ -95,14 +47,9 @@ function writeFailed(path: string, error: unknown): SluiceError {
  * directory, fsync it, rename it over the target, then fsync the directory.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  let temp: string | undefined
   try {
-    temp = await writeDurableTemp(path, data)
-    await rename(temp, path)
-    temp = undefined
-    await fsyncDirectory(dirname(path))
+    await replaceFileDurably(path, data)
   } catch (error) {
-    if (temp !== undefined) await rm(temp, { force: true })
     throw writeFailed(path, error)
   }
 }

@@ -35,6 +35,8 @@ export const ErrorCodes = {
   CLOSED: 'SLUICE_CLOSED',
   /** The local development broker could not be prepared, started or stopped. */
   LOCAL_KAFKA: 'SLUICE_LOCAL_KAFKA',
+  /** The private PostgreSQL server for tests could not be found, started or stopped. */
+  LOCAL_POSTGRES: 'SLUICE_LOCAL_POSTGRES',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -29,7 +29,7 @@ import type {
 } from './types.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: the wire client's low-level API functions are variadic
-type LowLevelApi = { version: number; async: (connection: unknown, ...args: any[]) => Promise<any> }
+export type LowLevelApi = { version: number; async: (connection: unknown, ...args: any[]) => Promise<any> }
 
 /** Fetches spread over a few connections per broker so partitions do not queue behind each other. */
 const fetchConnectionSlots = 4
@@ -367,17 +367,29 @@ export class KafkaClient {
     }
   }
 
-  /** Offsets committed by a consumer group; partitions without a commit are left out. */
-  async groupOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<PartitionOffset[]> {
+  /**
+   * Offsets committed by a consumer group; partitions without a commit are left out. Without
+   * `partitions`, every partition the group has committed. With `requireStable`, offsets
+   * that a still-open transaction is committing are waited for (KIP-447) instead of read
+   * stale — what the transactional sink needs before deciding whether a batch was written.
+   */
+  async groupOffsets(
+    groupId: string,
+    partitions?: readonly TopicPartition[],
+    options: { requireStable?: boolean } = {},
+  ): Promise<PartitionOffset[]> {
     this.#checkOpen()
     const topics = new Map<string, number[]>()
-    for (const p of partitions) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p.partition])
-    try {
+    for (const p of partitions ?? []) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p.partition])
+    const read = async () => {
       const groups: Awaited<ReturnType<Admin['listConsumerGroupOffsets']>> =
         await this.#admin.listConsumerGroupOffsets({
           groups: [
-            { groupId, topics: [...topics].map(([name, list]) => ({ name, partitionIndexes: list })) },
+            partitions === undefined
+              ? groupId
+              : { groupId, topics: [...topics].map(([name, list]) => ({ name, partitionIndexes: list })) },
           ],
+          requireStable: options.requireStable ?? false,
         })
       const result: PartitionOffset[] = []
       for (const group of groups) {
@@ -390,8 +402,15 @@ export class KafkaClient {
         }
       }
       return result
+    }
+    const what = `reading offsets of group '${groupId}'`
+    try {
+      // UNSTABLE_OFFSET_COMMIT (a transaction still completing) is retriable: wait it out.
+      return options.requireStable
+        ? await retryKafka(what, read, { timeoutMs: this.options.retryTimeoutMs })
+        : await read()
     } catch (error) {
-      throw kafkaError(`reading offsets of group '${groupId}'`, error, { groupId })
+      throw kafkaError(what, error, { groupId })
     }
   }
 
@@ -577,7 +596,7 @@ function groupByLeader(cluster: ClusterInfo, partitions: readonly TopicPartition
  * The wire client throws when any partition in a response carries an error code, attaching
  * the parsed response. sluice wants the per-partition codes itself, so it takes the response back.
  */
-async function callAllowingPartitionErrors<T>(call: () => Promise<T>): Promise<T> {
+export async function callAllowingPartitionErrors<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call()
   } catch (error) {
@@ -644,7 +663,8 @@ function toBuffer(value: Buffer | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value) : value
 }
 
-function toWireMessage(record: ProduceRecord) {
+/** A ProduceRecord as the wire client's producer takes it. */
+export function toWireMessage(record: ProduceRecord) {
   return {
     topic: record.topic,
     ...(record.partition === undefined ? {} : { partition: record.partition }),

@@ -51,6 +51,16 @@ export function protocolErrorId(error: unknown): string | undefined {
   return undefined
 }
 
+/** True when any Kafka protocol error inside a wire-client error (however nested) is one of `ids`. */
+export function hasProtocolError(error: unknown, ids: ReadonlySet<string>): boolean {
+  if (error === null || typeof error !== 'object') return false
+  const foreign = error as ForeignError
+  if (typeof foreign.apiId === 'string' && ids.has(foreign.apiId)) return true
+  if (Array.isArray(foreign.errors) && foreign.errors.some((inner) => hasProtocolError(inner, ids)))
+    return true
+  return error instanceof Error && error.cause !== undefined && hasProtocolError(error.cause, ids)
+}
+
 /** True for failures where the same request may succeed later: network, timeouts, leader moves. */
 export function isRetriableWireError(error: unknown): boolean {
   if (error instanceof SluiceError) return error.retriable

@@ -1,0 +1,225 @@
+import { ErrorCodes, invalidOption, isSluiceError, SluiceError } from '../core/errors.ts'
+import { createLogger, type Logger } from '../core/logger.ts'
+import { KafkaClient } from '../kafka/client.ts'
+import type { KafkaClientOptions } from '../kafka/options.ts'
+import { TransactionalProducer } from '../kafka/transactions.ts'
+import type { ProduceRecord } from '../kafka/types.ts'
+import { checkBatch, type SinkBatch } from './batch.ts'
+import { checkStoredOffsets } from './offset-check.ts'
+import { type BatchOutcome, type OffsetStoringSink, type StoredOffsets, toStoredOffsets } from './sink.ts'
+import {
+  alreadyAppliedByAnotherError,
+  batchWriteError,
+  closedError,
+  notStartedError,
+  offsetMismatchError,
+} from './sink-errors.ts'
+
+export interface KafkaSinkOptions {
+  /** The application's name; the transactional id and group default to `sluice-<app>`. */
+  readonly app: string
+  /** Bootstrap brokers of the cluster the output goes to, as `host:port`. */
+  readonly brokers: readonly string[]
+  /** Stable across restarts and unique per app: it is what fences a zombie instance. */
+  readonly transactionalId?: string
+  /** The consumer group the batches' until-offsets are committed to. */
+  readonly groupId?: string
+  /** How long one batch's transaction may stay open before the broker aborts it (default 60 s). */
+  readonly transactionTimeoutMs?: number
+  /** Connection settings (clientId, timeouts, TLS, SASL) as for the Kafka client. */
+  readonly connection?: Omit<KafkaClientOptions, 'brokers' | 'logger'>
+  readonly logger?: Logger
+}
+
+/** What the write function of a batch produces through: records join the batch's transaction. */
+export interface KafkaSinkTransaction {
+  readonly batch: SinkBatch
+  send(records: readonly ProduceRecord[]): Promise<void>
+}
+
+type State = 'new' | 'started' | 'fenced' | 'closed'
+
+/**
+ * The exactly-once Kafka sink. Each batch is ONE Kafka transaction that produces the
+ * batch's output AND commits its until-offsets to the app's consumer group
+ * (TxnOffsetCommit); read_committed consumers see the output exactly when the offsets move.
+ * Before the transaction, the group's committed offsets decide what to do, exactly as the
+ * SQL sink's offsets table does: at from → write, at until → already written (a replay),
+ * anything else → mismatch. A second instance with the same transactional id fences this
+ * one: its next batch fails with FENCED.
+ */
+export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
+  readonly app: string
+  readonly transactionalId: string
+  readonly groupId: string
+  readonly #client: KafkaClient
+  readonly #producerOptions: ConstructorParameters<typeof TransactionalProducer>[0]
+  readonly #logger: Logger
+  #producer: TransactionalProducer | undefined
+  #state: State = 'new'
+  #starting: Promise<void> | undefined
+  #fenced: SluiceError | undefined
+
+  constructor(options: KafkaSinkOptions) {
+    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
+    const { app } = options
+    if (typeof app !== 'string' || app.trim() === '') throw invalidOption('app', 'must be a non-empty string')
+    this.app = app
+    this.transactionalId = nonEmpty('transactionalId', options.transactionalId, `sluice-${app}`)
+    this.groupId = nonEmpty('groupId', options.groupId, `sluice-${app}`)
+    this.#logger = (options.logger ?? createLogger()).child({ component: 'kafka-sink', app })
+    const connection = { ...options.connection, brokers: options.brokers, logger: this.#logger }
+    this.#client = new KafkaClient({ clientId: `sluice-${app}`, ...connection })
+    this.#producerOptions = {
+      clientId: `sluice-${app}`,
+      ...connection,
+      transactionalId: this.transactionalId,
+      ...(options.transactionTimeoutMs === undefined
+        ? {}
+        : { transactionTimeoutMs: options.transactionTimeoutMs }),
+    }
+    // Validates brokers, timeouts and the transaction timeout now, not at start().
+    this.#producer = new TransactionalProducer(this.#producerOptions)
+  }
+
+  /**
+   * Takes the transactional id (fencing any older instance, and waiting until its open
+   * transaction is aborted) — so an unreachable cluster fails here, before any batch.
+   */
+  async start(): Promise<void> {
+    if (this.#state === 'closed') throw closedError('Kafka', this.app)
+    if (this.#state !== 'new') return
+    // A second start() while the first is under way waits for the same outcome.
+    this.#starting ??= this.#producer!.init().finally(() => {
+      this.#starting = undefined
+    })
+    await this.#starting
+    if (this.#state === 'new') this.#state = 'started'
+  }
+
+  async writeBatch(
+    batch: SinkBatch,
+    write: (tx: KafkaSinkTransaction) => Promise<void>,
+  ): Promise<BatchOutcome> {
+    this.#checkStarted()
+    const ranges = checkBatch(batch)
+    const store = `consumer group '${this.groupId}'`
+    const producer = await this.#usableProducer(batch)
+    // Stable offsets only: an offset commit of a transaction still completing is waited for.
+    const committed = await this.#client
+      .groupOffsets(this.groupId, ranges, { requireStable: true })
+      .catch((error) => {
+        throw batchWriteError(this.app, batch, error, `reading the offsets of ${store}`)
+      })
+    const stored = new Map(committed.map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]))
+    const check = checkStoredOffsets(ranges, (r) => stored.get(`${r.topic}\u0000${r.partition}`))
+    if (check.kind === 'mismatch' || check.kind === 'partly-applied') {
+      throw offsetMismatchError(this.app, batch, check, store)
+    }
+    if (check.kind === 'already-applied') {
+      if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
+      this.#logger.debug('batch already written', { batchId: batch.id })
+      return 'already-applied'
+    }
+
+    try {
+      await producer.begin()
+      try {
+        await write({ batch, send: async (records) => void (await producer.send(records)) })
+      } catch (error) {
+        if (isSluiceError(error, ErrorCodes.FENCED)) throw error
+        throw batchWriteError(this.app, batch, error)
+      }
+      await producer.commitOffsets(
+        this.groupId,
+        ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.untilOffset })),
+      )
+      await producer.commit()
+    } catch (error) {
+      await producer.abort().catch(() => {})
+      throw this.#failure(batch, error)
+    }
+    this.#logger.debug('batch written', { batchId: batch.id })
+    return 'applied'
+  }
+
+  /**
+   * The group's committed offsets as `{ [topic]: { [partition]: offset } }` — pass it as the
+   * stream's `startingOffsets` to run without a checkpoint.
+   */
+  async storedOffsets(): Promise<StoredOffsets> {
+    this.#checkStarted()
+    const committed = await this.#client.groupOffsets(this.groupId, undefined, { requireStable: true })
+    return toStoredOffsets(committed)
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    await Promise.allSettled([this.#producer?.close(), this.#client.close()])
+  }
+
+  async #freshProducer(): Promise<TransactionalProducer> {
+    await this.#producer?.close()
+    const producer = new TransactionalProducer(this.#producerOptions)
+    this.#producer = producer
+    await producer.init()
+    return producer
+  }
+
+  /**
+   * The producer for the next batch. After a commit or abort whose outcome is unknown the
+   * old producer cannot go on; a new one's init aborts whatever it left open. Safe for
+   * exactly-once: the offsets check runs after it, against stable offsets.
+   */
+  async #usableProducer(batch: SinkBatch): Promise<TransactionalProducer> {
+    if (this.#producer?.broken) {
+      this.#logger.warn('recreating the transactional producer after a failed commit or abort', {
+        batchId: batch.id,
+      })
+      try {
+        return await this.#freshProducer()
+      } catch (error) {
+        throw this.#failure(batch, error)
+      }
+    }
+    return this.#producer!
+  }
+
+  #failure(batch: SinkBatch, error: unknown): SluiceError {
+    if (isSluiceError(error, ErrorCodes.FENCED)) {
+      this.#state = 'fenced'
+      this.#fenced = new SluiceError(
+        ErrorCodes.FENCED,
+        `batch ${batch.id} of app '${this.app}' was not written: another instance took over transactional id ` +
+          `'${this.transactionalId}' (or the batch's transaction outlived transactionTimeoutMs and the broker ` +
+          'aborted it); this instance has been fenced and must stop',
+        {
+          cause: error,
+          details: { app: this.app, batchId: batch.id, transactionalId: this.transactionalId },
+        },
+      )
+      return this.#fenced
+    }
+    if (isSluiceError(error) && error.details.batchId === batch.id) return error
+    return batchWriteError(this.app, batch, error, 'the Kafka transaction')
+  }
+
+  #checkStarted(): void {
+    if (this.#state === 'fenced') throw this.#fenced!
+    if (this.#state === 'closed') throw closedError('Kafka', this.app)
+    if (this.#state !== 'started') throw notStartedError('Kafka', this.app)
+  }
+}
+
+function nonEmpty(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalidOption(option, 'must be a non-empty string')
+  return value
+}
+
+/** Creates a Kafka sink; options are checked now, the cluster is contacted by `start()`. */
+export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
+  return new KafkaSink(options)
+}

@@ -1,0 +1,107 @@
+import { ErrorCodes, isSluiceError, messageOf, SluiceError } from '../core/errors.ts'
+import { describeRange, type SinkBatch } from './batch.ts'
+import type { OffsetCheck } from './offset-check.ts'
+
+/**
+ * The errors every sink raises, worded once. `store` says where the offsets live, e.g.
+ * `table sluice_offsets` or `consumer group 'sluice-wordcount'`.
+ */
+
+function stored(value: bigint | undefined): string {
+  return value === undefined ? 'no stored offset' : `stored offset ${value}`
+}
+
+/** The stored offsets do not line up with the batch: nothing was written. */
+export function offsetMismatchError(
+  app: string,
+  batch: SinkBatch,
+  check: Extract<OffsetCheck, { kind: 'mismatch' | 'partly-applied' }>,
+  store: string,
+): SluiceError {
+  const prefix = `batch ${batch.id} of app '${app}' does not line up with the offsets in ${store}`
+  if (check.kind === 'partly-applied') {
+    const { applied, pending } = check
+    return new SluiceError(
+      ErrorCodes.SINK_OFFSET_MISMATCH,
+      `${prefix}: ${applied.topic}-${applied.partition} is at offset ${applied.untilOffset} (the batch's until-offset, ` +
+        `so the batch was applied) but ${pending.topic}-${pending.partition} has ${stored(check.stored)} ` +
+        `(the batch reads ${describeRange(pending)}); nothing was written`,
+      {
+        details: {
+          app,
+          batchId: batch.id,
+          topic: pending.topic,
+          partition: pending.partition,
+          fromOffset: pending.fromOffset,
+          untilOffset: pending.untilOffset,
+          storedOffset: check.stored,
+        },
+      },
+    )
+  }
+  const { range } = check
+  const what =
+    check.stored !== undefined && check.stored < range.fromOffset
+      ? `offsets ${check.stored} to ${range.fromOffset - 1n} would never be written (a gap)`
+      : 'records of this range were already written by another batch (an overlap)'
+  return new SluiceError(
+    ErrorCodes.SINK_OFFSET_MISMATCH,
+    `${prefix}: it reads ${describeRange(range)} but ${range.topic}-${range.partition} has ${stored(check.stored)} ` +
+      `(expected ${range.fromOffset} before the batch, or ${range.untilOffset} after it); ${what}; nothing was written`,
+    {
+      details: {
+        app,
+        batchId: batch.id,
+        topic: range.topic,
+        partition: range.partition,
+        fromOffset: range.fromOffset,
+        untilOffset: range.untilOffset,
+        storedOffset: check.stored,
+      },
+    },
+  )
+}
+
+/** A first run of a batch found it already applied: another live instance got there first. */
+export function alreadyAppliedByAnotherError(app: string, batch: SinkBatch, store: string): SluiceError {
+  return new SluiceError(
+    ErrorCodes.FENCED,
+    `batch ${batch.id} of app '${app}' was already applied by another instance (${store} holds its until-offsets) ` +
+      'although this run is not a replay; this instance has been fenced and must stop',
+    { details: { app, batchId: batch.id } },
+  )
+}
+
+/** The user's write function (or the store) failed; the transaction was rolled back. */
+export function batchWriteError(
+  app: string,
+  batch: SinkBatch,
+  error: unknown,
+  what = 'the write function',
+): SluiceError {
+  return new SluiceError(
+    ErrorCodes.SINK,
+    `batch ${batch.id} of app '${app}' was not written: ${what} failed: ${messageOf(error)}; nothing of the batch was applied`,
+    {
+      cause: error,
+      retriable: isSluiceError(error) ? error.retriable : false,
+      details: { app, batchId: batch.id },
+    },
+  )
+}
+
+export function notStartedError(kind: string, app: string): SluiceError {
+  return new SluiceError(
+    ErrorCodes.SINK,
+    `the ${kind} sink of app '${app}' is not started; call start() first`,
+    {
+      details: { app },
+    },
+  )
+}
+
+export function closedError(kind: string, app: string): SluiceError {
+  return new SluiceError(ErrorCodes.CLOSED, `the ${kind} sink of app '${app}' is closed`, {
+    details: { app },
+  })
+}

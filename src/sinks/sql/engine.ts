@@ -1,0 +1,41 @@
+/** A row as both engines return it: column name to value. */
+export type Row = Record<string, unknown>
+
+export interface QueryResult {
+  readonly rows: Row[]
+  /** Rows returned (SELECT, RETURNING) or changed (INSERT, UPDATE, DELETE). */
+  readonly rowCount: number
+}
+
+/** Runs one statement with `$1`-style placeholders. */
+export interface SqlConnection {
+  query(sql: string, params?: readonly unknown[]): Promise<QueryResult>
+}
+
+/** What `transaction`'s body decides: keep what it did, or roll it back, and what to return. */
+export interface TransactionResult<T> {
+  readonly commit: boolean
+  readonly value: T
+}
+
+/**
+ * The little the SQL sink needs from a database, implemented for PostgreSQL (`pg`) and
+ * embedded SQLite (`node:sqlite`). Everything else — the offsets protocol, the helpers —
+ * is written once against this.
+ */
+export interface SqlEngine extends SqlConnection {
+  readonly kind: 'postgres' | 'sqlite'
+  /** Where the data lives, for messages (no passwords): `PostgreSQL at host:5432/db`, `SQLite file /x.db`. */
+  readonly target: string
+  /** Connects and checks the connection; fails with a SluiceError naming the target. */
+  open(): Promise<void>
+  /**
+   * Runs `body` in one transaction that takes the write lock up front where the engine has
+   * one (SQLite's BEGIN IMMEDIATE). Commits or rolls back as `body` decides; rolls back
+   * when it throws.
+   */
+  transaction<T>(body: (connection: SqlConnection) => Promise<TransactionResult<T>>): Promise<T>
+  /** True when the table (or view) exists; `name` may be schema-qualified. */
+  tableExists(name: string): Promise<boolean>
+  close(): Promise<void>
+}

@@ -1,0 +1,209 @@
+import { ErrorCodes, SluiceError } from '../../core/errors.ts'
+import type { Logger } from '../../core/logger.ts'
+import { checkBatch, type SinkBatch } from '../batch.ts'
+import type { BatchOutcome, OffsetStoringSink, StoredOffsets } from '../sink.ts'
+import {
+  alreadyAppliedByAnotherError,
+  batchWriteError,
+  closedError,
+  notStartedError,
+  offsetMismatchError,
+} from '../sink-errors.ts'
+import type { QueryResult, SqlConnection, SqlEngine } from './engine.ts'
+import { OffsetsTable } from './offsets-table.ts'
+import { PostgresEngine } from './postgres-engine.ts'
+import { appendStatements, type RowValues, type UpsertOptions, upsertStatements } from './row-writes.ts'
+import {
+  type ResolvedSqlSinkOptions,
+  resolveSqlSinkOptions,
+  type SqlSinkOptions,
+} from './sql-sink-options.ts'
+import { SqliteEngine } from './sqlite-engine.ts'
+
+/**
+ * What the write function of a batch writes through: everything it does is part of the
+ * batch's transaction, together with the batch's offsets.
+ */
+export interface SqlTransaction {
+  /** The batch being written (id, time, ranges), e.g. to stamp rows with the batch id. */
+  readonly batch: SinkBatch
+  /** One statement with `$1, $2, ...` placeholders, on PostgreSQL and SQLite alike. */
+  query(sql: string, params?: readonly unknown[]): Promise<QueryResult>
+  /** Inserts rows; existing keys get `add` columns summed and the other columns replaced. */
+  upsert(
+    table: string,
+    keyColumns: readonly string[],
+    rows: readonly RowValues[],
+    options?: UpsertOptions,
+  ): Promise<void>
+  /** Inserts rows. */
+  append(table: string, rows: readonly RowValues[]): Promise<void>
+}
+
+type State = 'new' | 'started' | 'closed'
+
+/**
+ * The exactly-once SQL sink. Each batch is ONE transaction: first the batch's offsets move
+ * from its from-offsets to its until-offsets in the offsets table (only if they are where
+ * the batch starts), then the write function writes the output. Both commit together or
+ * not at all, so re-running a batch after any crash can neither lose nor repeat output.
+ */
+export class SqlSink implements OffsetStoringSink<SqlTransaction> {
+  readonly app: string
+  readonly engine: 'postgres' | 'sqlite'
+  readonly #options: ResolvedSqlSinkOptions
+  readonly #db: SqlEngine
+  readonly #offsets: OffsetsTable
+  readonly #logger: Logger
+  #state: State = 'new'
+  #starting: Promise<void> | undefined
+
+  constructor(options: SqlSinkOptions) {
+    this.#options = resolveSqlSinkOptions(options)
+    this.app = this.#options.app
+    this.#logger = this.#options.logger.child({ component: 'sql-sink', app: this.app })
+    const engine = this.#options.engine
+    this.#db =
+      engine.kind === 'sqlite'
+        ? new SqliteEngine(engine.path, engine.busyTimeoutMs, this.#logger)
+        : new PostgresEngine(engine, this.#logger)
+    this.engine = engine.kind
+    this.#offsets = new OffsetsTable(this.#options.offsetsTable)
+  }
+
+  /** Where the data lives, e.g. `PostgreSQL at 127.0.0.1:5432/app` (never a password). */
+  get target(): string {
+    return this.#db.target
+  }
+
+  /**
+   * Connects, creates the offsets table if missing and checks the required tables — so a
+   * bad connection string, an unreachable server or a missing table fails here, before any
+   * batch runs.
+   */
+  async start(): Promise<void> {
+    if (this.#state === 'closed') throw closedError('SQL', this.app)
+    if (this.#state === 'started') return
+    // A second start() while the first is under way waits for the same outcome.
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined
+    })
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#db.open()
+      await this.#offsets.ensure(this.#db)
+      for (const table of this.#options.tables) {
+        if (!(await this.#db.tableExists(table))) {
+          throw new SluiceError(
+            ErrorCodes.SINK,
+            `table '${table}' that the SQL sink of app '${this.app}' requires does not exist in ${this.#db.target}; ` +
+              'create it before starting the stream',
+            { details: { app: this.app, table } },
+          )
+        }
+      }
+      this.#state = 'started'
+      this.#logger.debug('SQL sink started', { target: this.#db.target })
+    } catch (error) {
+      await this.#db.close().catch(() => {})
+      throw error
+    }
+  }
+
+  /**
+   * Writes a batch exactly once. Resolves `'applied'` when written now, `'already-applied'`
+   * when a replay finds it written before. Throws FENCED when a first run finds it written
+   * (another instance did it), SINK_OFFSET_MISMATCH when the stored offsets are neither at
+   * the batch's start nor its end, and SINK (cause kept) when the write function fails —
+   * in every error case nothing of the batch is applied.
+   */
+  async writeBatch(batch: SinkBatch, write: (tx: SqlTransaction) => Promise<void>): Promise<BatchOutcome> {
+    this.#checkStarted()
+    const ranges = checkBatch(batch)
+    const store = `table ${this.#offsets.name}`
+    const outcome = await this.#db
+      .transaction(async (connection) => {
+        const check = await this.#offsets.claim(connection, this.app, batch, ranges)
+        if (check.kind === 'mismatch' || check.kind === 'partly-applied') {
+          throw offsetMismatchError(this.app, batch, check, store)
+        }
+        if (check.kind === 'already-applied') {
+          if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
+          return { commit: false, value: 'already-applied' as const }
+        }
+        const tx = transactionHandle(connection, batch)
+        try {
+          await write(tx.handle)
+        } catch (error) {
+          throw batchWriteError(this.app, batch, error)
+        } finally {
+          tx.end()
+        }
+        return { commit: true, value: 'applied' as const }
+      })
+      .catch((error: unknown) => {
+        if (error instanceof SluiceError && error.details.batchId === batch.id) throw error
+        throw batchWriteError(this.app, batch, error, this.#db.target)
+      })
+    this.#logger.debug('batch written', { batchId: batch.id, outcome })
+    return outcome
+  }
+
+  /**
+   * The until-offsets stored for `app` (default: this sink's app) as
+   * `{ [topic]: { [partition]: offset } }` — pass it as the stream's `startingOffsets`.
+   */
+  async storedOffsets(app: string = this.app): Promise<StoredOffsets> {
+    this.#checkStarted()
+    return this.#offsets.read(this.#db, app)
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    await this.#db.close()
+  }
+
+  #checkStarted(): void {
+    if (this.#state === 'closed') throw closedError('SQL', this.app)
+    if (this.#state !== 'started') throw notStartedError('SQL', this.app)
+  }
+}
+
+/** Creates an SQL sink; options are checked now, the database is contacted by `start()`. */
+export function createSqlSink(options: SqlSinkOptions): SqlSink {
+  return new SqlSink(options)
+}
+
+/** The handle the write function gets; it stops working once the batch's transaction ends. */
+function transactionHandle(connection: SqlConnection, batch: SinkBatch) {
+  let open = true
+  const query = (sql: string, params?: readonly unknown[]) => {
+    if (!open) {
+      throw new SluiceError(
+        ErrorCodes.CLOSED,
+        `the transaction of batch ${batch.id} is over; write only inside the write function and await every query`,
+      )
+    }
+    return connection.query(sql, params)
+  }
+  const run = async (statements: { sql: string; params: unknown[] }[]) => {
+    for (const statement of statements) await query(statement.sql, statement.params)
+  }
+  const handle: SqlTransaction = {
+    batch,
+    query: async (sql, params) => query(sql, params),
+    upsert: async (table, keyColumns, rows, options) =>
+      run(upsertStatements(table, keyColumns, rows, options)),
+    append: async (table, rows) => run(appendStatements(table, rows)),
+  }
+  return {
+    handle,
+    end: () => {
+      open = false
+    },
+  }
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ErrorCodes } from '../../../src/core/errors.ts'
+import { createSqlSink } from '../../../src/sinks/sql/sql-sink.ts'
+import type { SqlSinkOptions } from '../../../src/sinks/sql/sql-sink-options.ts'
+
+const sqlite = { path: '/tmp/never-opened.db' }
+
+const cases: [string, unknown, string][] = [
+  ['no app', { sqlite }, "option 'app' must be a non-empty string"],
+  ['blank app', { app: '  ', sqlite }, "option 'app' must be a non-empty string"],
+  [
+    'no database',
+    { app: 'wc' },
+    "option 'sqlite' or 'postgres' must be given: the SQL sink needs a database",
+  ],
+  [
+    'two databases',
+    { app: 'wc', sqlite, postgres: { connectionString: 'postgresql://h/db' } },
+    "option 'postgres' and 'sqlite' cannot both be given: choose one database",
+  ],
+  ['sqlite not an object', { app: 'wc', sqlite: 'x.db' }, "option 'sqlite' must be an object"],
+  ['sqlite without path', { app: 'wc', sqlite: {} }, "option 'sqlite.path' must be a non-empty file path"],
+  [
+    'bad busy timeout',
+    { app: 'wc', sqlite: { ...sqlite, busyTimeoutMs: -5 } },
+    "option 'sqlite.busyTimeoutMs' must be a positive integer, got -5",
+  ],
+  [
+    'no connection string',
+    { app: 'wc', postgres: {} },
+    "option 'postgres.connectionString' must be a non-empty string",
+  ],
+  [
+    'malformed URL',
+    { app: 'wc', postgres: { connectionString: 'postgresql://user@host:99999999/db' } },
+    "option 'postgres.connectionString' is not a valid postgresql:// URL",
+  ],
+  [
+    'bad pool size',
+    { app: 'wc', postgres: { connectionString: 'postgresql://h/db', maxConnections: 0 } },
+    "option 'postgres.maxConnections' must be a positive integer, got 0",
+  ],
+  [
+    'tables not an array',
+    { app: 'wc', sqlite, tables: 'word_counts' },
+    "option 'tables' must be an array of table names",
+  ],
+  [
+    'empty table name',
+    { app: 'wc', sqlite, tables: ['ok', ''] },
+    "option 'tables[1]' must be a non-empty string",
+  ],
+  [
+    'table name with two dots',
+    { app: 'wc', sqlite, tables: ['a.b.c'] },
+    `option 'tables[0]' must be 'table' or 'schema.table', got "a.b.c"`,
+  ],
+  [
+    'bad offsets table',
+    { app: 'wc', sqlite, offsetsTable: '.x' },
+    `option 'offsetsTable' must be 'table' or 'schema.table', got ".x"`,
+  ],
+  [
+    'a typo',
+    { app: 'wc', sqlite, table: ['x'] },
+    "option 'table' is not an option of the SQL sink (known: app, sqlite, postgres, tables, offsetsTable, logger)",
+  ],
+]
+
+for (const [name, options, message] of cases) {
+  test(`createSqlSink rejects ${name} at construction, naming the option`, () => {
+    assert.throws(() => createSqlSink(options as SqlSinkOptions), {
+      code: ErrorCodes.INVALID_OPTION,
+      message,
+    })
+  })
+}
+
+test('valid options construct a sink without touching the database', () => {
+  const sink = createSqlSink({
+    app: 'wc',
+    postgres: { connectionString: 'postgresql://u:pw@db.example:6543/prod' },
+  })
+  assert.equal(sink.engine, 'postgres')
+  assert.equal(sink.target, 'PostgreSQL at db.example:6543/prod')
+  assert.equal(createSqlSink({ app: 'wc', sqlite }).target, 'SQLite file /tmp/never-opened.db')
+})
