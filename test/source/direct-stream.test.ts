@@ -336,3 +336,41 @@ test('invalid direct stream options fail at construction naming the option', () 
   invalid({ subscribe: ['a'], failOnDataLoss: 'no' }, `option 'failOnDataLoss' must be a boolean, got "no"`)
   invalid({ subscribe: ['a'], groupId: '' }, `option 'groupId' must be a non-empty string, got ""`)
 })
+
+test('with backpressure and a slow output, batch sizes converge so processing takes about one interval', async (t) => {
+  const client = testClient(t)
+  const topic = await createTestTopic(t, client, { partitions: 2 })
+  for (let i = 0; i < 100_000; i += 10_000) {
+    await client.produce(
+      Array.from({ length: 10_000 }, (_, j) => ({ topic, partition: (i + j) % 2, value: 'x' })),
+    )
+  }
+  const interval = 200
+  const perRecordMs = 0.05 // the output handles 20,000 records/s: 4,000 per interval
+  const ssc = new StreamingContext({ appName: 'backpressure', batchInterval: interval, logger: silentLogger })
+  const stream = createDirectStream(ssc, {
+    brokers: bootstrap(),
+    subscribe: [topic],
+    startingOffsets: 'earliest',
+    backpressure: { enabled: true, initialRate: 1000 },
+  })
+  const infos: BatchInfo[] = []
+  ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
+  stream.foreachBatch(async (rdd) => {
+    await sleep((await rdd.count()) * perRecordMs)
+  })
+  await ssc.start()
+  await eventually(() => infos.length >= 14, 60_000, '14 batches')
+  await ssc.stop()
+  t.diagnostic(`records per batch: ${infos.map((i) => i.records).join(', ')}`)
+  t.diagnostic(`processing ms: ${infos.map((i) => i.processingTime).join(', ')}`)
+  assert.equal(infos[0]!.records, 200, 'initialRate bounds the first batch: 1,000/s over 200 ms')
+  // After the estimator settles, each batch is sized to what the output can do in one interval.
+  for (const info of infos.slice(8)) {
+    assert.ok(info.records >= 2_000 && info.records <= 6_000, `batch ${info.id} has ${info.records} records`)
+    assert.ok(
+      info.processingTime >= 100 && info.processingTime <= 400,
+      `batch ${info.id} took ${info.processingTime} ms`,
+    )
+  }
+})
