@@ -1,13 +1,7 @@
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { cogroupAggregator, groupAggregator, reduceAggregator, type Sided } from './aggregator.ts'
-import {
-  type ChunkedPartitionFunction,
-  type Chunks,
-  filterChunks,
-  flatMapChunks,
-  mapChunks,
-  recordsOf,
-} from './chunks.ts'
+import { type ChunkedPartitionFunction, type Chunks, recordsOf } from './chunks.ts'
+import { type ElementOp, type PipelineStep, pipelineStep } from './element-pipeline.ts'
 import { defaultKeySerializer, type KeySerializer, serializedKeyOf } from './key-serializer.ts'
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
@@ -97,17 +91,37 @@ export abstract class Rdd<T> {
   }
 
   map<U>(fn: (value: T) => U): Rdd<U> {
-    return this.mapPartitionChunks(mapChunks(functionOption('fn', fn)))
+    return this.#pipe({ kind: 'map', fn: functionOption('fn', fn) as ElementOp['fn'] })
   }
 
   flatMap<U>(fn: (value: T) => Iterable<U>): Rdd<U> {
-    return this.mapPartitionChunks(flatMapChunks(functionOption('fn', fn)))
+    return this.#pipe({
+      kind: 'flatMap',
+      fn: functionOption('fn', fn) as (value: never) => Iterable<unknown>,
+    })
   }
 
   filter<S extends T>(predicate: (value: T) => value is S): Rdd<S>
   filter(predicate: (value: T) => boolean): Rdd<T>
   filter(predicate: (value: T) => boolean): Rdd<T> {
-    return this.mapPartitionChunks(filterChunks(functionOption('predicate', predicate)))
+    return this.#pipe({
+      kind: 'filter',
+      fn: functionOption('predicate', predicate) as (value: never) => boolean,
+    })
+  }
+
+  /** Where a narrow op fused into this RDD would start from; only pipeline nodes have one. */
+  protected pipeline(): PipelineStep<T>['pipeline'] | undefined {
+    return undefined
+  }
+
+  #pipe<U>(op: ElementOp): Rdd<U> {
+    const fusable = this.pipeline()
+    return this.#derive(
+      fusable
+        ? pipelineStep<U>(fusable.parent, [...fusable.ops, op])
+        : pipelineStep<U>(this as Rdd<unknown>, [op]),
+    )
   }
 
   /** This RDD's partitions followed by each other's, in argument order. Nothing is moved or deduplicated. */
@@ -327,6 +341,10 @@ class DerivedRdd<T> extends Rdd<T> {
 
   override prepareStages(signal?: AbortSignal): Promise<void> {
     return this.#step.prepareStages?.(signal) ?? super.prepareStages(signal)
+  }
+
+  protected override pipeline(): PipelineStep<T>['pipeline'] | undefined {
+    return (this.#step as Partial<PipelineStep<T>>).pipeline
   }
 
   override toString(): string {
