@@ -3,7 +3,6 @@ import {
   Admin,
   type ClusterMetadata,
   ConnectionPool,
-  type fetchV17,
   kGetApi,
   type listOffsetsV9,
   Producer,
@@ -12,6 +11,7 @@ import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { type FetchEvent, fetchChannel } from './diagnostics.ts'
 import { describeProtocolError, kafkaError } from './errors.ts'
+import { fetchApi, minFetchVersion } from './fetch-response.ts'
 import { type KafkaClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts'
 import { retryKafka } from './retry.ts'
 import type {
@@ -48,6 +48,7 @@ export class KafkaClient {
   readonly #logger: Logger
   readonly #fetchPools: (ConnectionPool | undefined)[] = new Array(fetchConnectionSlots)
   #producer: Producer | undefined
+  #fetchVersionFound: Promise<number> | undefined
   #closed = false
 
   constructor(options: KafkaClientOptions) {
@@ -148,7 +149,7 @@ export class KafkaClient {
         const cluster = await this.metadata([topic], { refresh })
         refresh = false
         const { info, leader } = requireLeader(cluster, topic, partition)
-        const api = await this.#api('Fetch')
+        const api = fetchApi(await this.#fetchVersion())
         if (fetchChannel.hasSubscribers) {
           fetchChannel.publish({ topic, partition, offset, maxBytes: request.maxBytes } satisfies FetchEvent)
         }
@@ -163,22 +164,20 @@ export class KafkaClient {
             partitionMaxBytes: request.maxBytes,
           },
         ]
-        const response = await callAllowingPartitionErrors<fetchV17.FetchResponse>(() =>
-          api.async(
-            connection,
-            request.maxWaitMs ?? 0,
-            1,
-            request.maxBytes,
-            request.isolationLevel === 'read_committed' ? 1 : 0,
-            noSessionId,
-            sessionlessEpoch,
-            [{ topicId: topicRef, partitions }],
-            [],
-            '',
-          ),
+        const response = await api.async(
+          connection,
+          request.maxWaitMs ?? 0,
+          1,
+          request.maxBytes,
+          request.isolationLevel === 'read_committed' ? 1 : 0,
+          noSessionId,
+          sessionlessEpoch,
+          [{ topicId: topicRef, partitions }],
+          [],
+          '',
         )
         if (response.errorCode !== 0) throw partitionError('fetch', topic, partition, response.errorCode)
-        const data = response.responses[0]?.partitions[0]
+        const data = response.topics[0]?.partitions[0]
         if (data === undefined) {
           throw new SluiceError(
             ErrorCodes.KAFKA,
@@ -195,8 +194,8 @@ export class KafkaClient {
           highWatermark: data.highWatermark,
           lastStableOffset: data.lastStableOffset,
           logStartOffset: data.logStartOffset,
-          batches: data.records ?? [],
-          abortedTransactions: data.abortedTransactions ?? [],
+          recordSet: data.records,
+          abortedTransactions: data.abortedTransactions,
         }
       },
       {
@@ -471,6 +470,23 @@ export class KafkaClient {
         error ? reject(kafkaError(`negotiating the ${name} API`, error)) : resolve(api),
       )
     })
+  }
+
+  /** The highest Fetch version both sides speak; brokers older than Kafka 2.7 are refused. */
+  async #fetchVersion(): Promise<number> {
+    this.#fetchVersionFound ??= this.#api('Fetch').then((api) => {
+      if (api.version < minFetchVersion) {
+        throw new SluiceError(
+          ErrorCodes.KAFKA,
+          `the broker speaks Fetch up to v${api.version}; sluice needs v${minFetchVersion} or later (Kafka 2.7+)`,
+        )
+      }
+      return api.version
+    })
+    this.#fetchVersionFound.catch(() => {
+      this.#fetchVersionFound = undefined
+    })
+    return this.#fetchVersionFound
   }
 
   async #adminConnection(cluster: ClusterInfo, nodeId: number) {

@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { KafkaClient } from './client.ts'
+import { endOffsetOf } from './record-batch.ts'
 import { decodeFetch, type KafkaRecord, type PayloadDecoder } from './records.ts'
 import type { FetchResult, IsolationLevel } from './types.ts'
 
@@ -50,7 +51,7 @@ export async function* readRange<K, V>(
     while (pending !== undefined) {
       const result = await pending
       pending = undefined
-      const reachedTo = endOfBatches(result, next)
+      const reachedTo = endOffsetOf(result.recordSet, next)
       if (reachedTo < until && reachedTo > next) pending = fetchAt(reachedTo)
       const chunk = decodeFetch(result, {
         from: next,
@@ -80,14 +81,4 @@ export async function* readRange<K, V>(
     // The caller stopped early (take, failure): the fetch on the wire is no longer wanted.
     pending?.catch(() => {})
   }
-}
-
-/** One past the last offset the fetched batches cover, without decoding any record. */
-function endOfBatches(result: FetchResult, from: bigint): bigint {
-  let end = from
-  for (const batch of result.batches) {
-    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
-    if (last > end) end = last
-  }
-  return end
 }

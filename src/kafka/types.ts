@@ -47,26 +47,6 @@ export interface PartitionOffset extends TopicPartition {
   readonly offset: bigint
 }
 
-/** One record as it sits in a record batch: offsets and timestamps are deltas from the batch. */
-export interface RawRecord {
-  readonly offsetDelta: number
-  readonly timestampDelta: bigint
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly headers: ReadonlyArray<readonly [Buffer | null, Buffer | null]>
-}
-
-/** A v2 record batch as fetched. A fetch may return a batch starting below the requested offset. */
-export interface RecordBatch {
-  readonly firstOffset: bigint
-  readonly lastOffsetDelta: number
-  readonly attributes: number
-  readonly firstTimestamp: bigint
-  readonly maxTimestamp: bigint
-  readonly producerId: bigint
-  readonly records: readonly RawRecord[]
-}
-
 export interface AbortedTransaction {
   readonly producerId: bigint
   readonly firstOffset: bigint
@@ -86,7 +66,8 @@ export interface FetchResult extends TopicPartition {
   readonly highWatermark: bigint
   readonly lastStableOffset: bigint
   readonly logStartOffset: bigint
-  readonly batches: readonly RecordBatch[]
+  /** The fetched record batches, still encoded; `decodeFetch` turns them into records. */
+  readonly recordSet: Buffer | null
   /** Transactions aborted in the fetched range (read_committed only); filter them yourself. */
   readonly abortedTransactions: readonly AbortedTransaction[]
 }

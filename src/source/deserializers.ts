@@ -9,9 +9,23 @@ export interface Deserializers<K, V> {
   readonly value?: Deserializer<V>
 }
 
+function withRange<T>(
+  decode: (payload: Buffer) => T,
+  fromRange: (data: Buffer, start: number, end: number) => T,
+) {
+  return Object.assign(decode, { fromRange }) as PayloadDecoder<T>
+}
+
+/** Built-ins decode text straight from the fetched bytes, without a Buffer view per record. */
 const builtIns: Record<string, PayloadDecoder<unknown>> = {
-  string: (payload) => payload.toString('utf8'),
-  json: (payload) => JSON.parse(payload.toString('utf8')),
+  string: withRange(
+    (payload) => payload.toString('utf8'),
+    (data, start, end) => data.toString('utf8', start, end),
+  ),
+  json: withRange(
+    (payload) => JSON.parse(payload.toString('utf8')),
+    (data, start, end) => JSON.parse(data.toString('utf8', start, end)),
+  ),
   buffer: (payload) => payload,
 }
 
@@ -21,7 +35,7 @@ export function resolveDeserializer<T>(
   option: string,
 ): PayloadDecoder<T> {
   if (deserializer === undefined) return builtIns.buffer as PayloadDecoder<T>
-  if (typeof deserializer === 'function') return deserializer
+  if (typeof deserializer === 'function') return (payload: Buffer) => deserializer(payload)
   const builtIn = builtIns[deserializer as string]
   if (!builtIn) {
     throw invalidOption(

@@ -1,50 +1,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
+import { batchHeaders, endOffsetOf } from '../../src/kafka/record-batch.ts'
 import { decodeFetch } from '../../src/kafka/records.ts'
-import { BatchAttributes, type FetchResult, type RecordBatch } from '../../src/kafka/types.ts'
+import { BatchAttributes, type FetchResult } from '../../src/kafka/types.ts'
+import { resolveDeserializer } from '../../src/source/deserializers.ts'
+import { encodeBatch, encodeMarker, type TestRecord } from '../helpers/record-batches.ts'
 
-const text = (b: Buffer) => b.toString()
-
-function batch(
-  firstOffset: bigint,
-  values: (string | null)[],
-  extra: Partial<RecordBatch> = {},
-  deltas?: number[],
-): RecordBatch {
-  const offsetDeltas = deltas ?? values.map((_, i) => i)
-  return {
-    firstOffset,
-    lastOffsetDelta: offsetDeltas.at(-1) ?? 0,
-    attributes: 0,
-    firstTimestamp: 1000n,
-    maxTimestamp: 1000n + BigInt(values.length),
-    producerId: -1n,
-    records: values.map((v, i) => ({
-      offsetDelta: offsetDeltas[i]!,
-      timestampDelta: BigInt(i),
-      key: null,
-      value: v === null ? null : Buffer.from(v),
-      headers: [],
-    })),
-    ...extra,
-  }
-}
-
-function marker(offset: bigint, producerId: bigint, type: 'abort' | 'commit'): RecordBatch {
-  const key = Buffer.alloc(4)
-  key.writeInt16BE(0, 0)
-  key.writeInt16BE(type === 'abort' ? 0 : 1, 2)
-  return {
-    ...batch(offset, ['']),
-    attributes: BatchAttributes.CONTROL | BatchAttributes.TRANSACTIONAL,
-    producerId,
-    records: [{ offsetDelta: 0, timestampDelta: 0n, key, value: Buffer.alloc(6), headers: [] }],
-  }
-}
+const text = resolveDeserializer<string>('string', 'value')
+const values = (...list: (string | null)[]): TestRecord[] => list.map((value) => ({ value }))
 
 function fetched(
-  batches: RecordBatch[],
+  batches: Buffer[],
   aborted: { producerId: bigint; firstOffset: bigint }[] = [],
 ): FetchResult {
   return {
@@ -53,7 +20,7 @@ function fetched(
     highWatermark: 100n,
     lastStableOffset: 100n,
     logStartOffset: 0n,
-    batches,
+    recordSet: Buffer.concat(batches),
     abortedTransactions: aborted,
   }
 }
@@ -62,7 +29,10 @@ const decode = (result: FetchResult, from: bigint, until: bigint, readCommitted 
   decodeFetch(result, { from, until, readCommitted, key: text, value: text })
 
 test('trims the head of a batch below from and stops at until', () => {
-  const result = fetched([batch(0n, ['a', 'b', 'c', 'd']), batch(4n, ['e', 'f'])])
+  const result = fetched([
+    encodeBatch({ firstOffset: 0n, records: values('a', 'b', 'c', 'd') }),
+    encodeBatch({ firstOffset: 4n, records: values('e', 'f') }),
+  ])
   const chunk = decode(result, 2n, 5n)
   assert.deepEqual(
     chunk.records.map((r) => [r.offset, r.value]),
@@ -75,29 +45,58 @@ test('trims the head of a batch below from and stops at until', () => {
   assert.equal(chunk.nextOffset, 6n)
 })
 
+test('a batch cut short at the end of a response is left for the next fetch', () => {
+  const whole = encodeBatch({ firstOffset: 0n, records: values('a', 'b') })
+  const cut = encodeBatch({ firstOffset: 2n, records: values('c', 'd') }).subarray(0, 40)
+  const result = fetched([whole, cut])
+  assert.equal(batchHeaders(result.recordSet!).length, 1)
+  assert.equal(endOffsetOf(result.recordSet, 0n), 2n)
+  assert.deepEqual(
+    decode(result, 0n, 10n).records.map((r) => r.value),
+    ['a', 'b'],
+  )
+})
+
 test('gaps from compaction are tolerated and nextOffset moves past the batch end', () => {
   // offsets 10, 13, 17 survive; the batch still covers 10..19
-  const result = fetched([batch(10n, ['x', 'y', 'z'], { lastOffsetDelta: 9 }, [0, 3, 7])])
-  const chunk = decode(result, 11n, 30n)
+  const batch = encodeBatch({
+    firstOffset: 10n,
+    lastOffsetDelta: 9,
+    records: [
+      { value: 'x', offsetDelta: 0 },
+      { value: 'y', offsetDelta: 3 },
+      { value: 'z', offsetDelta: 7 },
+    ],
+  })
+  const chunk = decode(fetched([batch]), 11n, 30n)
   assert.deepEqual(
-    chunk.records.map((r) => r.offset),
-    [13n, 17n],
+    chunk.records.map((r) => [r.offset, r.value]),
+    [
+      [13n, 'y'],
+      [17n, 'z'],
+    ],
   )
   assert.equal(chunk.nextOffset, 20n)
 })
 
 test('control batches are skipped and aborted transactions hidden under read_committed only', () => {
-  const txn = { attributes: BatchAttributes.TRANSACTIONAL }
+  const txn = (firstOffset: bigint, producerId: bigint, ...list: string[]) =>
+    encodeBatch({
+      firstOffset,
+      attributes: BatchAttributes.TRANSACTIONAL,
+      producerId,
+      records: values(...list),
+    })
   const result = fetched(
     [
-      batch(0n, ['committed-1', 'committed-2'], { ...txn, producerId: 7n }),
-      marker(2n, 7n, 'commit'),
-      batch(3n, ['aborted-1', 'aborted-2'], { ...txn, producerId: 8n }),
-      batch(5n, ['plain']),
-      batch(6n, ['aborted-3'], { ...txn, producerId: 8n }),
-      marker(7n, 8n, 'abort'),
-      batch(8n, ['after'], { ...txn, producerId: 8n }),
-      marker(9n, 8n, 'commit'),
+      txn(0n, 7n, 'committed-1', 'committed-2'),
+      encodeMarker(2n, 7n, 'commit'),
+      txn(3n, 8n, 'aborted-1', 'aborted-2'),
+      encodeBatch({ firstOffset: 5n, records: values('plain') }),
+      txn(6n, 8n, 'aborted-3'),
+      encodeMarker(7n, 8n, 'abort'),
+      txn(8n, 8n, 'after'),
+      encodeMarker(9n, 8n, 'commit'),
     ],
     [{ producerId: 8n, firstOffset: 3n }],
   )
@@ -113,13 +112,24 @@ test('control batches are skipped and aborted transactions hidden under read_com
 })
 
 test('timestamps: create time from deltas, log-append time from the batch', () => {
-  const create = decode(fetched([batch(0n, ['a', 'b'])]), 0n, 2n).records
+  const create = decode(
+    fetched([encodeBatch({ firstOffset: 0n, records: values('a', 'b') })]),
+    0n,
+    2n,
+  ).records
   assert.deepEqual(
     create.map((r) => r.timestamp),
     [1000, 1001],
   )
   const append = decode(
-    fetched([batch(0n, ['a', 'b'], { attributes: BatchAttributes.LOG_APPEND_TIME, maxTimestamp: 5000n })]),
+    fetched([
+      encodeBatch({
+        firstOffset: 0n,
+        attributes: BatchAttributes.LOG_APPEND_TIME,
+        maxTimestamp: 5000n,
+        records: values('a', 'b'),
+      }),
+    ]),
     0n,
     2n,
   ).records
@@ -129,9 +139,48 @@ test('timestamps: create time from deltas, log-append time from the batch', () =
   )
 })
 
-test('null values stay null without calling the decoder; a failing decoder names the coordinates', () => {
-  const result = fetched([batch(40n, [null, '{bad'])])
-  const json = (b: Buffer) => JSON.parse(b.toString())
+test('keys, null values, headers and every compression codec decode the same', () => {
+  for (const compression of [undefined, 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
+    const batch = encodeBatch({
+      firstOffset: 40n,
+      ...(compression ? { compression } : {}),
+      records: [
+        { key: 'k1', value: 'v1', headers: [['h', 'x']] },
+        {
+          key: null,
+          value: null,
+          headers: [
+            ['a', null],
+            ['b', ''],
+          ],
+        },
+        { key: 'k3', value: 'ünïcödé' },
+      ],
+    })
+    const records = decode(fetched([batch]), 40n, 43n).records
+    assert.deepEqual(
+      records.map((r) => [r.offset, r.key, r.value, r.headers.map(([k, v]) => [k, v?.toString() ?? null])]),
+      [
+        [40n, 'k1', 'v1', [['h', 'x']]],
+        [
+          41n,
+          null,
+          null,
+          [
+            ['a', null],
+            ['b', ''],
+          ],
+        ],
+        [42n, 'k3', 'ünïcödé', []],
+      ],
+      `compression ${compression ?? 'none'}`,
+    )
+  }
+})
+
+test('a failing decoder names the coordinates; buffers come as views of the fetched bytes', () => {
+  const result = fetched([encodeBatch({ firstOffset: 40n, records: values('{"ok":1}', '{bad') })])
+  const json = resolveDeserializer<unknown>('json', 'value')
   assert.throws(
     () => decodeFetch(result, { from: 40n, until: 42n, readCommitted: true, key: text, value: json }),
     (error: SluiceError) =>
@@ -139,6 +188,12 @@ test('null values stay null without calling the decoder; a failing decoder names
       error.message.startsWith('could not deserialize the value of t-3 at offset 41:') &&
       error.details.offset === 41n,
   )
-  const ok = decodeFetch(result, { from: 40n, until: 41n, readCommitted: true, key: text, value: json })
-  assert.equal(ok.records[0]?.value, null)
+  const custom = decodeFetch(result, {
+    from: 40n,
+    until: 41n,
+    readCommitted: true,
+    key: text,
+    value: resolveDeserializer((b: Buffer) => b.length, 'value'),
+  })
+  assert.equal(custom.records[0]?.value, 8)
 })
