@@ -9,7 +9,7 @@ import type { TaskContext } from './task-context.ts'
 import { isDeterministicFailure, taskFailedError } from './task-failure.ts'
 
 export interface TaskRunnerOptions {
-  /** Most tasks running at once, across every job of this runner. Default 8. */
+  /** Most tasks running at once, across every job of this runner. Default 4: a reading task keeps a fetch in flight while it works, so 4 tasks keep 8 fetches going, which saturates a 2-core machine while holding memory low. */
   concurrency?: number
   /** Attempts per task before the job fails (Spark's spark.task.maxFailures). Default 4. */
   maxAttempts?: number
@@ -27,7 +27,7 @@ export interface RunJobOptions {
 /** The work done on one partition: consume its chunks, return the partition's result. */
 export type PartitionTask<T, R> = (chunks: AsyncIterable<readonly T[]>, ctx: TaskContext) => Promise<R> | R
 
-export const DEFAULT_CONCURRENCY = 8
+export const DEFAULT_CONCURRENCY = 4
 export const DEFAULT_MAX_ATTEMPTS = 4
 export const DEFAULT_RETRY_BACKOFF_MS = 50
 

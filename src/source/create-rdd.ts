@@ -25,7 +25,7 @@ export interface KafkaReadOptions<K, V> extends Partial<Omit<KafkaClientOptions,
 }
 
 export interface CreateRddOptions<K, V> extends KafkaReadOptions<K, V> {
-  /** Partition tasks running at once. Default 8. */
+  /** Partition tasks running at once (each holds up to two fetches). Default 4. */
   readonly taskConcurrency?: number
   /** Attempts per task before the action fails. Default 4. */
   readonly maxTaskAttempts?: number

@@ -12,7 +12,7 @@ export interface StreamingContextOptions {
   readonly checkpointRetain?: number
   /** SIGINT/SIGTERM stop the stream gracefully (a second signal forces the stop). Default false. */
   readonly stopOnSignals?: boolean
-  /** Partition tasks running at once. Default 8. */
+  /** Partition tasks running at once (each holds up to two fetches). Default 4. */
   readonly taskConcurrency?: number
   /** Attempts per task before a batch fails. Default 4. */
   readonly maxTaskAttempts?: number
