@@ -280,11 +280,11 @@ test('invalid runner options fail at construction, naming the option', () => {
   }
 })
 
-test('defaults: 8 concurrent tasks, 4 attempts, 50 ms backoff step; shared default runner', () => {
+test('defaults: 4 concurrent tasks, 4 attempts, 50 ms backoff step; shared default runner', () => {
   const runner = new TaskRunner()
-  assert.deepEqual([runner.concurrency, runner.maxAttempts, runner.retryBackoffMs], [8, 4, 50])
+  assert.deepEqual([runner.concurrency, runner.maxAttempts, runner.retryBackoffMs], [4, 4, 50])
   assert.deepEqual(
     [defaultTaskRunner.concurrency, defaultTaskRunner.maxAttempts, defaultTaskRunner.retryBackoffMs],
-    [8, 4, 50],
+    [4, 4, 50],
   )
 })
