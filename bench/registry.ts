@@ -1,12 +1,18 @@
 import type { KafkaClient } from '../src/kafka/client.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { streamInterval } from './stream-interval.ts'
+import { streamMemory } from './stream-memory.ts'
 import { streamWordCount } from './stream-wordcount.ts'
 
 export interface BenchContext {
   readonly client: KafkaClient
   readonly brokers: readonly string[]
-  readonly runCase: (file: string, args: readonly string[]) => Promise<CaseResult>
+  readonly runCase: (
+    file: string,
+    args: readonly string[],
+    nodeFlags?: readonly string[],
+  ) => Promise<CaseResult>
 }
 
 export interface Bench {
@@ -16,4 +22,4 @@ export interface Bench {
   run(context: BenchContext): Promise<string[]>
 }
 
-export const benches: readonly Bench[] = [kafkaRddCount, streamWordCount]
+export const benches: readonly Bench[] = [kafkaRddCount, streamWordCount, streamMemory, streamInterval]

@@ -17,9 +17,15 @@ let brokerDir: string | undefined
 let brokers = process.env.KAFKA_BOOTSTRAP?.split(',')
 
 /** Runs one case in its own Node 24 process and parses its JSON report. */
-export function runCase(file: string, args: readonly string[]): Promise<CaseResult> {
+export function runCase(
+  file: string,
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [...nodeFlags, file, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString()

@@ -14,14 +14,12 @@ const ssc = new StreamingContext({
   appName: 'bench-bytes',
   batchInterval: interval,
   logger: createLogger({ level: 'error' }),
-  taskConcurrency: Number(process.env.CONC ?? 8),
 })
 const stream = createDirectStream(ssc, {
   brokers,
   subscribe: [topic],
   startingOffsets: 'earliest',
   maxRatePerPartition,
-  maxBytesPerFetch: Number(process.env.FETCH ?? 524288),
 })
 let bytes = 0
 let read = 0
