@@ -6,9 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger, silentLogger } from '../core/logger.ts'
 import { KafkaClient } from '../kafka/client.ts'
-import { log4jProperties, serverProperties } from './config.ts'
-import { defaultKafkaVersion, ensureKafkaJars, requireJava } from './jars.ts'
-import { freePort, isPortFree } from './ports.ts'
 import {
   commandLineOf,
   failureLines,
@@ -18,7 +15,10 @@ import {
   signalGroup,
   sizeOf,
   waitForExit,
-} from './process.ts'
+} from '../local-servers/child-process.ts'
+import { freePort, isPortFree } from '../local-servers/ports.ts'
+import { log4jProperties, serverProperties } from './config.ts'
+import { defaultKafkaVersion, ensureKafkaJars, requireJava } from './jars.ts'
 import { clearState, type LocalKafkaState, layoutOf, readState, writeState } from './state.ts'
 
 export interface LocalKafkaOptions {
@@ -263,7 +263,7 @@ async function launch(
     dir,
     startedAt: new Date().toISOString(),
   }
-  writeState(state)
+  await writeState(state)
   logger.info('starting a local Kafka broker', { bootstrap: state.bootstrap, dir, pid })
   try {
     await waitUntilReady(state, options.startTimeoutMs ?? defaults.startTimeoutMs, logStart)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { runCommand } from './process.ts'
+import { runCommand } from '../local-servers/child-process.ts'
 
 export const defaultKafkaVersion = '4.1.1'
 

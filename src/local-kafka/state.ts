@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeFileAtomicSync } from './write-file.ts'
+import { replaceFileDurably } from '../core/durable-file.ts'
 
 /** What `<dir>/broker.json` records about a broker started there. */
 export interface LocalKafkaState {
@@ -38,8 +38,8 @@ export function readState(dir: string): LocalKafkaState | undefined {
   }
 }
 
-export function writeState(state: LocalKafkaState): void {
-  writeFileAtomicSync(layoutOf(state.dir).stateFile, `${JSON.stringify(state, null, 2)}\n`)
+export async function writeState(state: LocalKafkaState): Promise<void> {
+  await replaceFileDurably(layoutOf(state.dir).stateFile, `${JSON.stringify(state, null, 2)}\n`)
 }
 
 export function clearState(dir: string): void {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
-import { type CommandResult, runCommand } from '../local-kafka/process.ts'
+import { type CommandResult, runCommand } from '../local-servers/child-process.ts'
 
 /**
  * Who runs initdb, pg_ctl and postgres. Both refuse to run as root, so a root caller (CI,

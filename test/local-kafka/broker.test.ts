@@ -8,7 +8,7 @@ import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { startLocalKafka } from '../../src/local-kafka/broker.ts'
 import { serverProperties } from '../../src/local-kafka/config.ts'
-import { freePort } from '../../src/local-kafka/ports.ts'
+import { freePort } from '../../src/local-servers/ports.ts'
 
 function tempDir(t: import('node:test').TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-lk-'))

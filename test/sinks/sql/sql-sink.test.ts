@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../../src/core/errors.ts'
-import { freePort } from '../../../src/local-kafka/ports.ts'
+import { freePort } from '../../../src/local-servers/ports.ts'
 import { createSqlSink, type SqlTransaction } from '../../../src/sinks/sql/sql-sink.ts'
 import { batch, engines, lockWaitWatcher, sqlWorld } from './fixtures.ts'
 
