@@ -197,9 +197,21 @@ function checkFunction<F>(name: string, fn: F): F {
   return fn
 }
 
+/** How print() shows an element: strings as they are, the rest as JSON with bigints and buffers readable. */
 function formatElement(value: unknown): string {
   if (typeof value === 'string') return value
-  return JSON.stringify(value, (_key, v) =>
-    typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString() : v,
-  )
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString()
+    // Buffer.toJSON runs before a replacer sees the value: turn its { type, data } back into text.
+    const buffer = v as { type?: unknown; data?: unknown }
+    if (
+      buffer !== null &&
+      typeof buffer === 'object' &&
+      buffer.type === 'Buffer' &&
+      Array.isArray(buffer.data)
+    ) {
+      return Buffer.from(buffer.data as number[]).toString('utf8')
+    }
+    return v
+  })
 }

@@ -286,3 +286,16 @@ test('DStream operations: map, filter, flatMap, union, reduceByKey, countByValue
   assert.deepEqual(results.get('transform'), [-0, -1, -2, -3])
   assert.match(printed[0]!, /^-+\nBatch 0, time: \d+ ms\n-+\n0\n1\n\.\.\.\n\n$/)
 })
+
+test('print shows records readably: bigint offsets as numbers, buffers as text', async () => {
+  const ssc = context()
+  const input = new FakeInput(ssc, { partitions: 1, perBatch: 1 })
+  const printed: string[] = []
+  input
+    .map((n) => ({ offset: BigInt(n), value: Buffer.from(`v${n}`) }))
+    .print(1, { write: (text) => printed.push(text) })
+  await ssc.start()
+  await until(() => printed.length > 0, 'a printed batch')
+  await ssc.stop()
+  assert.match(printed[0]!, /\n\{"offset":"0","value":"v0"\}\n/)
+})
