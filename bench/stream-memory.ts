@@ -13,8 +13,8 @@ export const streamMemory: Bench = {
   description: `Bounded memory: a direct stream reads a backlog of ${backlogs.map((b) => b.toLocaleString('en')).join(' and ')} records (100 bytes, ${partitions} partitions) at maxRatePerPartition ${maxRatePerPartition.toLocaleString('en')}/s with ${interval} ms batches (${((maxRatePerPartition * partitions * interval) / 1000).toLocaleString('en')} records per batch), reading every record. Peak RSS per run, each in its own process.`,
   async run({ client, brokers, runCase }) {
     const rows: string[] = [
-      '| backlog | batches | records read | seconds | peak RSS MB |',
-      '|---:|---:|---:|---:|---:|',
+      '| backlog | batches | records read | seconds | peak RSS MB | max live heap MB |',
+      '|---:|---:|---:|---:|---:|---:|',
     ]
     const peaks: number[] = []
     const lives: number[] = []
