@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
- * Batch k is due at `startTime + k * intervalMs`, computed from the start rather than from
- * the previous batch, so the schedule never drifts however long batches take. A batch that
+ * Batch k is due at `startTime + k * intervalMs`, k counting from 0 (the first batch runs as
+ * the stream starts, so a backlog is not kept waiting an interval). Times are computed from
+ * the start rather than from the previous batch, so the schedule never drifts however long
+ * batches take. A batch that
  * starts after its due time (the previous one overran) records the difference as its
  * scheduling delay; batch times are never skipped.
  */
 export class BatchClock {
   readonly startTime: number
   readonly intervalMs: number
-  #next = 1
+  #next = 0
 
   constructor(startTime: number, intervalMs: number) {
     this.startTime = startTime
