@@ -1,56 +1,11 @@
-// The peer: a plain @platformatic/kafka fetch loop over the same ranges, one fetch request
-// for all partitions at a time, as a hand-written consumer would do it.
-import { Consumer } from '@platformatic/kafka'
+// The raw loop counting records: the read ceiling.
 import { caseArgs, report } from '../env.ts'
+import { rawFetchLoop } from '../raw-loop.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()
-const consumer = new Consumer({
-  clientId: 'bench-raw',
-  groupId: `bench-raw-${Date.now()}`,
-  bootstrapBrokers: brokers,
-})
-const metadata = await consumer.metadata({ topics: [topic] })
-const topicInfo = metadata.topics.get(topic)!
-const until = BigInt(perPartition)
-const next = Array.from({ length: partitions }, () => 0n)
-const leader = topicInfo.partitions[0]!.leader
-const started = performance.now()
 let records = 0
-while (next.some((offset) => offset < until)) {
-  const response = await consumer.fetch({
-    node: leader,
-    maxWaitTime: 0,
-    topics: [
-      {
-        topicId: topicInfo.id,
-        partitions: next.flatMap((offset, partition) =>
-          offset < until
-            ? [
-                {
-                  partition,
-                  fetchOffset: offset,
-                  partitionMaxBytes: 1024 * 1024,
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                },
-              ]
-            : [],
-        ),
-      },
-    ],
-  })
-  for (const topicResponse of response.responses) {
-    for (const partition of topicResponse.partitions) {
-      for (const batch of partition.records ?? []) {
-        for (const record of batch.records) {
-          const offset = batch.firstOffset + BigInt(record.offsetDelta)
-          if (offset >= next[partition.partitionIndex]! && offset < until) records++
-        }
-        const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
-        if (end > next[partition.partitionIndex]!) next[partition.partitionIndex] = end
-      }
-    }
-  }
-}
+const started = performance.now()
+await rawFetchLoop(brokers, topic, partitions, perPartition, () => {
+  records++
+})
 report({ name: 'raw @platformatic/kafka fetch loop', records, ms: performance.now() - started })
-await consumer.close()

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/core/logger.ts'
 import { createDirectStream } from '../../src/source/direct-stream.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { caseArgs, report } from '../env.ts'
+import { runUntilConsumed } from '../stream-run.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()
 const interval = Number(process.argv[6] ?? 1000)
@@ -22,32 +23,16 @@ const stream = createDirectStream(ssc, {
   maxRatePerPartition,
 })
 let bytes = 0
-let read = 0
-let batches = 0
-let largestBatch = 0
-const done = Promise.withResolvers<void>()
 stream
   .map((record) => record.value?.length ?? 0)
   .foreachBatch(async (rdd) => {
     if (await rdd.isEmpty()) return
     bytes += await rdd.reduce((a, b) => a + b)
   })
-ssc.addListener({
-  onBatchCompleted: (info) => {
-    read += info.records
-    largestBatch = Math.max(largestBatch, info.records)
-    if (info.records > 0) batches++
-    if (read >= total) done.resolve()
-  },
-})
-const started = performance.now()
-await ssc.start()
-await done.promise
-const ms = performance.now() - started
-await ssc.stop()
+const run = await runUntilConsumed(ssc, total)
 report({
   name: `sluice stream, ${total.toLocaleString('en')} backlog`,
-  records: read,
-  ms,
-  extra: { bytes, batches, largestBatch },
+  records: run.records,
+  ms: run.ms,
+  extra: { bytes, batches: run.batches, largestBatch: run.largestBatch },
 })

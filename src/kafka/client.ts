@@ -12,7 +12,12 @@ import type { Logger } from '../core/logger.ts'
 import { type FetchEvent, fetchChannel } from './diagnostics.ts'
 import { describeProtocolError, kafkaError } from './errors.ts'
 import { fetchApi, minFetchVersion } from './fetch-response.ts'
-import { type KafkaClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts'
+import {
+  type KafkaClientOptions,
+  type ResolvedClientOptions,
+  resolveClientOptions,
+  wireClientOptions,
+} from './options.ts'
 import { retryKafka } from './retry.ts'
 import type {
   BrokerInfo,
@@ -54,7 +59,7 @@ export class KafkaClient {
   constructor(options: KafkaClientOptions) {
     this.options = resolveClientOptions(options)
     this.#logger = this.options.logger.child({ component: 'kafka' })
-    this.#admin = new Admin(this.#baseOptions('admin'))
+    this.#admin = new Admin(wireClientOptions(this.options, 'admin'))
   }
 
   get brokers(): readonly string[] {
@@ -218,7 +223,11 @@ export class KafkaClient {
   async produce(records: readonly ProduceRecord[]): Promise<PartitionOffset[]> {
     this.#checkOpen()
     if (records.length === 0) return []
-    this.#producer ??= new Producer({ ...this.#baseOptions('producer'), acks: -1, idempotent: true })
+    this.#producer ??= new Producer({
+      ...wireClientOptions(this.options, 'producer'),
+      acks: -1,
+      idempotent: true,
+    })
     await this.#checkExplicitPartitions(records, this.#producer)
     try {
       const result = await this.#producer.send({ messages: records.map(toWireMessage), acks: -1 })
@@ -428,22 +437,6 @@ export class KafkaClient {
 
   #checkOpen(): void {
     if (this.#closed) throw new SluiceError(ErrorCodes.CLOSED, 'the Kafka client is closed')
-  }
-
-  #baseOptions(role: string) {
-    const o = this.options
-    return {
-      clientId: `${o.clientId}-${role}`,
-      bootstrapBrokers: [...o.brokers],
-      connectTimeout: o.connectTimeoutMs,
-      requestTimeout: o.requestTimeoutMs,
-      retries: 3,
-      retryDelay: 250,
-      autocreateTopics: false,
-      ...(o.tls ? { tls: o.tls } : {}),
-      // biome-ignore lint/suspicious/noExplicitAny: SASL options are passed through to the wire client as given
-      ...(o.sasl ? { sasl: o.sasl as any } : {}),
-    }
   }
 
   async #rawMetadata(topics: string[], refresh: boolean): Promise<ClusterMetadata> {

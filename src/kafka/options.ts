@@ -83,3 +83,22 @@ export function resolveClientOptions(options: KafkaClientOptions, prefix = ''): 
     logger: options.logger ?? createLogger(),
   }
 }
+
+/**
+ * The connection part of the wire client's options, for every client sluice builds (admin,
+ * producer, transactional producer). Topics are never auto-created: a typo must fail.
+ */
+export function wireClientOptions(options: ResolvedClientOptions, role: string) {
+  return {
+    clientId: `${options.clientId}-${role}`,
+    bootstrapBrokers: [...options.brokers],
+    connectTimeout: options.connectTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    retries: 3,
+    retryDelay: 250,
+    autocreateTopics: false,
+    ...(options.tls ? { tls: options.tls } : {}),
+    // biome-ignore lint/suspicious/noExplicitAny: SASL options are passed through to the wire client as given
+    ...(options.sasl ? { sasl: options.sasl as any } : {}),
+  }
+}

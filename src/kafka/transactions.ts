@@ -3,7 +3,12 @@ import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { callAllowingPartitionErrors, type LowLevelApi, toWireMessage } from './client.ts'
 import { describeProtocolError, hasProtocolError, kafkaError } from './errors.ts'
-import { type KafkaClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts'
+import {
+  type KafkaClientOptions,
+  type ResolvedClientOptions,
+  resolveClientOptions,
+  wireClientOptions,
+} from './options.ts'
 import { retryKafka } from './retry.ts'
 import type { PartitionOffset, ProduceRecord } from './types.ts'
 
@@ -93,24 +98,14 @@ export class TransactionalProducer {
       component: 'kafka-transactions',
       transactionalId: this.transactionalId,
     })
-    const o = this.options
     this.#producer = new Producer({
-      clientId: `${o.clientId}-txn`,
-      bootstrapBrokers: [...o.brokers],
-      connectTimeout: o.connectTimeoutMs,
-      requestTimeout: o.requestTimeoutMs,
-      retries: 3,
-      retryDelay: 250,
-      autocreateTopics: false,
+      ...wireClientOptions(this.options, 'txn'),
       idempotent: true,
       acks: -1,
       transactionalId: this.transactionalId,
       // The wire client sends `timeout` as InitProducerId's transaction timeout (its default, 5 s, would
       // abort any batch that takes longer) and as the produce timeout.
       timeout,
-      ...(o.tls ? { tls: o.tls } : {}),
-      // biome-ignore lint/suspicious/noExplicitAny: SASL options are passed through to the wire client as given
-      ...(o.sasl ? { sasl: o.sasl as any } : {}),
     })
   }
 
