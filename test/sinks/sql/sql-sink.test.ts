@@ -292,8 +292,15 @@ for (const engine of engines) {
   test(`${engine}: batches of empty ranges are applied and keep the offsets`, async (t) => {
     const world = await sqlWorld(t, engine)
     const sink = await world.sink()
+    const counts = await world.table('counts', 'word TEXT PRIMARY KEY, count INTEGER NOT NULL')
     assert.equal(await sink.writeBatch(batch(0, [['quiet', 0, 4n, 4n]]), async () => {}), 'applied')
-    assert.equal(await sink.writeBatch(batch(1, [['quiet', 0, 4n, 4n]]), async () => {}), 'applied')
+    // What a stream that has caught up writes: no rows.
+    const nothing = async (tx: SqlTransaction) => {
+      await tx.upsert(counts, ['word'], [], { add: ['count'] })
+      await tx.append(counts, [])
+    }
+    assert.equal(await sink.writeBatch(batch(1, [['quiet', 0, 4n, 4n]]), nothing), 'applied')
+    assert.deepEqual(await world.rows(`SELECT * FROM "${counts}"`), [])
     assert.equal(await sink.writeBatch(batch(2, []), async () => {}), 'applied')
     assert.deepEqual(await sink.storedOffsets(), { quiet: { 0: 4n } })
   })
