@@ -395,6 +395,28 @@ test('sqlite: a writer that cannot get the lock within busyTimeoutMs fails retri
   assert.deepEqual(await world.rows(`SELECT writer FROM "${events}"`), [{ writer: 'holder' }])
 })
 
+test('sqlite: a second instance starts and reads the offsets while the first holds the write lock in a batch', async (t) => {
+  const world = await sqlWorld(t, 'sqlite')
+  const holder = await world.sink()
+  await holder.writeBatch(batch(0, [['words', 0, 0n, 1n]]), async () => {})
+  const inside = Promise.withResolvers<void>()
+  const release = Promise.withResolvers<void>()
+  const held = holder.writeBatch(batch(1, [['words', 0, 1n, 2n]]), async () => {
+    inside.resolve()
+    await release.promise
+  })
+  await inside.promise
+  try {
+    // A new deployment must not wait for (or, after busyTimeoutMs, fail on) the running batch.
+    const second = await world.sink({ sqlite: { path: world.database.sqlite!.path, busyTimeoutMs: 50 } })
+    assert.deepEqual(await second.storedOffsets(), { words: { 0: 1n } })
+  } finally {
+    release.resolve()
+  }
+  assert.equal(await held, 'applied')
+  assert.deepEqual(await holder.storedOffsets(), { words: { 0: 2n } })
+})
+
 for (const engine of engines) {
   test(`${engine}: the transaction handle refuses work once its batch is over`, async (t) => {
     const world = await sqlWorld(t, engine)
