@@ -116,7 +116,9 @@ for (const engine of engines) {
         assert.equal(
           error.message,
           `${prefix}: it reads words-0 [12, 20) but words-0 has stored offset 10 (expected 12 before the batch, ` +
-            'or 20 after it); offsets 10 to 11 would never be written (a gap); nothing was written',
+            "or 20 after it); offsets 10 to 11 would never be written (a gap): the stream did not start from the sink's " +
+            `offsets (startingOffsets, or a checkpoint of another deployment), or table ${world.offsetsTable} was ` +
+            'reset or restored to older offsets; nothing was written',
         )
         assert.deepEqual(error.details, {
           app: world.app,
@@ -134,7 +136,9 @@ for (const engine of engines) {
       code: ErrorCodes.SINK_OFFSET_MISMATCH,
       message:
         `${prefix}: it reads words-0 [7, 20) but words-0 has stored offset 10 (expected 7 before the batch, ` +
-        'or 20 after it); records of this range were already written by another batch (an overlap); nothing was written',
+        `or 20 after it); records before offset 10 were already written by another run: another instance of app '${world.app}' ` +
+        'is writing (a second deployment, or this instance stalled and was replaced), or this stream restarted from ' +
+        'an older checkpoint; this instance must stop; nothing was written',
     })
     // words-1 is where batch 1 starts, words-0 is already past it: no single run explains that.
     await assert.rejects(
@@ -149,7 +153,9 @@ for (const engine of engines) {
         code: ErrorCodes.SINK_OFFSET_MISMATCH,
         message:
           `${prefix}: words-0 is at offset 10 (the batch's until-offset, so the batch was applied) but words-1 has ` +
-          'stored offset 4 (the batch reads words-1 [4, 9)); nothing was written',
+          `stored offset 4 (the batch reads words-1 [4, 9)); another instance of app '${world.app}' that plans other ` +
+          `batches may be writing, or the checkpoint and table ${world.offsetsTable} disagree; this instance must stop; ` +
+          'nothing was written',
       },
     )
     assert.deepEqual(await world.rows(`SELECT word FROM "${events}"`), [{ word: 'kept' }])
