@@ -141,3 +141,15 @@ export function jobStarter(t: TestContext): (env: Record<string, string>) => Chi
     return job
   }
 }
+
+/**
+ * Waits until the job has committed a batch whose ranges are all empty: a stream that has
+ * caught up goes on writing empty batches, and those must not fail either.
+ */
+export async function caughtUp(job: ChildJob): Promise<void> {
+  const line = await job.waitFor((l) => {
+    const match = /^ranges:(\d+):(.*)$/.exec(l)
+    return match !== null && match[2]!.split(',').every((entry) => /:(\d+)-\1$/.test(entry))
+  })
+  await job.waitFor(`committed:${line.split(':')[1]}`)
+}

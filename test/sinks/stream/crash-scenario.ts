@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ChildJob } from './child-job.ts'
+import { type ChildJob, caughtUp } from './child-job.ts'
 
 export interface PreciseKill {
   /** The fixture's marker to kill the job at. */
@@ -61,6 +61,7 @@ export async function crashFiveTimesThenFinish(t: TestContext, scenario: CrashSc
     if (last.process.exitCode !== null) throw new Error(`the last run exited: ${last.stderr}`)
     await sleep(100)
   }
+  await caughtUp(last)
   assert.equal(await last.kill('SIGTERM'), 0, 'a graceful stop exits cleanly')
   assert.ok(last.lines.includes('stopped'))
 
