@@ -5,7 +5,7 @@ import { jobStarter } from './child-job.ts'
 import { crashFiveTimesThenFinish } from './crash-scenario.ts'
 import { kafkaJobWorld } from './kafka-job.ts'
 import { tempDir } from './sql-job.ts'
-import { countWords, endOffsets, produceLines, wordLines } from './words.ts'
+import { countWords, endOffsets, produceLines, reached, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 48_000 // 12,000 per partition: 12 batches of 1,000 per partition
@@ -28,10 +28,7 @@ test('kafka: word count killed at 5 moments of its batches; read_committed sees 
 
   await crashFiveTimesThenFinish(t, {
     start: (extra) => start({ ...env, ...extra }),
-    finished: async () => {
-      const stored = await world.stored()
-      return Object.entries(ends[topic]!).every(([p, end]) => stored[topic]?.[Number(p)] === end)
-    },
+    finished: async () => reached(await world.stored(), ends),
   })
 
   assert.deepEqual(await world.counts('read_committed'), countWords(lines))

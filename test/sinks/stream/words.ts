@@ -60,3 +60,13 @@ export function endOffsets(
     ends[p] = BigInt(Math.floor(count / partitions) + (p < count % partitions ? 1 : 0))
   return { [topic]: ends }
 }
+
+/** True when `stored` holds exactly `ends` for every partition `ends` lists. */
+export function reached(
+  stored: Record<string, Record<number, bigint>>,
+  ends: Record<string, Record<number, bigint>>,
+): boolean {
+  return Object.entries(ends).every(([topic, offsets]) =>
+    Object.entries(offsets).every(([partition, end]) => stored[topic]?.[Number(partition)] === end),
+  )
+}
