@@ -14,21 +14,14 @@ import { bootstrap, createTestTopic, testClient } from '../../helpers/kafka.ts'
 import { engines } from '../sql/fixtures.ts'
 import { kafkaJobWorld } from './kafka-job.ts'
 import { sqlJobWorld, tempDir } from './sql-job.ts'
-import { countWords, produceLines, wordLines } from './words.ts'
+import { countWords, linesIn, produceLines, wordLines } from './words.ts'
 
 const partitions = 2
 const lineCount = 4_000 // 2,000 per partition: 4 batches of 500 per partition
 const stream = { batchInterval: 100, maxRatePerPartition: 5000, logger: silentLogger }
 
-/** The lines a batch read: produced round-robin, so offset o of partition p is line o * partitions + p. */
-function linesOf(lines: readonly string[], ranges: readonly OffsetRange[]): string[] {
-  return ranges.flatMap((r) => {
-    const own: string[] = []
-    for (let o = Number(r.fromOffset); o < Number(r.untilOffset); o++)
-      own.push(lines[o * partitions + r.partition]!)
-    return own
-  })
-}
+const linesOf = (lines: readonly string[], ranges: readonly OffsetRange[]) =>
+  linesIn(lines, partitions, ranges)
 
 function untilOffsets(ranges: readonly OffsetRange[]): Record<string, Record<number, bigint>> {
   return { [ranges[0]!.topic]: Object.fromEntries(ranges.map((r) => [r.partition, r.untilOffset])) }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const child = join(import.meta.dirname, '..', '..', 'fixtures', 'sink-wordcount-child.ts')
 
@@ -118,7 +119,17 @@ export async function storedOffsetsOf(job: ChildJob): Promise<Record<string, Rec
   return JSON.parse(line.slice('stored '.length)) as Record<string, Record<string, string>>
 }
 
-/** Everything that is not a marker of the run: the outcome lines, in order. */
+/** The batch ranges' until-offsets, in the shape the fixture prints `stored` in. */
+export function untilOffsetsOf(ranges: ReturnType<typeof rangesOf>): Record<string, Record<string, string>> {
+  const result: Record<string, Record<string, string>> = {}
+  for (const r of ranges) {
+    result[r.topic] ??= {}
+    result[r.topic]![String(r.partition)] = String(r.untilOffset)
+  }
+  return result
+}
+
+/** The job's `outcome:<id>:<replay|first>:<outcome>` lines, in order. */
 export function outcomes(job: ChildJob): string[] {
   return job.lines.filter((l) => l.startsWith('outcome:'))
 }
@@ -152,4 +163,25 @@ export async function caughtUp(job: ChildJob): Promise<void> {
     return match !== null && match[2]!.split(',').every((entry) => /:(\d+)-\1$/.test(entry))
   })
   await job.waitFor(`committed:${line.split(':')[1]}`)
+}
+
+/**
+ * Lets a running job finish: waits until `finished` holds (the sink has everything), then
+ * until the job has also committed an empty batch, then stops it gracefully (exit code 0).
+ */
+export async function finishRun(job: ChildJob, finished: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 120_000
+  while (!(await finished())) {
+    if (Date.now() > deadline || job.process.exitCode !== null) {
+      throw new Error(
+        `the job did not finish: ${job.lines.slice(-10).join(' | ')}; stderr: ${job.stderr.slice(-3000)}`,
+      )
+    }
+    await sleep(100)
+  }
+  await caughtUp(job)
+  const code = await job.kill('SIGTERM')
+  if (code !== 0 || !job.lines.includes('stopped')) {
+    throw new Error(`a graceful stop exited with ${code}: ${job.lines.slice(-6).join(' | ')} ${job.stderr}`)
+  }
 }

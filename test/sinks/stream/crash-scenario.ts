@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type ChildJob, caughtUp } from './child-job.ts'
+import { type ChildJob, finishRun, outcomes } from './child-job.ts'
 
 export interface PreciseKill {
   /** The fixture's marker to kill the job at. */
@@ -54,27 +54,17 @@ export async function crashFiveTimesThenFinish(t: TestContext, scenario: CrashSc
   }
   const last = scenario.start()
   jobs.push(last)
-  const deadline = Date.now() + 120_000
-  while (!(await scenario.finished())) {
-    if (Date.now() > deadline)
-      throw new Error(`the last run did not finish; its lines: ${last.lines.slice(-20).join(' | ')}`)
-    if (last.process.exitCode !== null) throw new Error(`the last run exited: ${last.stderr}`)
-    await sleep(100)
-  }
-  await caughtUp(last)
-  assert.equal(await last.kill('SIGTERM'), 0, 'a graceful stop exits cleanly')
-  assert.ok(last.lines.includes('stopped'))
+  await finishRun(last, scenario.finished)
 
   // Each precisely killed batch was re-run by the next run, with the outcome that proves it
   // was neither lost (applied now) nor repeated (already applied).
   for (const [i, kill] of kills.entries()) {
     const batchId = kill.at.split(':')[1]
-    const rerun = jobs.slice(i + 1).find((job) => job.lines.some((l) => l.startsWith(`outcome:${batchId}:`)))
-    assert.ok(rerun, `batch ${batchId} was re-run`)
-    assert.equal(
-      rerun.lines.find((l) => l.startsWith(`outcome:${batchId}:`)),
-      kill.replayOutcome,
-    )
+    const rerun = jobs
+      .slice(i + 1)
+      .map((job) => outcomes(job).find((l) => l.startsWith(`outcome:${batchId}:`)))
+      .find((line) => line !== undefined)
+    assert.equal(rerun, kill.replayOutcome, `the first re-run of batch ${batchId}`)
   }
   return jobs
 }

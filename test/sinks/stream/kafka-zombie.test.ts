@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes } from '../../../src/core/errors.ts'
 import { createTestTopic, testClient } from '../../helpers/kafka.ts'
-import { caughtUp, jobStarter, rangesOf, storedOffsetsOf } from './child-job.ts'
+import { finishRun, jobStarter, rangesOf, storedOffsetsOf, untilOffsetsOf } from './child-job.ts'
 import { kafkaJobWorld } from './kafka-job.ts'
-import { countWords, endOffsets, produceLines, reached, wordLines } from './words.ts'
+import { countWords, endOffsets, linesIn, produceLines, reached, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 40_000 // 10,000 per partition: 10 batches of 1,000 per partition
@@ -29,12 +28,7 @@ test('kafka: a second instance fences the first in the middle of its transaction
   // open transaction, and the group's offsets are where batch 1 ended.
   const second = start(world.env(topic, rate))
   const stored = await storedOffsetsOf(second)
-  assert.deepEqual(
-    stored,
-    Object.fromEntries([
-      [topic, Object.fromEntries(rangesOf(first, 1).map((r) => [r.partition, String(r.untilOffset)]))],
-    ]),
-  )
+  assert.deepEqual(stored, untilOffsetsOf(rangesOf(first, 1)))
   await second.waitFor('committed:0')
   assert.deepEqual(rangesOf(second, 0), rangesOf(first, 2))
 
@@ -52,27 +46,12 @@ test('kafka: a second instance fences the first in the middle of its transaction
   assert.equal((await first.exited).code, 3)
 
   const ends = endOffsets(topic, partitions, lineCount)
-  const deadline = Date.now() + 60_000
-  while (!reached(await world.stored(), ends)) {
-    if (Date.now() > deadline || second.process.exitCode !== null) {
-      throw new Error(
-        `the second instance did not finish: ${second.lines.slice(-10).join(' | ')} ${second.stderr}`,
-      )
-    }
-    await sleep(100)
-  }
-  await caughtUp(second)
-  assert.equal(await second.kill('SIGTERM'), 0)
+  await finishRun(second, async () => reached(await world.stored(), ends))
 
   assert.deepEqual(await world.counts('read_committed'), countWords(lines))
   // The first instance's batch 2 records are in the log, in an aborted transaction: exactly
   // one record per distinct word of its ranges, and no read_committed reader sees them.
-  const zombieLines = rangesOf(first, 2).flatMap((r) => {
-    const own: string[] = []
-    for (let o = Number(r.fromOffset); o < Number(r.untilOffset); o++)
-      own.push(lines[o * partitions + r.partition]!)
-    return own
-  })
+  const zombieLines = linesIn(lines, partitions, rangesOf(first, 2))
   assert.equal(
     (await world.records('read_uncommitted')) - (await world.records('read_committed')),
     countWords(zombieLines).size,

@@ -5,23 +5,21 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes } from '../../../src/core/errors.ts'
 import { createTestTopic, testClient } from '../../helpers/kafka.ts'
 import { engines } from '../sql/fixtures.ts'
-import { type ChildJob, caughtUp, jobStarter, rangesOf, storedOffsetsOf } from './child-job.ts'
+import {
+  type ChildJob,
+  finishRun,
+  jobStarter,
+  outcomes,
+  rangesOf,
+  storedOffsetsOf,
+  untilOffsetsOf,
+} from './child-job.ts'
 import { type SqlJobWorld, sqlJobWorld, tempDir } from './sql-job.ts'
 import { countWords, endOffsets, produceLines, total, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 40_000 // 10,000 per partition: 10 batches of 1,000 per partition
 const rate = { BATCH_INTERVAL: '200', MAX_RATE: '5000' }
-
-/** The until-offsets of a batch, in the shape the fixture prints `stored` in. */
-function untilOffsets(ranges: ReturnType<typeof rangesOf>): Record<string, Record<string, string>> {
-  const result: Record<string, Record<string, string>> = {}
-  for (const r of ranges) {
-    result[r.topic] ??= {}
-    result[r.topic]![String(r.partition)] = String(r.untilOffset)
-  }
-  return result
-}
 
 /** Resolves once `job`'s next batch provably waits for another writer's lock. */
 async function waitingForLock(world: SqlJobWorld, job: ChildJob): Promise<void> {
@@ -37,24 +35,6 @@ async function waitingForLock(world: SqlJobWorld, job: ChildJob): Promise<void> 
     if (rows[0]?.n === 1) return
     await sleep(20)
   }
-}
-
-async function finish(world: SqlJobWorld, job: ChildJob, expected: Map<string, number>): Promise<void> {
-  const deadline = Date.now() + 60_000
-  while (total(await world.counts()) < total(expected)) {
-    if (Date.now() > deadline || job.process.exitCode !== null) {
-      throw new Error(
-        `the surviving instance did not finish: ${job.lines.slice(-10).join(' | ')} ${job.stderr}`,
-      )
-    }
-    await sleep(100)
-  }
-  await caughtUp(job)
-  assert.equal(
-    await job.kill('SIGTERM'),
-    0,
-    `a graceful stop: ${job.lines.slice(-6).join(' | ')} ${job.stderr}`,
-  )
 }
 
 for (const engine of engines) {
@@ -92,7 +72,7 @@ for (const engine of engines) {
     // Without a checkpoint it resumes from the sink's offsets: where batch 1 ended, the start of
     // batch 2 — which is still in flight in the first instance, so it plans the same ranges.
     const second = start(world.env(topic, rate))
-    assert.deepEqual(await storedOffsetsOf(second), untilOffsets(rangesOf(first, 1)))
+    assert.deepEqual(await storedOffsetsOf(second), untilOffsetsOf(rangesOf(first, 1)))
     await second.waitFor((l) => l.startsWith('ranges:0:'))
     assert.deepEqual(rangesOf(second, 0), rangesOf(first, 2))
     await waitingForLock(world, second)
@@ -108,13 +88,9 @@ for (const engine of engines) {
     )
     assert.match(fenced.message, /^batch 0 \(time \d+\) failed in output operation #1 \(foreachBatch\): /)
     assert.equal((await second.exited).code, 3)
-    assert.deepEqual(
-      second.lines.filter((l) => l.startsWith('outcome:')),
-      [],
-      'the second instance applied nothing',
-    )
+    assert.deepEqual(outcomes(second), [], 'the second instance applied nothing')
 
-    await finish(world, first, countWords(lines))
+    await finishRun(first, async () => total(await world.counts()) >= total(countWords(lines)))
     assert.deepEqual(await world.counts(), countWords(lines))
     assert.deepEqual(await world.stored(), endOffsets(topic, partitions, lineCount))
   })
@@ -144,10 +120,7 @@ for (const engine of engines) {
     const replacement = start(world.env(topic, { ...rate, PAUSE_AT: 'after-commit:1', PAUSE_MODE: 'resume' }))
     await replacement.waitFor('paused after-commit:1')
     assert.deepEqual(rangesOf(replacement, 0), rangesOf(old, 2))
-    assert.deepEqual(
-      replacement.lines.filter((l) => l.startsWith('outcome:')),
-      ['outcome:0:first:applied', 'outcome:1:first:applied'],
-    )
+    assert.deepEqual(outcomes(replacement), ['outcome:0:first:applied', 'outcome:1:first:applied'])
 
     // The old instance wakes up: its batch 2 overlaps what the new one wrote, so nothing is written.
     old.resume()
@@ -168,7 +141,7 @@ for (const engine of engines) {
     assert.equal((await old.exited).code, 3)
 
     replacement.resume()
-    await finish(world, replacement, countWords(lines))
+    await finishRun(replacement, async () => total(await world.counts()) >= total(countWords(lines)))
     assert.deepEqual(await world.counts(), countWords(lines))
     assert.deepEqual(await world.stored(), endOffsets(topic, partitions, lineCount))
   })

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestTopic, testClient } from '../../helpers/kafka.ts'
-import { caughtUp, jobStarter, rangesOf, storedOffsetsOf } from './child-job.ts'
+import { finishRun, jobStarter, outcomes, rangesOf, storedOffsetsOf, untilOffsetsOf } from './child-job.ts'
 import { kafkaJobWorld } from './kafka-job.ts'
 import { sqlJobWorld } from './sql-job.ts'
 import { countWords, endOffsets, produceLines, reached, wordLines } from './words.ts'
@@ -17,13 +16,6 @@ interface JobWorld {
   env(topic: string, extra?: Record<string, string>): Record<string, string>
   counts(): Promise<Map<string, number>>
   stored(): Promise<Record<string, Record<number, bigint>>>
-}
-
-/** The until-offsets of a batch, as the fixture prints `stored`. */
-function untilOffsets(ranges: ReturnType<typeof rangesOf>) {
-  return Object.fromEntries([
-    [ranges[0]!.topic, Object.fromEntries(ranges.map((r) => [r.partition, String(r.untilOffset)]))],
-  ])
 }
 
 async function resumesFromStoredOffsets(t: TestContext, makeWorld: (topic: string) => Promise<JobWorld>) {
@@ -43,35 +35,24 @@ async function resumesFromStoredOffsets(t: TestContext, makeWorld: (topic: strin
   // The next run starts where batch 2 ended; without a checkpoint its batches count from 0 and
   // are never replays. Killed inside the transaction of its batch 1, which is rolled back.
   const second = start({ ...env, PAUSE_AT: 'in-transaction:1' })
-  assert.deepEqual(await storedOffsetsOf(second), untilOffsets(rangesOf(first, 2)))
+  assert.deepEqual(await storedOffsetsOf(second), untilOffsetsOf(rangesOf(first, 2)))
   await second.waitFor('paused in-transaction:1')
   assert.deepEqual(
     rangesOf(second, 0).map((r) => r.fromOffset),
     rangesOf(first, 2).map((r) => r.untilOffset),
   )
-  assert.deepEqual(
-    second.lines.filter((l) => l.startsWith('outcome:')),
-    ['outcome:0:first:applied'],
-  )
+  assert.deepEqual(outcomes(second), ['outcome:0:first:applied'])
   await second.kill()
 
   // More records arrive while nothing runs; the last run starts at batch 1 of the previous one.
   await produceLines(client, topic, partitions, lines.slice(producedFirst), producedFirst)
   const last = start(env)
-  assert.deepEqual(await storedOffsetsOf(last), untilOffsets(rangesOf(second, 0)))
+  assert.deepEqual(await storedOffsetsOf(last), untilOffsetsOf(rangesOf(second, 0)))
   await last.waitFor('committed:0')
   assert.deepEqual(rangesOf(last, 0), rangesOf(second, 1))
 
   const ends = endOffsets(topic, partitions, lineCount)
-  const deadline = Date.now() + 60_000
-  while (!reached(await world.stored(), ends)) {
-    if (Date.now() > deadline || last.process.exitCode !== null) {
-      throw new Error(`the last run did not finish: ${last.lines.slice(-10).join(' | ')} ${last.stderr}`)
-    }
-    await sleep(100)
-  }
-  await caughtUp(last)
-  assert.equal(await last.kill('SIGTERM'), 0)
+  await finishRun(last, async () => reached(await world.stored(), ends))
   assert.deepEqual(await world.counts(), countWords(lines))
   assert.deepEqual(await world.stored(), ends)
 }

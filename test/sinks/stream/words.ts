@@ -70,3 +70,17 @@ export function reached(
     Object.entries(offsets).every(([partition, end]) => stored[topic]?.[Number(partition)] === end),
   )
 }
+
+/** The lines `ranges` hold, when `lines` went round-robin over `partitions` partitions (offset o of partition p is line o·partitions + p). */
+export function linesIn(
+  lines: readonly string[],
+  partitions: number,
+  ranges: readonly { partition: number; fromOffset: bigint; untilOffset: bigint }[],
+): string[] {
+  return ranges.flatMap((r) => {
+    const own: string[] = []
+    for (let o = Number(r.fromOffset); o < Number(r.untilOffset); o++)
+      own.push(lines[o * partitions + r.partition]!)
+    return own
+  })
+}
