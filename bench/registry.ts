@@ -1,6 +1,7 @@
 import type { KafkaClient } from '../src/kafka/client.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { sinkWordCount } from './sink-wordcount.ts'
 import { streamInterval } from './stream-interval.ts'
 import { streamMemory } from './stream-memory.ts'
 import { streamWordCount } from './stream-wordcount.ts'
@@ -22,4 +23,10 @@ export interface Bench {
   run(context: BenchContext): Promise<string[]>
 }
 
-export const benches: readonly Bench[] = [kafkaRddCount, streamWordCount, streamMemory, streamInterval]
+export const benches: readonly Bench[] = [
+  kafkaRddCount,
+  streamWordCount,
+  streamMemory,
+  streamInterval,
+  sinkWordCount,
+]

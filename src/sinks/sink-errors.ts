@@ -25,7 +25,8 @@ export function offsetMismatchError(
       ErrorCodes.SINK_OFFSET_MISMATCH,
       `${prefix}: ${applied.topic}-${applied.partition} is at offset ${applied.untilOffset} (the batch's until-offset, ` +
         `so the batch was applied) but ${pending.topic}-${pending.partition} has ${stored(check.stored)} ` +
-        `(the batch reads ${describeRange(pending)}); nothing was written`,
+        `(the batch reads ${describeRange(pending)}); another instance of app '${app}' that plans other batches ` +
+        `may be writing, or the checkpoint and ${store} disagree; this instance must stop; nothing was written`,
       {
         details: {
           app,
@@ -40,10 +41,16 @@ export function offsetMismatchError(
     )
   }
   const { range } = check
+  // Say what the mismatch means and its likely causes: the loser of a race between two
+  // instances lands here when the winner has moved on by more than this batch.
   const what =
     check.stored !== undefined && check.stored < range.fromOffset
-      ? `offsets ${check.stored} to ${range.fromOffset - 1n} would never be written (a gap)`
-      : 'records of this range were already written by another batch (an overlap)'
+      ? `offsets ${check.stored} to ${range.fromOffset - 1n} would never be written (a gap): the stream did not ` +
+        `start from the sink's offsets (startingOffsets, or a checkpoint of another deployment), or ${store} ` +
+        'was reset or restored to older offsets'
+      : `records before offset ${check.stored} were already written by another run: another instance of app ` +
+        `'${app}' is writing (a second deployment, or this instance stalled and was replaced), or this stream ` +
+        'restarted from an older checkpoint; this instance must stop'
   return new SluiceError(
     ErrorCodes.SINK_OFFSET_MISMATCH,
     `${prefix}: it reads ${describeRange(range)} but ${range.topic}-${range.partition} has ${stored(check.stored)} ` +

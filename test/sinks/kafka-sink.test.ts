@@ -157,7 +157,9 @@ test('a batch that does not line up with the group offsets fails with SINK_OFFSE
     message:
       `batch 1 of app '${w.app}' does not line up with the offsets in consumer group 'sluice-${w.app}': ` +
       `it reads ${w.source}-0 [7, 9) but ${w.source}-0 has stored offset 5 (expected 7 before the batch, ` +
-      'or 9 after it); offsets 5 to 6 would never be written (a gap); nothing was written',
+      "or 9 after it); offsets 5 to 6 would never be written (a gap): the stream did not start from the sink's " +
+      `offsets (startingOffsets, or a checkpoint of another deployment), or consumer group 'sluice-${w.app}' was ` +
+      'reset or restored to older offsets; nothing was written',
   })
   assert.deepEqual(await values(w), ['0:0', '0:1', '0:2', '0:3', '0:4'])
   assert.deepEqual(await sink.storedOffsets(), { [w.source]: { 0: 5n } })

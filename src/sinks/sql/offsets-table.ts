@@ -29,13 +29,18 @@ export class OffsetsTable {
       `until_offset ${integer} NOT NULL, batch_id ${integer} NOT NULL, batch_time ${integer} NOT NULL, ` +
       'PRIMARY KEY (app, topic, "partition"))'
     try {
-      await engine.transaction(async (connection) => {
-        // Two instances starting at once would race in CREATE TABLE IF NOT EXISTS on PostgreSQL.
-        if (engine.kind === 'postgres')
-          await connection.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.name])
-        await connection.query(ddl)
-        return { commit: true, value: undefined }
-      })
+      // Only a missing table needs the write transaction: on SQLite it takes the database's
+      // write lock, so a second instance starting while the first runs a batch would wait for
+      // that batch (and fail start() after busyTimeoutMs when the batch takes longer).
+      if (!(await engine.tableExists(this.name))) {
+        await engine.transaction(async (connection) => {
+          // Two instances starting at once would race in CREATE TABLE IF NOT EXISTS on PostgreSQL.
+          if (engine.kind === 'postgres')
+            await connection.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.name])
+          await connection.query(ddl)
+          return { commit: true, value: undefined }
+        })
+      }
       await engine.query(
         `SELECT app, topic, "partition", until_offset, batch_id, batch_time FROM ${this.#table} WHERE 1 = 0`,
       )

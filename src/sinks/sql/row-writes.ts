@@ -43,6 +43,9 @@ export function upsertStatements(
   if (!Array.isArray(keyColumns) || keyColumns.length === 0) {
     throw badCall('upsert', table, 'needs at least one key column')
   }
+  // Nothing to write, and no row to check the columns against: an empty batch (a stream that
+  // has caught up) must not fail.
+  if (rows.length === 0) return []
   const add = options.add ?? []
   for (const key of keyColumns) {
     if (!columns.includes(key))

@@ -46,6 +46,14 @@ test('upsert adds the add-columns, replaces the others, and splits repeated keys
   ])
 })
 
+test('an upsert of no rows writes nothing (an empty batch) but still needs a key column', () => {
+  assert.deepEqual(upsertStatements('word_counts', ['word'], [], { add: ['count'] }), [])
+  assert.throws(() => upsertStatements('word_counts', [], []), {
+    code: ErrorCodes.INVALID_ARGUMENT,
+    message: "upsert into 'word_counts': needs at least one key column",
+  })
+})
+
 test('large writes are chunked below the engines’ parameter limits', () => {
   const rows = Array.from({ length: 1200 }, (_, i) => ({ id: i }))
   const statements = appendStatements('big', rows)

@@ -116,7 +116,9 @@ for (const engine of engines) {
         assert.equal(
           error.message,
           `${prefix}: it reads words-0 [12, 20) but words-0 has stored offset 10 (expected 12 before the batch, ` +
-            'or 20 after it); offsets 10 to 11 would never be written (a gap); nothing was written',
+            "or 20 after it); offsets 10 to 11 would never be written (a gap): the stream did not start from the sink's " +
+            `offsets (startingOffsets, or a checkpoint of another deployment), or table ${world.offsetsTable} was ` +
+            'reset or restored to older offsets; nothing was written',
         )
         assert.deepEqual(error.details, {
           app: world.app,
@@ -134,7 +136,9 @@ for (const engine of engines) {
       code: ErrorCodes.SINK_OFFSET_MISMATCH,
       message:
         `${prefix}: it reads words-0 [7, 20) but words-0 has stored offset 10 (expected 7 before the batch, ` +
-        'or 20 after it); records of this range were already written by another batch (an overlap); nothing was written',
+        `or 20 after it); records before offset 10 were already written by another run: another instance of app '${world.app}' ` +
+        'is writing (a second deployment, or this instance stalled and was replaced), or this stream restarted from ' +
+        'an older checkpoint; this instance must stop; nothing was written',
     })
     // words-1 is where batch 1 starts, words-0 is already past it: no single run explains that.
     await assert.rejects(
@@ -149,7 +153,9 @@ for (const engine of engines) {
         code: ErrorCodes.SINK_OFFSET_MISMATCH,
         message:
           `${prefix}: words-0 is at offset 10 (the batch's until-offset, so the batch was applied) but words-1 has ` +
-          'stored offset 4 (the batch reads words-1 [4, 9)); nothing was written',
+          `stored offset 4 (the batch reads words-1 [4, 9)); another instance of app '${world.app}' that plans other ` +
+          `batches may be writing, or the checkpoint and table ${world.offsetsTable} disagree; this instance must stop; ` +
+          'nothing was written',
       },
     )
     assert.deepEqual(await world.rows(`SELECT word FROM "${events}"`), [{ word: 'kept' }])
@@ -292,8 +298,15 @@ for (const engine of engines) {
   test(`${engine}: batches of empty ranges are applied and keep the offsets`, async (t) => {
     const world = await sqlWorld(t, engine)
     const sink = await world.sink()
+    const counts = await world.table('counts', 'word TEXT PRIMARY KEY, count INTEGER NOT NULL')
     assert.equal(await sink.writeBatch(batch(0, [['quiet', 0, 4n, 4n]]), async () => {}), 'applied')
-    assert.equal(await sink.writeBatch(batch(1, [['quiet', 0, 4n, 4n]]), async () => {}), 'applied')
+    // What a stream that has caught up writes: no rows.
+    const nothing = async (tx: SqlTransaction) => {
+      await tx.upsert(counts, ['word'], [], { add: ['count'] })
+      await tx.append(counts, [])
+    }
+    assert.equal(await sink.writeBatch(batch(1, [['quiet', 0, 4n, 4n]]), nothing), 'applied')
+    assert.deepEqual(await world.rows(`SELECT * FROM "${counts}"`), [])
     assert.equal(await sink.writeBatch(batch(2, []), async () => {}), 'applied')
     assert.deepEqual(await sink.storedOffsets(), { quiet: { 0: 4n } })
   })
@@ -386,6 +399,28 @@ test('sqlite: a writer that cannot get the lock within busyTimeoutMs fails retri
   release.resolve()
   assert.equal(await held, 'applied')
   assert.deepEqual(await world.rows(`SELECT writer FROM "${events}"`), [{ writer: 'holder' }])
+})
+
+test('sqlite: a second instance starts and reads the offsets while the first holds the write lock in a batch', async (t) => {
+  const world = await sqlWorld(t, 'sqlite')
+  const holder = await world.sink()
+  await holder.writeBatch(batch(0, [['words', 0, 0n, 1n]]), async () => {})
+  const inside = Promise.withResolvers<void>()
+  const release = Promise.withResolvers<void>()
+  const held = holder.writeBatch(batch(1, [['words', 0, 1n, 2n]]), async () => {
+    inside.resolve()
+    await release.promise
+  })
+  await inside.promise
+  try {
+    // A new deployment must not wait for (or, after busyTimeoutMs, fail on) the running batch.
+    const second = await world.sink({ sqlite: { path: world.database.sqlite!.path, busyTimeoutMs: 50 } })
+    assert.deepEqual(await second.storedOffsets(), { words: { 0: 1n } })
+  } finally {
+    release.resolve()
+  }
+  assert.equal(await held, 'applied')
+  assert.deepEqual(await holder.storedOffsets(), { words: { 0: 2n } })
 })
 
 for (const engine of engines) {

@@ -1,0 +1,154 @@
+// Word count over a Kafka topic, exactly once into PostgreSQL or SQLite through the SQL sink.
+//
+// Each batch adds its counts to `word_counts (word PRIMARY KEY, count)` in ONE transaction
+// that also moves the app's offsets in `sluice_offsets` from the batch's from-offsets to its
+// until-offsets. A re-run of a batch after a crash finds the offsets already moved and writes
+// nothing; a second instance of the app writing the same records is refused. No checkpoint
+// is needed: the stream starts where the sink's offsets say (give one anyway to keep
+// windows or state across restarts).
+//
+//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
+//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
+import { DatabaseSync } from 'node:sqlite'
+import pg from 'pg'
+import {
+  createDirectStream,
+  createLogger,
+  createSqlSink,
+  type Logger,
+  type SqlSink,
+  type SqlSinkOptions,
+  type StoredOffsets,
+  StreamingContext,
+  type StreamingListener,
+} from '../src/index.ts'
+import { type BatchHooks, wordsOf } from './batch-hooks.ts'
+
+export interface SqlWordCountOptions {
+  readonly brokers: readonly string[]
+  readonly topic: string
+  /** Where the counts go: `{ postgres: { connectionString } }` or `{ sqlite: { path } }`. */
+  readonly database: Pick<SqlSinkOptions, 'postgres' | 'sqlite'>
+  /** Names the app's offsets in the database (and its checkpoint). Default 'wordcount'. */
+  readonly app?: string
+  /** The counts table (default 'word_counts'); it must exist, see `createCountsTable`. */
+  readonly table?: string
+  /** Where the sink keeps offsets (default 'sluice_offsets'). */
+  readonly offsetsTable?: string
+  /** Optional: without a checkpoint the stream resumes from the sink's stored offsets. */
+  readonly checkpoint?: string
+  readonly batchInterval?: number
+  readonly maxRatePerPartition?: number
+  readonly logger?: Logger
+  readonly hooks?: BatchHooks
+  /** Progress listeners (metrics, logs), added before the stream starts. */
+  readonly listeners?: readonly StreamingListener[]
+}
+
+/** The DDL of the counts table; applications keep it with their other migrations. */
+export function countsTableDdl(engine: 'postgres' | 'sqlite', table = 'word_counts'): string {
+  const integer = engine === 'postgres' ? 'BIGINT' : 'INTEGER'
+  return `CREATE TABLE IF NOT EXISTS "${table}" (word TEXT PRIMARY KEY, count ${integer} NOT NULL)`
+}
+
+/** Creates the counts table if it is missing (the sink checks for it, it does not create it). */
+export async function createCountsTable(
+  database: SqlWordCountOptions['database'],
+  table = 'word_counts',
+): Promise<void> {
+  if (database.postgres) {
+    const client = new pg.Client({ connectionString: database.postgres.connectionString })
+    await client.connect()
+    try {
+      await client.query(countsTableDdl('postgres', table))
+    } finally {
+      await client.end()
+    }
+  } else if (database.sqlite) {
+    const db = new DatabaseSync(database.sqlite.path)
+    try {
+      db.exec(countsTableDdl('sqlite', table))
+    } finally {
+      db.close()
+    }
+  }
+}
+
+/**
+ * Starts the job: the sink first (a bad connection string or a missing table fails here,
+ * before anything is read), then a stream that begins at the sink's offsets. `done`
+ * settles when the stream stops — rejecting with the error that stopped it — and the sink
+ * is closed by then.
+ */
+export async function startSqlWordCount(
+  options: SqlWordCountOptions,
+): Promise<{ ssc: StreamingContext; sink: SqlSink; startingOffsets: StoredOffsets; done: Promise<void> }> {
+  const app = options.app ?? 'wordcount'
+  const table = options.table ?? 'word_counts'
+  const logger = options.logger ?? createLogger()
+  const hooks = options.hooks ?? {}
+  const sink = createSqlSink({
+    app,
+    ...options.database,
+    tables: [table],
+    ...(options.offsetsTable === undefined ? {} : { offsetsTable: options.offsetsTable }),
+    logger,
+  })
+  await sink.start()
+  try {
+    // Where the last committed batch ended, per partition; partitions not listed start at the log start.
+    const startingOffsets = await sink.storedOffsets()
+    const ssc = new StreamingContext({
+      appName: app,
+      batchInterval: options.batchInterval ?? 1000,
+      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }),
+      stopOnSignals: true,
+      logger,
+    })
+    const lines = createDirectStream<string, string>(ssc, {
+      brokers: [...options.brokers],
+      subscribe: [options.topic],
+      startingOffsets, // a checkpoint, when given and not empty, takes precedence
+      deserializers: { value: 'string' },
+      ...(options.maxRatePerPartition === undefined
+        ? {}
+        : { maxRatePerPartition: options.maxRatePerPartition }),
+      logger,
+    })
+    lines
+      .flatMap((record) => wordsOf(record.value))
+      .map((word): [string, number] => [word, 1])
+      .reduceByKey((a, b) => a + b)
+      .foreachBatch(async (rdd, batch) => {
+        // Compute before the transaction: it holds the offsets lock only while it writes.
+        const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))
+        await hooks.beforeTransaction?.(batch)
+        const outcome = await sink.writeBatch(batch, async (tx) => {
+          await tx.upsert(table, ['word'], rows, { add: ['count'] })
+          await hooks.inTransaction?.(batch)
+        })
+        await hooks.afterCommit?.(batch, outcome)
+      })
+    for (const listener of options.listeners ?? []) ssc.addListener(listener)
+    await ssc.start()
+    const done = ssc.awaitTermination().finally(() => sink.close())
+    return { ssc, sink, startingOffsets, done }
+  } catch (error) {
+    await sink.close()
+    throw error
+  }
+}
+
+if (import.meta.main) {
+  const database: SqlWordCountOptions['database'] = process.env.PG_URL
+    ? { postgres: { connectionString: process.env.PG_URL } }
+    : { sqlite: { path: process.env.SQLITE ?? 'wordcount.db' } }
+  await createCountsTable(database)
+  const { done } = await startSqlWordCount({
+    brokers: (process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092').split(','),
+    topic: process.env.TOPIC ?? 'words',
+    database,
+    ...(process.env.CHECKPOINT ? { checkpoint: process.env.CHECKPOINT } : {}),
+  })
+  await done // Ctrl-C stops after the running batch
+}
