@@ -28,6 +28,8 @@ export interface KafkaSinkOptions {
   readonly transactionTimeoutMs?: number
   /** Connection settings (clientId, timeouts, TLS, SASL) as for the Kafka client. */
   readonly connection?: Omit<KafkaClientOptions, 'brokers' | 'logger'>
+  /** Output topics that must exist: a missing one fails `start()`, not the first batch. */
+  readonly topics?: readonly string[]
   readonly logger?: Logger
 }
 
@@ -55,6 +57,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   readonly #client: KafkaClient
   readonly #producerOptions: ConstructorParameters<typeof TransactionalProducer>[0]
   readonly #logger: Logger
+  readonly #topics: readonly string[]
   #producer: TransactionalProducer | undefined
   #state: State = 'new'
   #starting: Promise<void> | undefined
@@ -68,6 +71,11 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     this.transactionalId = nonEmpty('transactionalId', options.transactionalId, `sluice-${app}`)
     this.groupId = nonEmpty('groupId', options.groupId, `sluice-${app}`)
     this.#logger = (options.logger ?? createLogger()).child({ component: 'kafka-sink', app })
+    const topics = options.topics ?? []
+    if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || t === '')) {
+      throw invalidOption('topics', 'must be an array of topic names')
+    }
+    this.#topics = [...topics]
     const connection = { ...options.connection, brokers: options.brokers, logger: this.#logger }
     this.#client = new KafkaClient({ clientId: `sluice-${app}`, ...connection })
     this.#producerOptions = {
@@ -90,11 +98,18 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     if (this.#state === 'closed') throw closedError('Kafka', this.app)
     if (this.#state !== 'new') return
     // A second start() while the first is under way waits for the same outcome.
-    this.#starting ??= this.#producer!.init().finally(() => {
-      this.#starting = undefined
-    })
+    this.#starting ??= this.#checkTopics()
+      .then(() => this.#producer!.init())
+      .finally(() => {
+        this.#starting = undefined
+      })
     await this.#starting
     if (this.#state === 'new') this.#state = 'started'
+  }
+
+  /** Fails with the first missing output topic named (UNKNOWN_TOPIC_OR_PARTITION). */
+  async #checkTopics(): Promise<void> {
+    if (this.#topics.length > 0) await this.#client.metadata(this.#topics, { refresh: true })
   }
 
   async writeBatch(

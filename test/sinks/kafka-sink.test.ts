@@ -239,3 +239,25 @@ test('start fails when the cluster cannot be reached, naming the transactional i
     return true
   })
 })
+
+test('start fails when a declared output topic does not exist, naming it', async (t) => {
+  const client = testClient(t)
+  const present = await createTestTopic(t, client)
+  const missing = `${present}-missing`
+  const sink = createKafkaSink({
+    app: `topics-${randomBytes(4).toString('hex')}`,
+    brokers: bootstrap(),
+    topics: [present, missing],
+    logger: silentLogger,
+  })
+  t.after(() => sink.close())
+  await assert.rejects(
+    sink.start(),
+    (error: SluiceError) =>
+      error.code === ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION &&
+      error.message === `topic '${missing}' does not exist`,
+  )
+  assert.throws(() => createKafkaSink({ app: 'wc', brokers: bootstrap(), topics: [''] }), {
+    message: "option 'topics' must be an array of topic names",
+  })
+})
