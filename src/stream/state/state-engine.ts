@@ -222,9 +222,10 @@ export class StateEngine<K, V, S, U> {
     }
   }
 
+  /** Misuse, not damage: INVALID_ARGUMENT, which fails the job at once instead of being retried. */
   #gone(what: string, batch: BatchRef): SluiceError {
     return new SluiceError(
-      ErrorCodes.STATE,
+      ErrorCodes.INVALID_ARGUMENT,
       `state stream '${this.name}' no longer holds ${what} batch ${batch.id} (it holds the state after batch ${this.#version}); ` +
         'a stateful stream keeps only its newest state: read its RDDs while their batch runs',
       { details: { stream: this.name, batchId: batch.id, version: this.#version } },

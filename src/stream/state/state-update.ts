@@ -27,7 +27,7 @@ export type PartitionUpdater<K, V, S, U> = (
 export type UpdateFunction<V, S> = (values: V[], state: S | undefined) => S | undefined
 
 /** `mapWithState`'s function: called once per record (`value`), and once with undefined when the key times out. */
-export type MappingFunction<K, V, S, U> = (key: K, value: V | undefined, state: State<S>) => U
+export type MappingFunction<K, V, S, U> = (key: K, value: V | undefined, state: State<S>) => U | undefined
 
 /**
  * `updateStateByKey` on one partition, as Spark does it: the function runs for every key
