@@ -120,7 +120,7 @@ test('a truncated or corrupt newest snapshot is detected, reported, and the one 
       (entry) => entry.msg === 'ignoring an unusable state snapshot; trying the one before it',
     )
     assert.equal(warning?.batchId, 8)
-    const reason = (warning?.error as { message: string }).message
+    const reason = (warning?.error as { message?: string } | undefined)?.message ?? ''
     assert.match(reason, damage === 'truncate' ? /is truncated|not valid JSON/ : /failed its integrity check/)
     assert.ok(
       messages(second, 'warn').includes(
@@ -199,7 +199,7 @@ test('snapshots of uncommitted batches or of another run are not loaded', async 
     (entry) => entry.msg === 'ignoring an unusable state snapshot; trying the one before it',
   )
   assert.match(
-    (warning?.error as { message: string }).message,
+    (warning?.error as { message?: string } | undefined)?.message ?? '',
     /is of batch 8 at time 1, but the offset log ran batch 8 at \d+/,
   )
   assert.ok(!(await snapshotIds(dir)).includes(30))
