@@ -42,15 +42,15 @@ export interface StateSnapshot extends StateSnapshotHeader {
   readonly entries: readonly SnapshotEntry[]
 }
 
-/** Pieces are flushed to the file at about this many characters. */
-const PIECE_LENGTH = 1 << 20
+/** Pieces go to the file at about this many characters: bounded memory, few system calls. */
+const PIECE_LENGTH = 1 << 16
 
 function checksumOf(payload: JsonObject): string {
   return `sha256:${createHash('sha256').update(canonicalJson(payload)).digest('hex')}`
 }
 
 /**
- * The text of a snapshot file, in pieces of about 1 MB: the entry lines as `entries` yields
+ * The text of a snapshot file, in pieces of about 64 KB: the entry lines as `entries` yields
  * them, then the trailer. Entries are produced lazily, so the state is never copied whole;
  * an error thrown by `entries` (a value that cannot be encoded) ends the file unfinished.
  */
