@@ -1,6 +1,7 @@
 import type { KafkaClient } from '../src/kafka/client.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { stateUpdateBench, windowInverseBench } from './state.ts'
 
 export interface BenchContext {
   readonly client: KafkaClient
@@ -15,4 +16,4 @@ export interface Bench {
   run(context: BenchContext): Promise<string[]>
 }
 
-export const benches: readonly Bench[] = [kafkaRddCount]
+export const benches: readonly Bench[] = [kafkaRddCount, stateUpdateBench, windowInverseBench]

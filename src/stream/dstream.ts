@@ -37,6 +37,8 @@ export abstract class DStream<T> {
   readonly context: StreamingContext
   readonly id: number
   readonly #generated = new Map<number, Rdd<T> | undefined>()
+  /** How many batches back this stream's RDDs are read again (by windows downstream); see rememberBatches. */
+  #remember = 0
 
   constructor(context: StreamingContext) {
     this.context = context
@@ -51,7 +53,12 @@ export abstract class DStream<T> {
 
   /** Earlier batches this stream reads when it computes one (windows); the checkpoint keeps their plans. */
   historyBatches(): number {
-    return Math.max(0, ...this.parents().map((parent) => parent.historyBatches()))
+    return this.readsBack() + Math.max(0, ...this.parents().map((parent) => parent.historyBatches()))
+  }
+
+  /** Earlier batches of its parents this stream itself reads for one batch (a window: its length − 1). */
+  protected readsBack(): number {
+    return 0
   }
 
   /** The RDD of a batch, built once per batch and remembered while later batches may need it. */
@@ -71,6 +78,29 @@ export abstract class DStream<T> {
   forgetBefore(batchId: number): void {
     for (const id of this.#generated.keys()) if (id < batchId) this.#generated.delete(id)
     for (const parent of this.parents()) parent.forgetBefore(batchId)
+  }
+
+  /**
+   * @internal Set by the context at start, from each output up (issue 5): this stream's RDD
+   * of a batch is read again `batches` batches later, and its parents' for as long again
+   * plus what this stream reads back itself. Only a window's parents keep old RDDs — with the
+   * shuffle outputs and window results they hold — not every stream of the job.
+   */
+  rememberBatches(batches: number): void {
+    if (batches < this.#remember) return
+    this.#remember = batches
+    for (const parent of this.parents()) parent.rememberBatches(batches + this.readsBack())
+  }
+
+  /** @internal Drops the RDDs that no batch from `batchId` on reads again (issue 5). */
+  forgetOld(batchId: number): void {
+    this.forgetOwnBefore(batchId - this.#remember)
+    for (const parent of this.parents()) parent.forgetOld(batchId)
+  }
+
+  /** Drops this stream's own remembered RDDs (not its parents') of batches before `batchId`. */
+  protected forgetOwnBefore(batchId: number): void {
+    for (const id of this.#generated.keys()) if (id < batchId) this.#generated.delete(id)
   }
 
   // ---- transformations ----
@@ -305,6 +335,8 @@ export interface DerivedStreamSpec<T> {
   /** Earlier batches it reads beyond what its parents need (a window: its length − 1). */
   readonly extraHistory?: number
   readonly hooks?: BatchHooks
+  /** Drops what the stream keeps per batch besides its RDDs (mapWithState's emitted records). */
+  forgetBefore?(batchId: number): void
 }
 
 /**
@@ -328,8 +360,8 @@ export class DerivedDStream<T> extends DStream<T> {
     return this.#spec.parents
   }
 
-  override historyBatches(): number {
-    return super.historyBatches() + (this.#spec.extraHistory ?? 0)
+  protected override readsBack(): number {
+    return this.#spec.extraHistory ?? 0
   }
 
   override batchHooks(): BatchHooks | undefined {
@@ -338,7 +370,12 @@ export class DerivedDStream<T> extends DStream<T> {
 
   override forgetBefore(batchId: number): void {
     super.forgetBefore(batchId)
-    this.#spec.hooks?.forgetBefore?.(batchId)
+    this.#spec.forgetBefore?.(batchId)
+  }
+
+  protected override forgetOwnBefore(batchId: number): void {
+    super.forgetOwnBefore(batchId)
+    this.#spec.forgetBefore?.(batchId)
   }
 }
 

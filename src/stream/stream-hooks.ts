@@ -35,7 +35,7 @@ export interface HookBatchOptions {
  *   recomputed batch at start (with `replay`): compute what the next batch builds on;
  * - `afterBatch` once the batch is committed (or recomputed): write a snapshot when due;
  * - `oldestBatchNeeded` when the checkpoint is pruned: offset-log entries from there on stay;
- * - `memory` for BatchInfo; `forgetBefore` when older batches are forgotten.
+ * - `memory` for BatchInfo.
  */
 export interface BatchHooks {
   /** Names the stream in messages. */
@@ -45,7 +45,6 @@ export interface BatchHooks {
   afterBatch?(batch: BatchRef, options: { readonly replay: boolean }): Promise<void>
   oldestBatchNeeded?(): number | undefined
   memory?(): { readonly keys: number; readonly bytes: number }
-  forgetBefore?(batchId: number): void
 }
 
 /**

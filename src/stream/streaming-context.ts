@@ -112,6 +112,7 @@ export class StreamingContext {
     this.#state = 'active'
     this.#history = Math.max(...this.#outputs.map((o) => o.stream.historyBatches()))
     this.#hooks = collectHooks(this.#outputs.map((o) => o.stream))
+    for (const output of this.#outputs) output.stream.rememberBatches(0)
     let pending: PlannedScope | undefined
     let recompute: Recompute | undefined
     let nextBatchId = 0
@@ -308,7 +309,7 @@ export class StreamingContext {
     }
     for (const input of this.#inputs) input.onBatchCompleted(info)
     for (const listener of this.#listeners) listener.onBatchCompleted?.(info)
-    this.#forgetBefore(ref.id - this.#history)
+    this.#forget(ref.id)
     if (this.#store && ref.id % pruneEvery === 0) {
       await this.#store.prune({ keepFromBatchId: this.#keepFromBatchId(ref.id) })
     }
@@ -355,7 +356,7 @@ export class StreamingContext {
         )
       }
       for (const hooks of this.#hooks) await hooks.afterBatch?.(scope.ref, { replay: true })
-      this.#forgetBefore(id + 1 - this.#history)
+      this.#forget(id)
     }
     this.logger.info('state rebuilt', { from, to, ms: Date.now() - started })
   }
@@ -378,9 +379,13 @@ export class StreamingContext {
     return { stateKeys, stateBytes }
   }
 
-  #forgetBefore(batchId: number): void {
-    for (const id of this.#scopes.keys()) if (id < batchId) this.#scopes.delete(id)
-    for (const output of this.#outputs) output.stream.forgetBefore(batchId)
+  /**
+   * After batch `batchId`: plans are kept as far back as the longest window reads; each
+   * stream keeps its RDDs as far back as its own consumers read them (issue 5).
+   */
+  #forget(batchId: number): void {
+    for (const id of this.#scopes.keys()) if (id < batchId - this.#history) this.#scopes.delete(id)
+    for (const output of this.#outputs) output.stream.forgetOld(batchId)
   }
 
   // ---- checkpoint and recovery ----

@@ -19,7 +19,7 @@ const DEEP_VALUE = 64
 export function estimateBytes(value: unknown, depth = 0): number {
   switch (typeof value) {
     case 'string':
-      return STRING_HEADER + value.length
+      return STRING_HEADER + Math.ceil(value.length / SLOT) * SLOT
     case 'number':
       // Small integers live in the slot itself; other numbers are boxed.
       return Number.isInteger(value) && Math.abs(value) < 2 ** 30 ? 0 : 16
@@ -53,6 +53,8 @@ export function estimateBytes(value: unknown, depth = 0): number {
 
 /**
  * What one state entry costs beyond its key and state: the entry object (key, serialized
- * key, state, two counters) and its slot in a Map's hash table.
+ * key, state and three counters) and its slot in a Map's hash table (three words, plus the
+ * bucket array and the spare capacity a hash table keeps). Measured: 141 bytes per entry for
+ * a million short string keys with number states, against an estimate of 136.
  */
-export const ENTRY_OVERHEAD = OBJECT_HEADER + 6 * SLOT + 3 * SLOT
+export const ENTRY_OVERHEAD = OBJECT_HEADER + 6 * SLOT + 5 * SLOT

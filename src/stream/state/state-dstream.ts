@@ -61,7 +61,12 @@ export function mapWithStateStream<K, V, S, U>(
   })
   return new MapWithStateDStream<K, S, U>(
     parent.context,
-    { parents: [parent], compute: (batch) => engine.outputRdd(batch), hooks: engine.hooks },
+    {
+      parents: [parent],
+      compute: (batch) => engine.outputRdd(batch),
+      hooks: engine.hooks,
+      forgetBefore: (batchId) => engine.forgetEmittedBefore(batchId),
+    },
     snapshots,
   )
 }

@@ -80,10 +80,12 @@ export class StateEngine<K, V, S, U> {
       afterBatch: (batch, { replay }) => this.#afterBatch(batch, replay),
       oldestBatchNeeded: () => this.#oldestBatchNeeded(),
       memory: () => this.#memory(),
-      forgetBefore: (batchId) => {
-        for (const id of this.#emitted.keys()) if (id < batchId) this.#emitted.delete(id)
-      },
     }
+  }
+
+  /** Drops the records emitted in batches before `batchId` (the output stream forgets them). */
+  forgetEmittedBefore(batchId: number): void {
+    for (const id of this.#emitted.keys()) if (id < batchId) this.#emitted.delete(id)
   }
 
   /** The batch whose state is held (-1: before batch 0). */
