@@ -306,6 +306,8 @@ export class StateEngine<K, V, S, U> {
     if (!replay) this.#lastCommitted = batch.id
     const snapshots = this.#snapshots
     if (snapshots === undefined || (batch.id + 1) % this.#settings.checkpointInterval !== 0) return
+    // At a restart another stream may recompute a batch this one restored past: it holds no state of it.
+    if (this.#version !== batch.id) return
     // Recomputing at a restart rewrites only snapshots that are missing or were found unusable.
     if (replay && this.#snapshotIds.includes(batch.id) && !this.#rejected.has(batch.id)) return
     const started = performance.now()

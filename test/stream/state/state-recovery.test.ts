@@ -298,3 +298,42 @@ test('a window over mapWithState output is exact after a restart: snapshots are 
   // The records behind the expected values, for the reader: batch 9 is the last with data.
   assert.equal(recordsOfBatch(10).length, 0)
 })
+
+test('two stateful streams restored from different snapshots are recomputed together, each from its own', async (t) => {
+  const dir = checkpointDir(t)
+  const define = () => {
+    const ssc = context({ checkpoint: dir, checkpointRetain: 1 })
+    const input = syntheticInput(ssc)
+    const totals = new Map<number, [string, number][]>()
+    const counts = new Map<number, [string, number][]>()
+    input
+      .updateStateByKey<string, number, number>((values, state) => (state ?? 0) + sum(values), {
+        name: 'totals',
+        checkpointInterval: 3, // snapshots after 2, 5, 8
+      })
+      .foreachBatch(async (rdd, batch) => {
+        totals.set(batch.id, sorted(await rdd.collect()))
+      })
+    input
+      .updateStateByKey<string, number, number>((values, state) => (state ?? 0) + values.length, {
+        name: 'counts',
+        checkpointInterval: 4, // snapshots after 3, 7
+      })
+      .foreachBatch(async (rdd, batch) => {
+        counts.set(batch.id, sorted(await rdd.collect()))
+      })
+    return { ssc, totals, counts }
+  }
+  await runThrough(define().ssc, 9)
+  await truncate(join(snapshotDir(dir), '8'), 10) // totals falls back to 5; counts restores 7
+  const second = define()
+  await runThrough(second.ssc, 12)
+  for (let id = 10; id <= 12; id++) {
+    assert.deepEqual(second.totals.get(id), totalsAfter(id))
+    const expected = new Map<string, number>()
+    for (let b = 0; b <= id; b++)
+      for (const [key] of recordsOfBatch(b)) expected.set(key, (expected.get(key) ?? 0) + 1)
+    assert.deepEqual(second.counts.get(id), sorted([...expected]))
+  }
+  assert.deepEqual(await snapshotIds(dir, 'counts'), [7, 11])
+})
