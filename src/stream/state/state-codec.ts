@@ -84,6 +84,8 @@ export function nonJsonPath(value: unknown, path = ''): { path: string; value: u
 }
 
 function describeNonJson(value: unknown): string {
+  if (typeof value === 'bigint') return 'a bigint'
+  if (typeof value === 'symbol') return 'a symbol'
   if (value instanceof Date) return 'a Date'
   if (value instanceof Map) return 'a Map'
   if (value instanceof Set) return 'a Set'
