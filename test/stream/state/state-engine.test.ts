@@ -238,7 +238,7 @@ test('a state that plain JSON cannot hold stops the stream at its first snapshot
     assert.ok(isSluiceError(error, ErrorCodes.STATE))
     assert.match(
       error.message,
-      /^state stream 'big' cannot snapshot the state of key "k\d+": state is \d+n, which plain JSON cannot hold; give the stateful operation a stateCodec that encodes it as JSON$/,
+      /^state stream 'big' cannot snapshot the state of key "k\d+": state is a bigint, which plain JSON cannot hold; give the stateful operation a stateCodec that encodes it as JSON$/,
     )
     return true
   })
