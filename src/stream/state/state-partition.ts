@@ -37,6 +37,12 @@ export class StatePartition<K, S> {
     return serialized === undefined ? this.#byValue.get(key as ValueKey) : this.#bySerialized.get(serialized)
   }
 
+  /** Adds the entry of a key the partition does not hold (one hash lookup, not two). */
+  add(entry: StateEntry<K, S>): void {
+    if (entry.serialized === undefined) this.#byValue.set(entry.key as ValueKey, entry)
+    else this.#bySerialized.set(entry.serialized, entry)
+  }
+
   /** Adds an entry, or replaces the key's entry and moves it last. */
   put(entry: StateEntry<K, S>): void {
     if (entry.serialized === undefined) {
@@ -132,7 +138,8 @@ export function applyDelta<K, S>(
     }
     const seen = delta.seen[i]!
     if (existing === undefined) {
-      partition.put({
+      // A batch changes each key once, so a key it adds is not in the partition.
+      partition.add({
         key: delta.keys[i]!,
         serialized: delta.serialized[i],
         state: delta.states[i] as S,
