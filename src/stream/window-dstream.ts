@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Rdd } from '../rdd/rdd.ts'
+import type { TaskRunner } from '../rdd/task-runner.ts'
 import type { BatchRef } from './batch.ts'
 import { DerivedDStream, type DStream } from './dstream.ts'
 import { MemoryRdd } from './memory-rdd.ts'
@@ -54,7 +55,7 @@ export function windowOf<T>(parent: DStream<T>, spec: WindowSpec): DStream<T> {
  * over this batch L times reads its data once, not L times.
  */
 export function valueRdd<T>(
-  runner: Rdd<unknown>['runner'],
+  runner: TaskRunner,
   compute: (signal?: AbortSignal) => Promise<{ value: T } | undefined>,
 ): MemoryRdd<T> {
   let result: { value: T } | undefined
