@@ -2,6 +2,7 @@ import type { KafkaClient } from '../src/kafka/client.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
+import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
 import { streamMemory } from './stream-memory.ts'
 import { streamWordCount } from './stream-wordcount.ts'
@@ -28,5 +29,7 @@ export const benches: readonly Bench[] = [
   streamWordCount,
   streamMemory,
   streamInterval,
+  stateUpdateBench,
+  windowInverseBench,
   sinkWordCount,
 ]

@@ -3,6 +3,7 @@
 export type { CheckpointStoreOptions, RecoveryView } from './checkpoint/checkpoint-store.ts'
 // checkpoint and rate control
 export { CheckpointStore } from './checkpoint/checkpoint-store.ts'
+export type { JsonObject, JsonValue } from './checkpoint/json-value.ts'
 export type { ErrorCode, SluiceErrorOptions } from './core/errors.ts'
 // errors and logging
 export { ErrorCodes, isSluiceError, SluiceError } from './core/errors.ts'
@@ -57,7 +58,18 @@ export type { StartingOffsets } from './source/starting-offsets.ts'
 export type { Batch, BatchInfo, BatchRef, StreamingListener } from './stream/batch.ts'
 export type { StreamingContextOptions } from './stream/context-options.ts'
 export type { BatchFunction, PrintOptions } from './stream/dstream.ts'
-export { DStream } from './stream/dstream.ts'
+// windows and state
+export { DStream, MapWithStateDStream } from './stream/dstream.ts'
+export type { IncrementalWindowOptions } from './stream/reduce-window.ts'
+export type { State } from './stream/state/state.ts'
+export type { JsonCodec } from './stream/state/state-codec.ts'
+export type {
+  StatefulOptions,
+  StateSpec,
+  StateTimeout,
+  UpdateStateOptions,
+} from './stream/state/state-spec.ts'
+export type { MappingFunction, UpdateFunction } from './stream/state/state-update.ts'
 export type { ContextState } from './stream/streaming-context.ts'
 // streaming
 export { StreamingContext } from './stream/streaming-context.ts'

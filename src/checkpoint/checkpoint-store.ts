@@ -16,6 +16,7 @@ import { type CommittedBatch, decodeCommittedBatch, encodeCommittedBatch } from 
 import type { JsonObject } from './json-value.ts'
 import { checkLogConsistency } from './log-consistency.ts'
 import { decodePlannedBatch, encodePlannedBatch, type PlannedBatch } from './planned-batch.ts'
+import { StateSnapshotStore } from './state-snapshot-store.ts'
 
 export interface CheckpointStoreOptions {
   /** The application's name. A directory first used by another name is refused. */
@@ -314,6 +315,15 @@ export class CheckpointStore {
     for (const id of planned) await this.#offsets.remove(id)
     for (const id of committed) await this.#commits.remove(id)
     return { planned, committed }
+  }
+
+  /**
+   * The state snapshots of the stateful stream `stream` (`<dir>/state/<stream>/`), created on
+   * first use. Which snapshots to keep is the stream's business: `prune()` does not touch them.
+   */
+  async stateSnapshots(stream: string): Promise<StateSnapshotStore> {
+    this.#assertOpen()
+    return StateSnapshotStore.open(this.dir, stream, this.#options.logger)
   }
 
   /** Releases the lock. The store cannot be used afterwards; closing again does nothing. */

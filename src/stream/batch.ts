@@ -36,6 +36,14 @@ export interface BatchInfo extends Batch {
   readonly processingTime: number
   /** ms since epoch when processing started. */
   readonly startedAt: number
+  /** Keys held by the job's stateful streams (updateStateByKey, mapWithState) after the batch. */
+  readonly stateKeys: number
+  /**
+   * Approximate heap bytes of that state: keys × an estimated size per entry, from a sample
+   * of the entries each batch changes and a model of V8's object layout. Off by up to 2x;
+   * for trends, not accounting (see docs/windows-and-state.md).
+   */
+  readonly stateBytes: number
 }
 
 /** Receives the progress of a StreamingContext; the UI and metrics read it from here. */

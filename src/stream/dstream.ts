@@ -4,7 +4,19 @@ import type { Rdd } from '../rdd/rdd.ts'
 import type { ShuffleOptions } from '../rdd/shuffle-options.ts'
 import { fromSource } from '../rdd/source-rdd.ts'
 import type { Batch, BatchRef } from './batch.ts'
+// Windows and state (issue 5). These modules build their streams from DerivedDStream below
+// and use it only inside functions, never at module load, so the import cycle is harmless.
+import {
+  type IncrementalWindowOptions,
+  incrementalReduceByKeyAndWindowStream,
+  reduceByKeyAndWindowStream,
+} from './reduce-window.ts'
+import { mapWithStateStream, updateStateByKeyStream } from './state/state-dstream.ts'
+import type { StateSpec, UpdateStateOptions } from './state/state-spec.ts'
+import type { UpdateFunction } from './state/state-update.ts'
+import type { BatchHooks } from './stream-hooks.ts'
 import type { StreamingContext } from './streaming-context.ts'
+import { countByWindowStream, reduceByWindowStream, windowStream } from './window-dstream.ts'
 
 let nextStreamId = 0
 
@@ -25,6 +37,8 @@ export abstract class DStream<T> {
   readonly context: StreamingContext
   readonly id: number
   readonly #generated = new Map<number, Rdd<T> | undefined>()
+  /** How many batches back this stream's RDDs are read again (by windows downstream); see rememberBatches. */
+  #remember = 0
 
   constructor(context: StreamingContext) {
     this.context = context
@@ -39,7 +53,12 @@ export abstract class DStream<T> {
 
   /** Earlier batches this stream reads when it computes one (windows); the checkpoint keeps their plans. */
   historyBatches(): number {
-    return Math.max(0, ...this.parents().map((parent) => parent.historyBatches()))
+    return this.readsBack() + Math.max(0, ...this.parents().map((parent) => parent.historyBatches()))
+  }
+
+  /** Earlier batches of its parents this stream itself reads for one batch (a window: its length − 1). */
+  protected readsBack(): number {
+    return 0
   }
 
   /** The RDD of a batch, built once per batch and remembered while later batches may need it. */
@@ -50,10 +69,38 @@ export abstract class DStream<T> {
     return rdd
   }
 
+  /** @internal What this stream keeps from batch to batch (windows, state); most streams keep nothing. */
+  batchHooks(): BatchHooks | undefined {
+    return undefined
+  }
+
   /** Drops remembered RDDs of batches before `batchId`. */
   forgetBefore(batchId: number): void {
     for (const id of this.#generated.keys()) if (id < batchId) this.#generated.delete(id)
     for (const parent of this.parents()) parent.forgetBefore(batchId)
+  }
+
+  /**
+   * @internal Set by the context at start, from each output up (issue 5): this stream's RDD
+   * of a batch is read again `batches` batches later, and its parents' for as long again
+   * plus what this stream reads back itself. Only a window's parents keep old RDDs — with the
+   * shuffle outputs and window results they hold — not every stream of the job.
+   */
+  rememberBatches(batches: number): void {
+    if (batches < this.#remember) return
+    this.#remember = batches
+    for (const parent of this.parents()) parent.rememberBatches(batches + this.readsBack())
+  }
+
+  /** @internal Drops the RDDs that no batch from `batchId` on reads again (issue 5). */
+  forgetOld(batchId: number): void {
+    this.forgetOwnBefore(batchId - this.#remember)
+    for (const parent of this.parents()) parent.forgetOld(batchId)
+  }
+
+  /** Drops this stream's own remembered RDDs (not its parents') of batches before `batchId`. */
+  protected forgetOwnBefore(batchId: number): void {
+    for (const id of this.#generated.keys()) if (id < batchId) this.#generated.delete(id)
   }
 
   // ---- transformations ----
@@ -124,6 +171,95 @@ export abstract class DStream<T> {
     )
   }
 
+  // ---- windows (issue 5): window-dstream.ts, reduce-window.ts ----
+  // `length` and `slide` are milliseconds, multiples of the batch interval; `slide` defaults
+  // to one batch. A window is emitted at batch b when (b + 1) % (slide / interval) === 0 and
+  // covers batches b − length / interval + 1 … b (clipped at 0); other batches have no RDD.
+
+  /** Every `slide` ms, the union of the batches of the last `length` ms. */
+  window(length: number, slide?: number): DStream<T> {
+    return windowStream(this, length, slide)
+  }
+
+  /** One element per window: its records combined with `fn` (none for an empty window). */
+  reduceByWindow(fn: (a: T, b: T) => T, length: number, slide?: number): DStream<T> {
+    return reduceByWindowStream(this, checkFunction('fn', fn), length, slide)
+  }
+
+  /** One element per window: how many records it has. */
+  countByWindow(length: number, slide?: number): DStream<number> {
+    return countByWindowStream(this, length, slide)
+  }
+
+  /** The values of each key in the window, combined with `fn`; every window is recomputed from its batches. */
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<[K, V]>,
+    fn: (a: V, b: V) => V,
+    length: number,
+    slide?: number,
+    options?: ShuffleOptions<K>,
+  ): DStream<[K, V]>
+  /**
+   * The incremental form: each window is the previous one, minus the batches that left it
+   * (`invFn`, which undoes `fn`), plus the batches that entered it. `options.filter` drops
+   * keys whose value returned to nothing (say, a count of 0).
+   */
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<[K, V]>,
+    fn: (a: V, b: V) => V,
+    invFn: (a: V, b: V) => V,
+    length: number,
+    slide?: number,
+    options?: IncrementalWindowOptions<K, V>,
+  ): DStream<[K, V]>
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<[K, V]>,
+    fn: (a: V, b: V) => V,
+    second: ((a: V, b: V) => V) | number,
+    ...rest: unknown[]
+  ): DStream<[K, V]> {
+    if (typeof second === 'function') {
+      const [length, slide, options] = rest as [number, number | undefined, IncrementalWindowOptions<K, V>?]
+      return incrementalReduceByKeyAndWindowStream(this, fn, second, length, slide, options)
+    }
+    const [slide, options] = rest as [number | undefined, ShuffleOptions<K>?]
+    return reduceByKeyAndWindowStream(this, fn, second, slide, options)
+  }
+
+  /** Each distinct value of the window with how often it occurs (incremental; values that left the window drop out). */
+  countByValueAndWindow(length: number, slide?: number, options?: ShuffleOptions<T>): DStream<[T, number]> {
+    return this.map((value): [T, number] => [value, 1]).reduceByKeyAndWindow(
+      (a, b) => a + b,
+      (a, b) => a - b,
+      length,
+      slide,
+      { ...options, filter: ([, count]) => count !== 0 },
+    )
+  }
+
+  // ---- state (issue 5): state/ ----
+
+  /**
+   * Per-key state: after each batch, `fn(values, state)` gives every key that received
+   * values, and every other key that has state (with no values), its new state — or
+   * undefined to remove it. The stream's batches are every key with its state.
+   */
+  updateStateByKey<K, V, S>(
+    this: DStream<[K, V]>,
+    fn: UpdateFunction<V, S>,
+    options?: UpdateStateOptions<K, S>,
+  ): DStream<[K, S]> {
+    return updateStateByKeyStream(this, fn, options)
+  }
+
+  /**
+   * Per-key state, one call per record: `spec.fn(key, value, state)` reads and changes the
+   * key's state and returns what to emit. See StateSpec for timeouts and initial state.
+   */
+  mapWithState<K, V, S, U>(this: DStream<[K, V]>, spec: StateSpec<K, V, S, U>): MapWithStateDStream<K, S, U> {
+    return mapWithStateStream(this, spec)
+  }
+
   // ---- output operations: these make the stream run ----
 
   /** Calls `fn` with every batch's RDD, after the batch's ranges are checkpointed. */
@@ -189,6 +325,72 @@ class UnionDStream<T> extends DStream<T> {
 
   parents(): readonly DStream<unknown>[] {
     return this.#streams
+  }
+}
+
+/** @internal What a stream defined outside this module (a window, a state) is made of. */
+export interface DerivedStreamSpec<T> {
+  readonly parents: readonly DStream<unknown>[]
+  compute(batch: BatchRef): Rdd<T> | undefined
+  /** Earlier batches it reads beyond what its parents need (a window: its length − 1). */
+  readonly extraHistory?: number
+  readonly hooks?: BatchHooks
+  /** Drops what the stream keeps per batch besides its RDDs (mapWithState's emitted records). */
+  forgetBefore?(batchId: number): void
+}
+
+/**
+ * @internal The stream windows and state are built from (issue 5). It lives in this module
+ * because a subclass of DStream defined in a module that this one imports would be evaluated
+ * before DStream exists.
+ */
+export class DerivedDStream<T> extends DStream<T> {
+  readonly #spec: DerivedStreamSpec<T>
+
+  constructor(context: StreamingContext, spec: DerivedStreamSpec<T>) {
+    super(context)
+    this.#spec = spec
+  }
+
+  protected compute(batch: BatchRef): Rdd<T> | undefined {
+    return this.#spec.compute(batch)
+  }
+
+  parents(): readonly DStream<unknown>[] {
+    return this.#spec.parents
+  }
+
+  protected override readsBack(): number {
+    return this.#spec.extraHistory ?? 0
+  }
+
+  override batchHooks(): BatchHooks | undefined {
+    return this.#spec.hooks
+  }
+
+  override forgetBefore(batchId: number): void {
+    super.forgetBefore(batchId)
+    this.#spec.forgetBefore?.(batchId)
+  }
+
+  protected override forgetOwnBefore(batchId: number): void {
+    super.forgetOwnBefore(batchId)
+    this.#spec.forgetBefore?.(batchId)
+  }
+}
+
+/** What `mapWithState` returns: the records its function emitted per batch, and the state itself. */
+export class MapWithStateDStream<K, S, U> extends DerivedDStream<U> {
+  readonly #snapshots: DStream<[K, S]>
+
+  constructor(context: StreamingContext, spec: DerivedStreamSpec<U>, snapshots: DStream<[K, S]>) {
+    super(context, spec)
+    this.#snapshots = snapshots
+  }
+
+  /** Every key with its state after each batch (Spark's `stateSnapshots()`). */
+  stateSnapshots(): DStream<[K, S]> {
+    return this.#snapshots
   }
 }
 

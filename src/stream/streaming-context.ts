@@ -1,7 +1,7 @@
 import { CheckpointStore, type RecoveryView } from '../checkpoint/checkpoint-store.ts'
 import type { JsonObject, JsonValue } from '../checkpoint/json-value.ts'
 import type { PlannedBatch } from '../checkpoint/planned-batch.ts'
-import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import { TaskRunner } from '../rdd/task-runner.ts'
@@ -15,6 +15,7 @@ import {
 } from './context-options.ts'
 import type { BatchFunction, DStream } from './dstream.ts'
 import type { InputBatch, InputDStream, InputPlan } from './input-dstream.ts'
+import { type BatchHooks, collectHooks } from './stream-hooks.ts'
 
 export type ContextState = 'initialized' | 'active' | 'stopped'
 
@@ -33,6 +34,12 @@ interface PlannedScope {
 
 /** Checkpoint prunes run every this many batches: a directory listing per batch is wasted work. */
 const pruneEvery = 10
+
+/** Committed batches a restart recomputes, without outputs, to rebuild state (issue 5). */
+interface Recompute {
+  readonly from: number
+  readonly to: number
+}
 
 /**
  * The driver of a streaming job. Every `batchInterval` it asks each input for the next
@@ -59,6 +66,8 @@ export class StreamingContext {
   #batchAbort: AbortController | undefined
   #stopRequested: 'graceful' | 'forced' | undefined
   #history = 0
+  /** Windows and stateful streams feeding the outputs, parents first (issue 5). */
+  #hooks: readonly BatchHooks[] = []
   #loop: Promise<void> | undefined
   #removeSignalHandlers: (() => void) | undefined
 
@@ -102,7 +111,10 @@ export class StreamingContext {
     }
     this.#state = 'active'
     this.#history = Math.max(...this.#outputs.map((o) => o.stream.historyBatches()))
+    this.#hooks = collectHooks(this.#outputs.map((o) => o.stream))
+    for (const output of this.#outputs) output.stream.rememberBatches(0)
     let pending: PlannedScope | undefined
+    let recompute: Recompute | undefined
     let nextBatchId = 0
     try {
       const view = await this.#openCheckpoint()
@@ -115,9 +127,16 @@ export class StreamingContext {
           ...(state === undefined ? {} : { state }),
         })
       }
+      // Issue 5: stateful streams load their newest usable snapshot (or refuse to start, saying
+      // why); the committed batches after it are recomputed before the pending batch runs.
+      const recomputeFrom = await this.#recoverHooks(view)
       if (view) {
         nextBatchId = view.nextBatchId
-        await this.#loadHistory(view)
+        const committed = view.lastCommittedBatchId
+        if (recomputeFrom !== undefined && committed !== undefined && recomputeFrom <= committed) {
+          recompute = { from: recomputeFrom, to: committed }
+        }
+        await this.#loadHistory(view, recompute?.from)
         if (view.pendingBatch) {
           pending = this.#scopes.get(view.pendingBatch.batchId)
           this.logger.warn('re-running a batch that was planned but not committed before the last stop', {
@@ -132,7 +151,7 @@ export class StreamingContext {
       throw error
     }
     this.#installSignalHandlers()
-    this.#loop = this.#run(nextBatchId, pending)
+    this.#loop = this.#run(nextBatchId, pending, recompute)
   }
 
   /**
@@ -197,10 +216,17 @@ export class StreamingContext {
 
   // ---- the batch loop ----
 
-  async #run(firstBatchId: number, pending: PlannedScope | undefined): Promise<void> {
+  async #run(
+    firstBatchId: number,
+    pending: PlannedScope | undefined,
+    recompute: Recompute | undefined,
+  ): Promise<void> {
     let failure: unknown
     try {
-      if (pending) await this.#runBatch(pending)
+      if (recompute) await this.#recompute(recompute)
+      // Issue 5: a stop during the rebuild leaves the state incomplete: run nothing on it.
+      const rebuilt = recompute === undefined || this.#stopRequested === undefined
+      if (pending && rebuilt) await this.#runBatch(pending)
       const clock = new BatchClock(Date.now(), this.batchInterval)
       let nextId = pending ? pending.ref.id + 1 : firstBatchId
       while (this.#stopRequested === undefined) {
@@ -259,6 +285,14 @@ export class StreamingContext {
     })
     abandoned.catch(() => {})
     for (const listener of this.#listeners) listener.onBatchStarted?.(batch)
+    // Issue 5: windows and state compute what this batch holds (the state after it) first.
+    try {
+      for (const hooks of this.#hooks) {
+        await hooks.beforeOutputs?.(ref, { replay: false, signal: this.#batchAbort.signal })
+      }
+    } catch (error) {
+      throw batchFailed(batch, undefined, error)
+    }
     for (const [index, output] of this.#outputs.entries()) {
       const rdd = output.stream.getOrCompute(ref)
       if (rdd === undefined) continue
@@ -269,6 +303,8 @@ export class StreamingContext {
       }
     }
     await this.#store?.writeCommitted(ref.id)
+    // Issue 5: state snapshots are written after the commit (every checkpointInterval batches).
+    for (const hooks of this.#hooks) await hooks.afterBatch?.(ref, { replay: false })
     const info: BatchInfo = {
       ...batch,
       records: offsetRanges.reduce((sum, range) => sum + range.count, 0),
@@ -276,18 +312,87 @@ export class StreamingContext {
       schedulingDelay: scope.replay ? 0 : Math.max(0, startedAt - ref.time),
       processingTime: Date.now() - startedAt,
       startedAt,
+      ...this.#stateMemory(),
     }
     for (const input of this.#inputs) input.onBatchCompleted(info)
     for (const listener of this.#listeners) listener.onBatchCompleted?.(info)
-    this.#forgetBefore(ref.id - this.#history)
+    this.#forget(ref.id)
     if (this.#store && ref.id % pruneEvery === 0) {
-      await this.#store.prune({ keepFromBatchId: Math.max(0, ref.id - this.#history) })
+      await this.#store.prune({ keepFromBatchId: this.#keepFromBatchId(ref.id) })
     }
   }
 
-  #forgetBefore(batchId: number): void {
-    for (const id of this.#scopes.keys()) if (id < batchId) this.#scopes.delete(id)
-    for (const output of this.#outputs) output.stream.forgetBefore(batchId)
+  // ---- windows and state (issue 5) ----
+
+  /** Lets every stateful stream load its state; returns the first committed batch to recompute. */
+  async #recoverHooks(view: RecoveryView | undefined): Promise<number | undefined> {
+    let from: number | undefined
+    for (const hooks of this.#hooks) {
+      const first = await hooks.recover?.({
+        store: this.#store,
+        lastCommittedBatchId: view?.lastCommittedBatchId,
+        history: this.#history,
+        logger: this.logger,
+      })
+      if (first !== undefined) from = Math.min(from ?? first, first)
+    }
+    return from
+  }
+
+  /**
+   * Rebuilds state after a restart: recomputes the committed batches after the newest
+   * snapshot from their logged ranges. Their outputs already happened, so none runs, no
+   * listener hears of them, nothing is committed again.
+   */
+  async #recompute({ from, to }: Recompute): Promise<void> {
+    const started = Date.now()
+    this.logger.info('recomputing committed batches to rebuild state', { from, to })
+    for (let id = from; id <= to && this.#stopRequested === undefined; id++) {
+      const scope = this.#scopes.get(id)
+      if (!scope)
+        throw new SluiceError(ErrorCodes.STATE, `cannot recompute batch ${id}: its plan was not loaded`)
+      this.#batchAbort = new AbortController()
+      const { signal } = this.#batchAbort
+      try {
+        for (const hooks of this.#hooks) await hooks.beforeOutputs?.(scope.ref, { replay: true, signal })
+      } catch (error) {
+        throw new SluiceError(
+          ErrorCodes.STATE,
+          `recomputing committed batch ${id} to rebuild state failed: ${messageOf(error)}. A restart tries again`,
+          { cause: error, details: { batchId: id, from, to } },
+        )
+      }
+      for (const hooks of this.#hooks) await hooks.afterBatch?.(scope.ref, { replay: true })
+      this.#forget(id)
+    }
+    this.logger.info('state rebuilt', { from, to, ms: Date.now() - started })
+  }
+
+  /** The oldest offset-log entry to keep: windows reach `history` back, state to its snapshots. */
+  #keepFromBatchId(batchId: number): number {
+    let keep = batchId - this.#history
+    for (const hooks of this.#hooks) keep = Math.min(keep, hooks.oldestBatchNeeded?.() ?? keep)
+    return Math.max(0, keep)
+  }
+
+  #stateMemory(): { stateKeys: number; stateBytes: number } {
+    let stateKeys = 0
+    let stateBytes = 0
+    for (const hooks of this.#hooks) {
+      const memory = hooks.memory?.()
+      stateKeys += memory?.keys ?? 0
+      stateBytes += memory?.bytes ?? 0
+    }
+    return { stateKeys, stateBytes }
+  }
+
+  /**
+   * After batch `batchId`: plans are kept as far back as the longest window reads; each
+   * stream keeps its RDDs as far back as its own consumers read them (issue 5).
+   */
+  #forget(batchId: number): void {
+    for (const id of this.#scopes.keys()) if (id < batchId - this.#history) this.#scopes.delete(id)
+    for (const output of this.#outputs) output.stream.forgetOld(batchId)
   }
 
   // ---- checkpoint and recovery ----
@@ -302,11 +407,14 @@ export class StreamingContext {
     return this.#store.recover()
   }
 
-  /** Reads back the plans of the pending batch and of the batches windows still need. */
-  async #loadHistory(view: RecoveryView): Promise<void> {
+  /**
+   * Reads back the plans of the pending batch and of the batches windows still need — and,
+   * with state to rebuild (issue 5), of the batches to recompute from `recomputeFrom` on.
+   */
+  async #loadHistory(view: RecoveryView, recomputeFrom?: number): Promise<void> {
     const latest = view.latestEntry
     if (!this.#store || !latest) return
-    const first = Math.max(0, latest.batchId - this.#history)
+    const first = Math.max(0, Math.min(latest.batchId, recomputeFrom ?? latest.batchId) - this.#history)
     const entries = await this.#store.readPlannedBatches(first, latest.batchId)
     for (const entry of entries) {
       const plans = new Map<InputDStream<unknown>, InputPlan>()
