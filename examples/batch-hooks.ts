@@ -10,8 +10,3 @@ export interface BatchHooks {
   /** The sink committed the batch (or found it committed); the checkpoint commit has not happened. */
   readonly afterCommit?: (batch: Batch, outcome: BatchOutcome) => Promise<void> | void
 }
-
-/** Splits a line into words; the same rule in every example, so their counts agree. */
-export function wordsOf(line: string | null): string[] {
-  return (line ?? '').split(/\s+/).filter((word) => word.length > 0)
-}

@@ -7,15 +7,15 @@
 //
 //   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=./counts CHECKPOINT=./ckpt node examples/wordcount-files.ts
 import {
-  createDirectStream,
   createFileSink,
   createLogger,
   type FileSink,
   type Logger,
-  StreamingContext,
+  type StreamingContext,
   type StreamingListener,
 } from '../src/index.ts'
-import { type BatchHooks, wordsOf } from './batch-hooks.ts'
+import type { BatchHooks } from './batch-hooks.ts'
+import { wordCountJob } from './word-count-job.ts'
 
 export interface FileWordCountOptions {
   readonly brokers: readonly string[]
@@ -41,36 +41,24 @@ export async function startFileWordCount(
   const hooks = options.hooks ?? {}
   const sink = createFileSink({ app, dir: options.dir, logger })
   await sink.start()
-  const ssc = new StreamingContext({
-    appName: app,
-    batchInterval: options.batchInterval ?? 1000,
+  const { ssc, counts } = wordCountJob({
+    app,
+    brokers: options.brokers,
+    topic: options.topic,
     checkpoint: options.checkpoint,
-    stopOnSignals: true,
+    batchInterval: options.batchInterval,
+    maxRatePerPartition: options.maxRatePerPartition,
     logger,
   })
-  const lines = createDirectStream<string, string>(ssc, {
-    brokers: [...options.brokers],
-    subscribe: [options.topic],
-    startingOffsets: 'earliest',
-    deserializers: { value: 'string' },
-    ...(options.maxRatePerPartition === undefined
-      ? {}
-      : { maxRatePerPartition: options.maxRatePerPartition }),
-    logger,
-  })
-  lines
-    .flatMap((record) => wordsOf(record.value))
-    .map((word): [string, number] => [word, 1])
-    .reduceByKey((a, b) => a + b)
-    .foreachBatch(async (rdd, batch) => {
-      // Sorted: a re-run must produce the same bytes.
-      const counts = (await rdd.collect()).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      await hooks.beforeTransaction?.(batch)
-      const outcome = await sink.writeBatch(batch, async (out) => {
-        for (const [word, count] of counts) out.write({ word, count })
-      })
-      await hooks.afterCommit?.(batch, outcome)
+  counts.foreachBatch(async (rdd, batch) => {
+    // Sorted: a re-run must produce the same bytes.
+    const counts = (await rdd.collect()).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    await hooks.beforeTransaction?.(batch)
+    const outcome = await sink.writeBatch(batch, async (out) => {
+      for (const [word, count] of counts) out.write({ word, count })
     })
+    await hooks.afterCommit?.(batch, outcome)
+  })
   for (const listener of options.listeners ?? []) ssc.addListener(listener)
   await ssc.start()
   const done = ssc.awaitTermination().finally(() => sink.close())

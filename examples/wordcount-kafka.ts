@@ -10,16 +10,16 @@
 //
 //   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=word-counts node examples/wordcount-kafka.ts
 import {
-  createDirectStream,
   createKafkaSink,
   createLogger,
   type KafkaSink,
   type Logger,
   type StoredOffsets,
-  StreamingContext,
+  type StreamingContext,
   type StreamingListener,
 } from '../src/index.ts'
-import { type BatchHooks, wordsOf } from './batch-hooks.ts'
+import type { BatchHooks } from './batch-hooks.ts'
+import { wordCountJob } from './word-count-job.ts'
 
 export interface KafkaWordCountOptions {
   readonly brokers: readonly string[]
@@ -56,40 +56,29 @@ export async function startKafkaWordCount(
     // Read after start(): by then no transaction of an older instance is still open. Partitions
     // not listed start at the log start.
     const startingOffsets = await sink.storedOffsets()
-    const ssc = new StreamingContext({
-      appName: app,
-      batchInterval: options.batchInterval ?? 1000,
-      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }),
-      stopOnSignals: true,
+    const { ssc, counts } = wordCountJob({
+      app,
+      brokers: options.brokers,
+      topic: options.topic,
+      checkpoint: options.checkpoint,
+      batchInterval: options.batchInterval,
+      maxRatePerPartition: options.maxRatePerPartition,
+      startingOffsets,
       logger,
     })
-    const lines = createDirectStream<string, string>(ssc, {
-      brokers: [...options.brokers],
-      subscribe: [options.topic],
-      startingOffsets, // a checkpoint, when given and not empty, takes precedence
-      deserializers: { value: 'string' },
-      ...(options.maxRatePerPartition === undefined
-        ? {}
-        : { maxRatePerPartition: options.maxRatePerPartition }),
-      logger,
-    })
-    lines
-      .flatMap((record) => wordsOf(record.value))
-      .map((word): [string, number] => [word, 1])
-      .reduceByKey((a, b) => a + b)
-      .foreachBatch(async (rdd, batch) => {
-        const records = (await rdd.collect()).map(([word, count]) => ({
-          topic: options.outputTopic,
-          key: word,
-          value: String(count),
-        }))
-        await hooks.beforeTransaction?.(batch)
-        const outcome = await sink.writeBatch(batch, async (tx) => {
-          await tx.send(records)
-          await hooks.inTransaction?.(batch)
-        })
-        await hooks.afterCommit?.(batch, outcome)
+    counts.foreachBatch(async (rdd, batch) => {
+      const records = (await rdd.collect()).map(([word, count]) => ({
+        topic: options.outputTopic,
+        key: word,
+        value: String(count),
+      }))
+      await hooks.beforeTransaction?.(batch)
+      const outcome = await sink.writeBatch(batch, async (tx) => {
+        await tx.send(records)
+        await hooks.inTransaction?.(batch)
       })
+      await hooks.afterCommit?.(batch, outcome)
+    })
     for (const listener of options.listeners ?? []) ssc.addListener(listener)
     await ssc.start()
     const done = ssc.awaitTermination().finally(() => sink.close())

@@ -12,17 +12,17 @@
 import { DatabaseSync } from 'node:sqlite'
 import pg from 'pg'
 import {
-  createDirectStream,
   createLogger,
   createSqlSink,
   type Logger,
   type SqlSink,
   type SqlSinkOptions,
   type StoredOffsets,
-  StreamingContext,
+  type StreamingContext,
   type StreamingListener,
 } from '../src/index.ts'
-import { type BatchHooks, wordsOf } from './batch-hooks.ts'
+import type { BatchHooks } from './batch-hooks.ts'
+import { wordCountJob } from './word-count-job.ts'
 
 export interface SqlWordCountOptions {
   readonly brokers: readonly string[]
@@ -98,37 +98,26 @@ export async function startSqlWordCount(
   try {
     // Where the last committed batch ended, per partition; partitions not listed start at the log start.
     const startingOffsets = await sink.storedOffsets()
-    const ssc = new StreamingContext({
-      appName: app,
-      batchInterval: options.batchInterval ?? 1000,
-      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }),
-      stopOnSignals: true,
+    const { ssc, counts } = wordCountJob({
+      app,
+      brokers: options.brokers,
+      topic: options.topic,
+      checkpoint: options.checkpoint,
+      batchInterval: options.batchInterval,
+      maxRatePerPartition: options.maxRatePerPartition,
+      startingOffsets,
       logger,
     })
-    const lines = createDirectStream<string, string>(ssc, {
-      brokers: [...options.brokers],
-      subscribe: [options.topic],
-      startingOffsets, // a checkpoint, when given and not empty, takes precedence
-      deserializers: { value: 'string' },
-      ...(options.maxRatePerPartition === undefined
-        ? {}
-        : { maxRatePerPartition: options.maxRatePerPartition }),
-      logger,
-    })
-    lines
-      .flatMap((record) => wordsOf(record.value))
-      .map((word): [string, number] => [word, 1])
-      .reduceByKey((a, b) => a + b)
-      .foreachBatch(async (rdd, batch) => {
-        // Compute before the transaction: it holds the offsets lock only while it writes.
-        const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))
-        await hooks.beforeTransaction?.(batch)
-        const outcome = await sink.writeBatch(batch, async (tx) => {
-          await tx.upsert(table, ['word'], rows, { add: ['count'] })
-          await hooks.inTransaction?.(batch)
-        })
-        await hooks.afterCommit?.(batch, outcome)
+    counts.foreachBatch(async (rdd, batch) => {
+      // Compute before the transaction: it holds the offsets lock only while it writes.
+      const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))
+      await hooks.beforeTransaction?.(batch)
+      const outcome = await sink.writeBatch(batch, async (tx) => {
+        await tx.upsert(table, ['word'], rows, { add: ['count'] })
+        await hooks.inTransaction?.(batch)
       })
+      await hooks.afterCommit?.(batch, outcome)
+    })
     for (const listener of options.listeners ?? []) ssc.addListener(listener)
     await ssc.start()
     const done = ssc.awaitTermination().finally(() => sink.close())

@@ -8,7 +8,8 @@
 //
 //   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount.ts
 import { DatabaseSync } from 'node:sqlite'
-import { type Batch, createDirectStream, createLogger, type Logger, StreamingContext } from '../src/index.ts'
+import { type Batch, createLogger, type Logger, type StreamingContext } from '../src/index.ts'
+import { wordCountJob } from './word-count-job.ts'
 
 export interface WordCountOptions {
   readonly brokers: readonly string[]
@@ -72,32 +73,20 @@ async function writeCounts(
 /** Defines the job on a new StreamingContext; call `start()` on the result. */
 export function defineWordCount(options: WordCountOptions): { ssc: StreamingContext; db: DatabaseSync } {
   const logger = options.logger ?? createLogger()
-  const ssc = new StreamingContext({
-    appName: 'wordcount',
-    batchInterval: options.batchInterval ?? 1000,
+  const { ssc, counts } = wordCountJob({
+    app: 'wordcount',
+    brokers: options.brokers,
+    topic: options.topic,
     checkpoint: options.checkpoint,
-    stopOnSignals: true,
+    batchInterval: options.batchInterval,
+    maxRatePerPartition: options.maxRatePerPartition,
     logger,
   })
   const db = openCountsDatabase(options.database)
-  const lines = createDirectStream<string, string>(ssc, {
-    brokers: [...options.brokers],
-    subscribe: [options.topic],
-    startingOffsets: 'earliest',
-    deserializers: { key: 'string', value: 'string' },
-    ...(options.maxRatePerPartition === undefined
-      ? {}
-      : { maxRatePerPartition: options.maxRatePerPartition }),
-    logger,
+  counts.foreachBatch(async (rdd, batch) => {
+    const counts = await rdd.collect()
+    await writeCounts(db, batch, counts, options.hooks)
   })
-  lines
-    .flatMap((record) => (record.value ?? '').split(/\s+/).filter((word) => word.length > 0))
-    .map((word): [string, number] => [word, 1])
-    .reduceByKey((a, b) => a + b)
-    .foreachBatch(async (rdd, batch) => {
-      const counts = await rdd.collect()
-      await writeCounts(db, batch, counts, options.hooks)
-    })
   return { ssc, db }
 }
 
