@@ -74,12 +74,6 @@ export abstract class DStream<T> {
     return undefined
   }
 
-  /** Drops remembered RDDs of batches before `batchId`. */
-  forgetBefore(batchId: number): void {
-    for (const id of this.#generated.keys()) if (id < batchId) this.#generated.delete(id)
-    for (const parent of this.parents()) parent.forgetBefore(batchId)
-  }
-
   /**
    * @internal Set by the context at start, from each output up (issue 5): this stream's RDD
    * of a batch is read again `batches` batches later, and its parents' for as long again
@@ -366,11 +360,6 @@ export class DerivedDStream<T> extends DStream<T> {
 
   override batchHooks(): BatchHooks | undefined {
     return this.#spec.hooks
-  }
-
-  override forgetBefore(batchId: number): void {
-    super.forgetBefore(batchId)
-    this.#spec.forgetBefore?.(batchId)
   }
 
   protected override forgetOwnBefore(batchId: number): void {
