@@ -41,15 +41,7 @@ export async function startFileWordCount(
   const hooks = options.hooks ?? {}
   const sink = createFileSink({ app, dir: options.dir, logger })
   await sink.start()
-  const { ssc, counts } = wordCountJob({
-    app,
-    brokers: options.brokers,
-    topic: options.topic,
-    checkpoint: options.checkpoint,
-    batchInterval: options.batchInterval,
-    maxRatePerPartition: options.maxRatePerPartition,
-    logger,
-  })
+  const { ssc, counts } = wordCountJob({ ...options, app, logger })
   counts.foreachBatch(async (rdd, batch) => {
     // Sorted: a re-run must produce the same bytes.
     const counts = (await rdd.collect()).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -56,16 +56,7 @@ export async function startKafkaWordCount(
     // Read after start(): by then no transaction of an older instance is still open. Partitions
     // not listed start at the log start.
     const startingOffsets = await sink.storedOffsets()
-    const { ssc, counts } = wordCountJob({
-      app,
-      brokers: options.brokers,
-      topic: options.topic,
-      checkpoint: options.checkpoint,
-      batchInterval: options.batchInterval,
-      maxRatePerPartition: options.maxRatePerPartition,
-      startingOffsets,
-      logger,
-    })
+    const { ssc, counts } = wordCountJob({ ...options, app, logger, startingOffsets })
     counts.foreachBatch(async (rdd, batch) => {
       const records = (await rdd.collect()).map(([word, count]) => ({
         topic: options.outputTopic,

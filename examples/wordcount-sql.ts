@@ -98,16 +98,7 @@ export async function startSqlWordCount(
   try {
     // Where the last committed batch ended, per partition; partitions not listed start at the log start.
     const startingOffsets = await sink.storedOffsets()
-    const { ssc, counts } = wordCountJob({
-      app,
-      brokers: options.brokers,
-      topic: options.topic,
-      checkpoint: options.checkpoint,
-      batchInterval: options.batchInterval,
-      maxRatePerPartition: options.maxRatePerPartition,
-      startingOffsets,
-      logger,
-    })
+    const { ssc, counts } = wordCountJob({ ...options, app, logger, startingOffsets })
     counts.foreachBatch(async (rdd, batch) => {
       // Compute before the transaction: it holds the offsets lock only while it writes.
       const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))

@@ -73,15 +73,7 @@ async function writeCounts(
 /** Defines the job on a new StreamingContext; call `start()` on the result. */
 export function defineWordCount(options: WordCountOptions): { ssc: StreamingContext; db: DatabaseSync } {
   const logger = options.logger ?? createLogger()
-  const { ssc, counts } = wordCountJob({
-    app: 'wordcount',
-    brokers: options.brokers,
-    topic: options.topic,
-    checkpoint: options.checkpoint,
-    batchInterval: options.batchInterval,
-    maxRatePerPartition: options.maxRatePerPartition,
-    logger,
-  })
+  const { ssc, counts } = wordCountJob({ ...options, app: 'wordcount', logger })
   const db = openCountsDatabase(options.database)
   counts.foreachBatch(async (rdd, batch) => {
     const counts = await rdd.collect()
