@@ -1,7 +1,7 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
-import { FieldReader } from './field-reader.ts'
+import { openBatchEntry } from './batch-entry.ts'
 import { assertJsonObject, type JsonObject } from './json-value.ts'
-import { seal, unseal } from './sealed-json.ts'
+import { seal } from './sealed-json.ts'
 
 /** One commit log entry: every output operation of batch `batchId` succeeded. */
 export interface CommittedBatch {
@@ -33,11 +33,7 @@ export function decodeCommittedBatch(
   dir: string,
   expectedBatchId: number,
 ): CommittedBatch {
-  const fields = unseal(text, file, dir)
-  const read = new FieldReader(file, dir)
-  const batchId = read.nonNegativeInteger(fields.batchId, 'batchId')
-  if (batchId !== expectedBatchId)
-    throw read.problem(`it records batch ${batchId} but is named ${expectedBatchId}`)
+  const { fields, read, batchId } = openBatchEntry(text, file, dir, expectedBatchId)
   const committedAt = read.nonNegativeInteger(fields.committedAt, 'committedAt')
   const info = read.optionalObject(fields.info, 'info')
   return { batchId, committedAt, ...(info === undefined ? {} : { info }) }

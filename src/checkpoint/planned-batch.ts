@@ -1,8 +1,8 @@
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
-import { FieldReader } from './field-reader.ts'
+import { openBatchEntry } from './batch-entry.ts'
 import { assertJsonObject, type JsonObject } from './json-value.ts'
-import { seal, unseal } from './sealed-json.ts'
+import { seal } from './sealed-json.ts'
 
 /**
  * The checkpoint's own view of an offset range. It is deliberately local: the checkpoint
@@ -112,11 +112,7 @@ export function decodePlannedBatch(
   dir: string,
   expectedBatchId: number,
 ): PlannedBatch {
-  const fields = unseal(text, file, dir)
-  const read = new FieldReader(file, dir)
-  const batchId = read.nonNegativeInteger(fields.batchId, 'batchId')
-  if (batchId !== expectedBatchId)
-    throw read.problem(`it records batch ${batchId} but is named ${expectedBatchId}`)
+  const { fields, read, batchId } = openBatchEntry(text, file, dir, expectedBatchId)
   const batchTime = read.nonNegativeInteger(fields.batchTime, 'batchTime')
   const seen = new Set<string>()
   const ranges = read.array(fields.ranges, 'ranges').map((value, i): CheckpointRange => {
