@@ -14,7 +14,7 @@ import {
   type StreamingContext,
   type StreamingListener,
 } from '../src/index.ts'
-import type { BatchHooks } from './batch-hooks.ts'
+import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 
 export interface FileWordCountOptions {
@@ -45,15 +45,11 @@ export async function startFileWordCount(
   counts.foreachBatch(async (rdd, batch) => {
     // Sorted: a re-run must produce the same bytes.
     const counts = (await rdd.collect()).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    await hooks.beforeTransaction?.(batch)
-    const outcome = await sink.writeBatch(batch, async (out) => {
+    await writeWithHooks(sink, batch, hooks, (out) => {
       for (const [word, count] of counts) out.write({ word, count })
     })
-    await hooks.afterCommit?.(batch, outcome)
   })
-  for (const listener of options.listeners ?? []) ssc.addListener(listener)
-  await ssc.start()
-  const done = ssc.awaitTermination().finally(() => sink.close())
+  const { done } = await startWithSink(ssc, sink, options.listeners)
   return { ssc, sink, done }
 }
 

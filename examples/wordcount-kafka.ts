@@ -18,7 +18,7 @@ import {
   type StreamingContext,
   type StreamingListener,
 } from '../src/index.ts'
-import type { BatchHooks } from './batch-hooks.ts'
+import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 
 export interface KafkaWordCountOptions {
@@ -63,16 +63,9 @@ export async function startKafkaWordCount(
         key: word,
         value: String(count),
       }))
-      await hooks.beforeTransaction?.(batch)
-      const outcome = await sink.writeBatch(batch, async (tx) => {
-        await tx.send(records)
-        await hooks.inTransaction?.(batch)
-      })
-      await hooks.afterCommit?.(batch, outcome)
+      await writeWithHooks(sink, batch, hooks, (tx) => tx.send(records))
     })
-    for (const listener of options.listeners ?? []) ssc.addListener(listener)
-    await ssc.start()
-    const done = ssc.awaitTermination().finally(() => sink.close())
+    const { done } = await startWithSink(ssc, sink, options.listeners)
     return { ssc, sink, startingOffsets, done }
   } catch (error) {
     await sink.close()

@@ -21,7 +21,7 @@ import {
   type StreamingContext,
   type StreamingListener,
 } from '../src/index.ts'
-import type { BatchHooks } from './batch-hooks.ts'
+import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 
 export interface SqlWordCountOptions {
@@ -102,16 +102,9 @@ export async function startSqlWordCount(
     counts.foreachBatch(async (rdd, batch) => {
       // Compute before the transaction: it holds the offsets lock only while it writes.
       const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))
-      await hooks.beforeTransaction?.(batch)
-      const outcome = await sink.writeBatch(batch, async (tx) => {
-        await tx.upsert(table, ['word'], rows, { add: ['count'] })
-        await hooks.inTransaction?.(batch)
-      })
-      await hooks.afterCommit?.(batch, outcome)
+      await writeWithHooks(sink, batch, hooks, (tx) => tx.upsert(table, ['word'], rows, { add: ['count'] }))
     })
-    for (const listener of options.listeners ?? []) ssc.addListener(listener)
-    await ssc.start()
-    const done = ssc.awaitTermination().finally(() => sink.close())
+    const { done } = await startWithSink(ssc, sink, options.listeners)
     return { ssc, sink, startingOffsets, done }
   } catch (error) {
     await sink.close()
