@@ -6,7 +6,7 @@ import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { createDirectStream } from '../../src/source/direct-stream.ts'
+import { createDirectStream, type DirectStreamOptions } from '../../src/source/direct-stream.ts'
 import type { BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
@@ -26,28 +26,56 @@ async function eventually(predicate: () => boolean, ms = 30_000, what = 'conditi
   }
 }
 
+interface ValueStreamOptions {
+  readonly appName: string
+  readonly topic: string
+  readonly checkpoint?: string
+  readonly batchInterval?: number
+  /** What each record's value is turned into before it is collected. */
+  readonly map?: (value: string) => string
+  /** More direct stream options (startingOffsets defaults to 'earliest'). */
+  readonly stream?: Partial<DirectStreamOptions<string, string>>
+}
+
+/** Starts a stream that collects every record's (mapped) string value and every BatchInfo. */
+async function startValueStream(options: ValueStreamOptions) {
+  const ssc = new StreamingContext({
+    appName: options.appName,
+    batchInterval: options.batchInterval ?? 50,
+    logger: silentLogger,
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+  })
+  const stream = createDirectStream<string, string>(ssc, {
+    brokers: bootstrap(),
+    subscribe: [options.topic],
+    startingOffsets: 'earliest',
+    deserializers: { value: 'string' },
+    ...options.stream,
+  })
+  const seen: string[] = []
+  const infos: BatchInfo[] = []
+  ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
+  const map = options.map ?? ((value: string) => value)
+  stream
+    .map((r) => map(r.value!))
+    .foreachBatch(async (rdd) => {
+      seen.push(...(await rdd.collect()))
+    })
+  await ssc.start()
+  return { ssc, seen, infos }
+}
+
 test('a direct stream reads every record exactly once across batches, with exact ranges', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 3 })
   await client.produce(Array.from({ length: 300 }, (_, i) => ({ topic, partition: i % 3, value: `v${i}` })))
 
-  const ssc = new StreamingContext({ appName: 'read-all', batchInterval: 100, logger: silentLogger })
-  const stream = createDirectStream<string, string>(ssc, {
-    brokers: bootstrap(),
-    subscribe: [topic],
-    startingOffsets: 'earliest',
-    deserializers: { value: 'string' },
-    maxRatePerPartition: 300, // 30 records per partition per 100 ms batch
+  const { ssc, seen, infos } = await startValueStream({
+    appName: 'read-all',
+    topic,
+    batchInterval: 100,
+    stream: { maxRatePerPartition: 300 }, // 30 records per partition per 100 ms batch
   })
-  const seen: string[] = []
-  const infos: BatchInfo[] = []
-  ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
-  stream
-    .map((r) => r.value!)
-    .foreachBatch(async (rdd) => {
-      seen.push(...(await rdd.collect()))
-    })
-  await ssc.start()
   await eventually(() => seen.length >= 300, 30_000, 'all records')
   await ssc.stop({ graceful: true })
   await ssc.awaitTermination()
@@ -77,25 +105,12 @@ test('restart with the same checkpoint resumes after the last committed batch, e
   await client.produce(Array.from({ length: 40 }, (_, i) => ({ topic, partition: i % 2, value: `a${i}` })))
 
   const run = async (transform: (v: string) => string, expected: number) => {
-    const ssc = new StreamingContext({
+    const { ssc, seen } = await startValueStream({
       appName: 'resume',
-      batchInterval: 50,
+      topic,
       checkpoint: dir,
-      logger: silentLogger,
+      map: transform,
     })
-    const stream = createDirectStream<string, string>(ssc, {
-      brokers: bootstrap(),
-      subscribe: [topic],
-      startingOffsets: 'earliest',
-      deserializers: { value: 'string' },
-    })
-    const seen: string[] = []
-    stream
-      .map((r) => transform(r.value!))
-      .foreachBatch(async (rdd) => {
-        seen.push(...(await rdd.collect()))
-      })
-    await ssc.start()
     await eventually(() => seen.length >= expected, 30_000, `${expected} records`)
     await sleep(200) // a few more (empty) batches
     await ssc.stop()
@@ -158,20 +173,7 @@ test('startingOffsets: latest skips the backlog, explicit offsets and timestamps
     })),
   )
   const firstValues = async (startingOffsets: never, expected: number, produceAfterStart = false) => {
-    const ssc = new StreamingContext({ appName: 'starting', batchInterval: 50, logger: silentLogger })
-    const stream = createDirectStream<string, string>(ssc, {
-      brokers: bootstrap(),
-      subscribe: [topic],
-      startingOffsets,
-      deserializers: { value: 'string' },
-    })
-    const seen: string[] = []
-    stream
-      .map((r) => r.value!)
-      .foreachBatch(async (rdd) => {
-        seen.push(...(await rdd.collect()))
-      })
-    await ssc.start()
+    const { ssc, seen } = await startValueStream({ appName: 'starting', topic, stream: { startingOffsets } })
     if (produceAfterStart) await client.produce([{ topic, partition: 0, value: 'new' }])
     await eventually(() => seen.length >= expected, 20_000, `${expected} records`)
     await sleep(150)
@@ -192,31 +194,13 @@ test('retention deleting unread records fails planning by default, or is skipped
   const client = testClient(t)
   const topic = await createTestTopic(t, client)
   const dir = checkpointDir(t)
-  const run = async (failOnDataLoss: boolean | undefined) => {
-    const ssc = new StreamingContext({
+  const run = (failOnDataLoss: boolean | undefined) =>
+    startValueStream({
       appName: 'loss',
-      batchInterval: 50,
+      topic,
       checkpoint: dir,
-      logger: silentLogger,
+      stream: failOnDataLoss === undefined ? {} : { failOnDataLoss },
     })
-    const stream = createDirectStream<string, string>(ssc, {
-      brokers: bootstrap(),
-      subscribe: [topic],
-      startingOffsets: 'earliest',
-      deserializers: { value: 'string' },
-      ...(failOnDataLoss === undefined ? {} : { failOnDataLoss }),
-    })
-    const seen: string[] = []
-    const infos: BatchInfo[] = []
-    ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
-    stream
-      .map((r) => r.value!)
-      .foreachBatch(async (rdd) => {
-        seen.push(...(await rdd.collect()))
-      })
-    await ssc.start()
-    return { ssc, seen, infos }
-  }
   await client.produce(Array.from({ length: 5 }, (_, i) => ({ topic, partition: 0, value: `v${i}` })))
   const first = await run(undefined)
   await eventually(() => first.seen.length === 5, 20_000, 'the first 5')
