@@ -7,8 +7,10 @@ export type { JsonObject, JsonValue } from './checkpoint/json-value.ts'
 export type { ErrorCode, SluiceErrorOptions } from './core/errors.ts'
 // errors and logging
 export { ErrorCodes, isSluiceError, SluiceError } from './core/errors.ts'
-export type { LogFields, Logger, LogLevel } from './core/logger.ts'
+export type { LogFields, Logger, LogLevel, StructuredLogger } from './core/logger.ts'
 export { createLogger, silentLogger } from './core/logger.ts'
+export type { PinoLikeLogger } from './core/pino-logger.ts'
+export { fromPino } from './core/pino-logger.ts'
 // Kafka boundary
 export { KafkaClient } from './kafka/client.ts'
 export type { OffsetRangeJson } from './kafka/offset-range.ts'
@@ -35,6 +37,7 @@ export { fromSource } from './rdd/source-rdd.ts'
 export type { TaskContext } from './rdd/task-context.ts'
 export type { TaskRunnerOptions } from './rdd/task-runner.ts'
 export { defaultTaskRunner, TaskRunner } from './rdd/task-runner.ts'
+export type { Clock } from './scheduler/batch-clock.ts'
 export type { BackpressureOptions, PidOptions, RateControlOptions } from './scheduler/rate-control-options.ts'
 export type { SinkBatch, SinkOffsetRange } from './sinks/batch.ts'
 export type { FileSinkOptions, FileSinkWriter } from './sinks/file-sink.ts'
@@ -54,12 +57,32 @@ export type { Deserializer, Deserializers } from './source/deserializers.ts'
 export type { DirectStreamOptions } from './source/direct-stream.ts'
 export { createDirectStream, DirectKafkaInputDStream } from './source/direct-stream.ts'
 export { KafkaRDD } from './source/kafka-rdd.ts'
+export type { QueueStreamOptions } from './source/queue-stream.ts'
+export { QueueInputDStream, queueStream } from './source/queue-stream.ts'
 export type { StartingOffsets } from './source/starting-offsets.ts'
-export type { Batch, BatchInfo, BatchRef, StreamingListener } from './stream/batch.ts'
-export type { StreamingContextOptions } from './stream/context-options.ts'
+export type { Batch, BatchInfo, BatchRef, FailedBatchInfo } from './stream/batch.ts'
+export type {
+  BatchProgress,
+  OutputProgress,
+  PartitionProgress,
+  SourceProgress,
+} from './stream/batch-progress.ts'
+export type { StreamingContextOptions, UiOptions } from './stream/context-options.ts'
 export type { BatchFunction, PrintOptions } from './stream/dstream.ts'
 // windows and state
 export { DStream, MapWithStateDStream } from './stream/dstream.ts'
+export type { InputBatch, InputRecovery, InputSlice } from './stream/input-dstream.ts'
+export { InputDStream } from './stream/input-dstream.ts'
+export type {
+  BatchStartedEvent,
+  BatchSubmittedEvent,
+  OutputOperationCompletedEvent,
+  OutputOperationStartedEvent,
+  SourcePosition,
+  StreamingListener,
+  StreamingStartedEvent,
+  StreamingStoppedEvent,
+} from './stream/listener.ts'
 export type { IncrementalWindowOptions } from './stream/reduce-window.ts'
 export type { State } from './stream/state/state.ts'
 export type { JsonCodec } from './stream/state/state-codec.ts'
@@ -70,6 +93,6 @@ export type {
   UpdateStateOptions,
 } from './stream/state/state-spec.ts'
 export type { MappingFunction, UpdateFunction } from './stream/state/state-update.ts'
-export type { ContextState } from './stream/streaming-context.ts'
+export type { ContextState, StopOptions } from './stream/streaming-context.ts'
 // streaming
 export { StreamingContext } from './stream/streaming-context.ts'
