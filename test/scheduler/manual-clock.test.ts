@@ -7,7 +7,8 @@ test('a ManualClock wakes waiters exactly when it reaches their time, and never 
   const clock = new ManualClock(1_000)
   const never = new AbortController()
   const woken: number[] = []
-  const at = (time: number) => clock.waitUntil(time, never.signal).then((reached) => reached && woken.push(time))
+  const at = (time: number) =>
+    clock.waitUntil(time, never.signal).then((reached) => reached && woken.push(time))
   const waits = [at(1_500), at(1_200), at(2_000)]
   assert.equal(clock.nextWakeTime, 1_200)
   assert.equal(await clock.waitUntil(1_000, never.signal), true, 'a time already reached resolves at once')

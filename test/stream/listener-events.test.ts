@@ -261,7 +261,13 @@ test('one INFO line per batch, and lines for started, recovered and stopped', as
   const second = await run(2)
   assert.deepEqual(
     second.map((e) => e.msg),
-    ['recovered from the checkpoint', 'stream started', 'batch completed', 'batch completed', 'stream stopped'],
+    [
+      'recovered from the checkpoint',
+      'stream started',
+      'batch completed',
+      'batch completed',
+      'stream stopped',
+    ],
   )
   assert.deepEqual(pick(second[0]!, 'pendingBatchId', 'recomputedBatches'), {
     pendingBatchId: 1,
