@@ -25,6 +25,9 @@ import { StreamGraph } from './stream-graph.ts'
 
 export type ContextState = 'initialized' | 'active' | 'stopped'
 
+/** After a stop forced by a second signal, how long the process may take to exit on its own. */
+const forcedExitGraceMs = 1_000
+
 export interface StopOptions {
   /** Let the running batch finish and commit (default), or abandon it uncommitted. */
   readonly graceful?: boolean
@@ -320,7 +323,12 @@ export class StreamingContext {
       this.logger.info('another signal: forcing the stop (the running batch is re-run on restart)', {
         signal,
       })
-      void this.stop({ graceful: false })
+      // Forcing means now: once the lock is released, work that still keeps the process
+      // alive (an output stuck on a remote call) must not. Our handlers are gone by then, so
+      // the signal, raised again, ends the process its default way.
+      void this.stop({ graceful: false }).then(() => {
+        setTimeout(() => process.kill(process.pid, signal), forcedExitGraceMs).unref()
+      })
     }
   }
 }
