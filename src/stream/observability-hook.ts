@@ -18,10 +18,11 @@ const observeModule = '../observe/index.ts'
 export async function attachObservability(
   context: object,
   ui: Exclude<UiOptions, false>,
+  modulePath: string = observeModule,
 ): Promise<ObservabilityHandle> {
   let observe: { attachObservability?: (context: object, options: object) => Promise<ObservabilityHandle> }
   try {
-    observe = await import(observeModule)
+    observe = await import(modulePath)
   } catch (error) {
     if (
       (error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' &&

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { CheckpointStore, type CheckpointStoreOptions } from '../../src/checkpoint/checkpoint-store.ts'
@@ -380,4 +380,52 @@ test('invalid options fail before the directory is touched', async (t) => {
     message: "option 'retain' must be a positive integer (batches to keep), got 0",
   })
   await assert.rejects(readdir(dir), { code: 'ENOENT' })
+})
+
+test('a format-1 directory is upgraded as it is opened: metadata rewritten, old entries read as format 2', async (t) => {
+  const dir = await makeTempDir(t)
+  await cp(join(import.meta.dirname, 'fixtures', 'v1-direct-stream', 'checkpoint'), dir, { recursive: true })
+  const { logger, entries } = recordingLogger()
+  const store = await openStore(t, dir, { appName: 'v1-fixture', logger })
+  const metadata = JSON.parse(await readFile(join(dir, 'metadata'), 'utf8'))
+  assert.equal(metadata.version, 2)
+  assert.equal(metadata.appName, 'v1-fixture')
+  assert.ok(entries.some((e) => e.msg === 'upgraded the checkpoint format' && e.from === 1 && e.to === 2))
+  const view = await store.recover()
+  assert.equal(view.lastCommittedBatchId, 3)
+  assert.equal(view.nextBatchId, 5)
+  assert.deepEqual(view.pendingBatch, {
+    batchId: 4,
+    batchTime: 1796053122680,
+    inputs: {
+      'direct-kafka-0': {
+        kind: 'kafka-direct',
+        plan: {
+          ranges: [
+            { topic: 'sluice-v1-fixture', partition: 0, fromOffset: '16', untilOffset: '21' },
+            { topic: 'sluice-v1-fixture', partition: 1, fromOffset: '16', untilOffset: '21' },
+          ],
+        },
+        state: {
+          latestRate: 574.1176470588235,
+          estimator: {
+            firstRun: false,
+            latestTime: 1796053122609,
+            latestRate: 574.1176470588235,
+            latestError: 1041.764705882353,
+          },
+        },
+      },
+    },
+    upgradedFrom: 1,
+  })
+  assert.equal((await store.readCommitted(3))?.batchId, 3, 'format-1 commits read back')
+  await store.writeCommitted(4)
+  await store.writePlanned({ batchId: 5, batchTime: 1796053122780, inputs: {} })
+  assert.equal(JSON.parse(await readFile(join(dir, 'offsets', '5'), 'utf8')).version, 2)
+  assert.equal(
+    JSON.parse(await readFile(join(dir, 'offsets', '4'), 'utf8')).version,
+    1,
+    'old entries stay as they are',
+  )
 })
