@@ -12,6 +12,11 @@ test('the public barrel exposes the documented API names', () => {
     'ErrorCodes',
     'Rdd',
     'parallelize',
+    'StreamingContext',
+    'createDirectStream',
+    'queueStream',
+    'InputDStream',
+    'fromPino',
   ]) {
     assert.ok(name in sluice, `${name} is exported`)
   }
