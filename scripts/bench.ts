@@ -23,8 +23,10 @@ export function runCase(
   nodeFlags: readonly string[] = [],
 ): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
+    // A stream logs a line per batch at info; a benchmark reports its own figures instead.
     const child = spawn(process.execPath, [...nodeFlags, file, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
     })
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => {
