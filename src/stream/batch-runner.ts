@@ -59,19 +59,21 @@ export class BatchRunner {
 
   async run(planned: BatchScope): Promise<void> {
     const { graph, batches, bus, clock, stop, store } = this.#options
-    const revalidateStarted = clock.now()
-    let scope = planned
+    // A batch planned by an earlier run starts now: its "planning" is checking that its
+    // data is still there.
+    const started = clock.now()
+    let scope = planned.replay ? { ...planned, planningStartedAt: started, planningMs: 0 } : planned
     try {
-      if (planned.replay) scope = await revalidated(planned)
+      if (planned.replay) scope = { ...(await revalidated(scope)), planningMs: clock.now() - started }
     } catch (error) {
-      throw this.#failed(planned, this.#measuresOf(planned, clock.now() - revalidateStarted), error)
+      throw this.#failed(scope, this.#measuresOf({ ...scope, planningMs: clock.now() - started }), error)
     }
     batches.set(scope)
     const { ref, replay } = scope
     const { offsetRanges, lostRanges } = sourcesOf(scope)
     const signal = stop.forcedSignal
     const batch: Batch = { ...ref, offsetRanges, lostRanges, replay, signal }
-    const measures = this.#measuresOf(scope, clock.now() - revalidateStarted)
+    const measures = this.#measuresOf(scope)
     bus.post('onBatchSubmitted', {
       batchId: ref.id,
       batchTime: ref.time,
@@ -162,7 +164,7 @@ export class BatchRunner {
       await store.prune({ keepFromBatchId: graph.keepFromBatchId(ref.id) })
   }
 
-  #measuresOf(scope: BatchScope, revalidateMs: number): Mutable<BatchMeasures> {
+  #measuresOf(scope: BatchScope): Mutable<BatchMeasures> {
     return {
       app: this.#options.app,
       batchId: scope.ref.id,
@@ -172,7 +174,7 @@ export class BatchRunner {
       batchInterval: this.#options.batchInterval,
       sources: sourcesOf(scope).sources,
       schedulingDelayMs: scope.replay ? 0 : Math.max(0, scope.planningStartedAt - scope.ref.time),
-      durationsMs: { planning: scope.planningMs + revalidateMs, outputs: 0, commit: 0 },
+      durationsMs: { planning: scope.planningMs, outputs: 0, commit: 0 },
       outputs: [],
       counters: { skippedRecords: 0, deadLetteredRecords: 0 },
       state: { keys: 0, bytes: 0 },
