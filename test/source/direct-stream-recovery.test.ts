@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
+import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import type { KafkaClient } from '../../src/kafka/client.ts'
 import { ManualClock } from '../../src/scheduler/manual-clock.ts'
@@ -50,6 +50,19 @@ function valueJob(options: {
   return { ssc, stream, seen, driver: new BatchDriver(ssc, clock) }
 }
 
+/** What every data-loss error says after naming the lost ranges. */
+const howToGoOn =
+  'To go on, either restart with failOnDataLoss: false (the stream then skips what is gone, counts it ' +
+  'in BatchInfo.lostRecords and hands it to outputs as batch.lostRanges, which exactly-once sinks record), ' +
+  'or move the checkpoint past it with `sluice checkpoint reset <checkpoint dir> --to earliest`.'
+
+/** Starts the job and expects the stream to stop with exactly this data-loss error. */
+async function expectDataLoss(job: ReturnType<typeof valueJob>, message: string): Promise<void> {
+  await job.ssc.start()
+  await assert.rejects(job.ssc.awaitTermination(), { code: ErrorCodes.OFFSET_OUT_OF_RANGE, message })
+  assert.deepEqual(job.seen, [])
+}
+
 async function produce(client: KafkaClient, topic: string, partition: number, from: number, count: number) {
   await client.produce(
     Array.from({ length: count }, (_, i) => ({ topic, partition, value: `p${partition}-${from + i}` })),
@@ -82,20 +95,11 @@ test('data lost to retention: the error names every partition; with failOnDataLo
     { topic, partition: 1, offset: 9n },
   ])
 
-  const strict = valueJob({ appName: 'loss', checkpoint: dir, stream: { subscribe: [topic] } })
-  await strict.ssc.start()
-  await assert.rejects(strict.ssc.awaitTermination(), (error: SluiceError) => {
-    assert.equal(error.code, ErrorCodes.OFFSET_OUT_OF_RANGE)
-    assert.equal(
-      error.message,
-      `planning batch 1: records ${topic}-0 [5, 12), ${topic}-1 [5, 9) were deleted (retention) before the stream ` +
-        'read them. To go on, either restart with failOnDataLoss: false (the stream then skips what is gone, counts it ' +
-        'in BatchInfo.lostRecords and hands it to outputs as batch.lostRanges, which exactly-once sinks record), ' +
-        'or move the checkpoint past it with `sluice checkpoint reset <checkpoint dir> --to earliest`.',
-    )
-    return true
-  })
-  assert.deepEqual(strict.seen, [])
+  await expectDataLoss(
+    valueJob({ appName: 'loss', checkpoint: dir, stream: { subscribe: [topic] } }),
+    `planning batch 1: records ${topic}-0 [5, 12), ${topic}-1 [5, 9) were deleted (retention) before the stream ` +
+      `read them. ${howToGoOn}`,
+  )
 
   const lenient = valueJob({
     appName: 'loss',
@@ -128,22 +132,12 @@ test('retention deleting the ranges of a pending batch: the re-run fails saying 
     { topic, partition: 0, offset: 2n },
     { topic, partition: 1, offset: 7n },
   ])
-  const howToGoOn =
-    'To go on, either restart with failOnDataLoss: false (the stream then skips what is gone, counts it ' +
-    'in BatchInfo.lostRecords and hands it to outputs as batch.lostRanges, which exactly-once sinks record), ' +
-    'or move the checkpoint past it with `sluice checkpoint reset <checkpoint dir> --to earliest`.'
   for (let attempt = 0; attempt < 2; attempt++) {
-    const strict = valueJob({ appName: 'pending', checkpoint: dir, stream: { subscribe: [topic] } })
-    await strict.ssc.start()
-    await assert.rejects(strict.ssc.awaitTermination(), (error: SluiceError) => {
-      assert.equal(error.code, ErrorCodes.OFFSET_OUT_OF_RANGE)
-      assert.equal(
-        error.message,
-        'batch 0 was planned by an earlier run and cannot be re-run as planned: retention deleted ' +
-          `${topic}-0 [0, 2) (the log now starts at 2), ${topic}-1 [0, 5) (the log now starts at 7) since. ${howToGoOn}`,
-      )
-      return true
-    })
+    await expectDataLoss(
+      valueJob({ appName: 'pending', checkpoint: dir, stream: { subscribe: [topic] } }),
+      'batch 0 was planned by an earlier run and cannot be re-run as planned: retention deleted ' +
+        `${topic}-0 [0, 2) (the log now starts at 2), ${topic}-1 [0, 5) (the log now starts at 7) since. ${howToGoOn}`,
+    )
   }
 
   const lenient = valueJob({

@@ -4,6 +4,7 @@ import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { ManualClock } from '../../src/scheduler/manual-clock.ts'
 import type { BatchInfo, FailedBatchInfo } from '../../src/stream/batch.ts'
+import type { StreamingContextOptions } from '../../src/stream/context-options.ts'
 import type { StreamingListener, StreamingStoppedEvent } from '../../src/stream/listener.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { BatchDriver } from '../../src/testing/batch-driver.ts'
@@ -12,6 +13,13 @@ import { FakeInput } from '../helpers/fake-input.ts'
 import { checkpointDir } from './support.ts'
 
 const start = 1_000_000
+
+/** A context on a ManualClock at `start`, 100 ms batches, with a driver to run its batches. */
+function manualContext(appName: string, options: Partial<StreamingContextOptions> = {}) {
+  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(start)
+  const ssc = new StreamingContext({ appName, batchInterval: 100, logger: silentLogger, ...options, clock })
+  return { ssc, clock, driver: new BatchDriver(ssc, clock) }
+}
 
 /** Records every event as a short line, plus the payloads of the interesting ones. */
 function recorder() {
@@ -50,14 +58,7 @@ function recorder() {
 
 test('listeners hear every event in order, and BatchInfo carries a plain-JSON progress record', async (t) => {
   const dir = checkpointDir(t)
-  const clock = new ManualClock(start)
-  const ssc = new StreamingContext({
-    appName: 'events',
-    batchInterval: 100,
-    checkpoint: dir,
-    clock,
-    logger: silentLogger,
-  })
+  const { ssc, driver } = manualContext('events', { checkpoint: dir })
   const input = new FakeInput(ssc, { partitions: 1, perBatch: 3 })
   input.foreachBatch(async (rdd) => {
     await rdd.collect()
@@ -65,7 +66,6 @@ test('listeners hear every event in order, and BatchInfo carries a plain-JSON pr
   input.map((x) => x + 1).print(1, { write: () => {} })
   const events = recorder()
   ssc.addListener(events.listener)
-  const driver = new BatchDriver(ssc, clock)
   await ssc.start()
   await driver.run(2)
   await ssc.stop()
@@ -142,14 +142,12 @@ test('listeners hear every event in order, and BatchInfo carries a plain-JSON pr
 })
 
 test('on a ManualClock, batches are due at start + k * interval; late batches record their delay and none is skipped', async () => {
-  const clock = new ManualClock(start)
-  const ssc = new StreamingContext({ appName: 'delays', batchInterval: 100, clock, logger: silentLogger })
+  const { ssc, clock, driver } = manualContext('delays')
   const input = new FakeInput(ssc, { partitions: 1, perBatch: 1 })
   input.foreachBatch((_rdd, batch) => {
     // Batch 0 takes 250 ms: batches 1 and 2 are overdue when it ends, batch 3 is not.
     if (batch.id === 0) clock.advance(250)
   })
-  const driver = new BatchDriver(ssc, clock)
   await ssc.start()
   const infos = await driver.run(4)
   await ssc.stop()
@@ -172,15 +170,13 @@ test('on a ManualClock, batches are due at start + k * interval; late batches re
 })
 
 test('a failed batch is reported with its progress, then the stream stops with the error', async () => {
-  const clock = new ManualClock(start)
-  const ssc = new StreamingContext({ appName: 'fails', batchInterval: 100, clock, logger: silentLogger })
+  const { ssc, driver } = manualContext('fails')
   const input = new FakeInput(ssc, { partitions: 1, perBatch: 2 })
   input.foreachBatch((_rdd, batch) => {
     if (batch.id === 1) throw new Error('the sink is down')
   })
   const events = recorder()
   ssc.addListener(events.listener)
-  const driver = new BatchDriver(ssc, clock)
   await ssc.start()
   await driver.next()
   await assert.rejects(driver.next(), { code: ErrorCodes.BATCH_FAILED })
@@ -205,12 +201,10 @@ test('one INFO line per batch, and lines for started, recovered and stopped', as
   const dir = checkpointDir(t)
   const run = async (batches: number, failAt?: number) => {
     const { logger, entries } = recordingLogger()
-    const clock = new ManualClock(start)
-    const ssc = new StreamingContext({ appName: 'logs', batchInterval: 100, checkpoint: dir, clock, logger })
+    const { ssc, driver } = manualContext('logs', { checkpoint: dir, logger })
     new FakeInput(ssc, { partitions: 2, perBatch: 4 }).foreachBatch((_rdd, batch) => {
       if (batch.id === failAt) throw new Error('down')
     })
-    const driver = new BatchDriver(ssc, clock)
     await ssc.start()
     await driver.run(batches).catch(() => {})
     await ssc.stop()
@@ -284,20 +278,12 @@ test('one INFO line per batch, and lines for started, recovered and stopped', as
 
 test('ssc.stop() from inside an output operation stops after that batch instead of waiting for itself', async (t) => {
   const dir = checkpointDir(t)
-  const clock = new ManualClock(start)
-  const ssc = new StreamingContext({
-    appName: 'self-stop',
-    batchInterval: 100,
-    checkpoint: dir,
-    clock,
-    logger: silentLogger,
-  })
+  const { ssc, driver } = manualContext('self-stop', { checkpoint: dir })
   const seen: number[] = []
   new FakeInput(ssc).foreachBatch(async (_rdd, batch) => {
     seen.push(batch.id)
     if (batch.id === 1) await ssc.stop()
   })
-  const driver = new BatchDriver(ssc, clock)
   await ssc.start()
   await driver.run(2)
   await ssc.awaitTermination()
@@ -315,15 +301,7 @@ test('ssc.stop() from inside an output operation stops after that batch instead 
 test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, and a restart re-runs it', async (t) => {
   const dir = checkpointDir(t)
   const { logger, entries } = recordingLogger()
-  const clock = new ManualClock(start)
-  const ssc = new StreamingContext({
-    appName: 'slow-stop',
-    batchInterval: 100,
-    checkpoint: dir,
-    clock,
-    logger,
-    stopTimeout: 50,
-  })
+  const { ssc, clock, driver } = manualContext('slow-stop', { checkpoint: dir, logger, stopTimeout: 50 })
   const events = recorder()
   ssc.addListener(events.listener)
   const entered = Promise.withResolvers<void>()
@@ -332,7 +310,6 @@ test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, 
     entered.resolve()
     await new Promise(() => {}) // an output that never ends and ignores batch.signal
   })
-  const driver = new BatchDriver(ssc, clock)
   await ssc.start()
   await driver.next()
   void driver.next().catch(() => {})
@@ -351,21 +328,14 @@ test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, 
   const { readdir } = await import('node:fs/promises')
   assert.deepEqual(await readdir(`${dir}/commits`), ['0'])
 
-  const again = new StreamingContext({
-    appName: 'slow-stop',
-    batchInterval: 100,
-    checkpoint: dir,
-    clock,
-    logger: silentLogger,
-  })
+  const restarted = manualContext('slow-stop', { checkpoint: dir, clock })
   const replayed: [number, boolean][] = []
-  new FakeInput(again).foreachBatch((_rdd, batch) => {
+  new FakeInput(restarted.ssc).foreachBatch((_rdd, batch) => {
     replayed.push([batch.id, batch.replay])
   })
-  const driver2 = new BatchDriver(again, clock)
-  await again.start()
-  await driver2.run(2)
-  await again.stop()
+  await restarted.ssc.start()
+  await restarted.driver.run(2)
+  await restarted.ssc.stop()
   assert.deepEqual(replayed, [
     [1, true],
     [2, false],
