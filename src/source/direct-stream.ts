@@ -239,11 +239,14 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   }
 
   override onBatchCompleted(info: BatchInfo, own: SourceProgress | undefined): void {
+    // As in Spark, the rate is what the batch's jobs processed per second of their own
+    // running time: planning (the ListOffsets round trips) is not processing.
+    const { planning, outputs, commit } = info.progress.durationsMs
     this.#rateController?.onBatchCompleted({
       processingEndTime: info.startedAt + info.processingTime,
       numRecords: own?.numInputRecords ?? 0,
-      processingDelay: info.processingTime,
-      schedulingDelay: info.schedulingDelay,
+      processingDelay: outputs + commit,
+      schedulingDelay: info.schedulingDelay + planning,
     })
     if (this.#commitQueue.length > 0 && this.#groupId !== undefined) {
       const ranges = this.#commitQueue
