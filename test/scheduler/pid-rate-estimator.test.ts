@@ -95,7 +95,7 @@ test('invalid saved state is refused with a STATE error', () => {
   const estimator = new PidRateEstimator(1000)
   assert.throws(() => estimator.restoreState('x'), {
     code: ErrorCodes.STATE,
-    message: 'saved PID rate estimator state is invalid: expected an object, got "x"',
+    message: 'saved PID rate estimator state is invalid: expected an object, got a string ("x")',
   })
   assert.throws(
     () => estimator.restoreState({ firstRun: false, latestTime: 1, latestRate: null, latestError: 0 }),
@@ -108,7 +108,7 @@ test('invalid saved state is refused with a STATE error', () => {
     () => estimator.restoreState({ firstRun: 'no', latestTime: 1, latestRate: 1, latestError: 0 }),
     {
       code: ErrorCodes.STATE,
-      message: 'saved PID rate estimator state is invalid: firstRun must be a boolean, got "no"',
+      message: 'saved PID rate estimator state is invalid: firstRun must be a boolean, got a string ("no")',
     },
   )
 })
@@ -117,27 +117,27 @@ test('invalid construction options fail with the option named (Spark rules)', ()
   const cases: [() => unknown, string][] = [
     [
       () => new PidRateEstimator(0),
-      "option 'batchInterval' must be a positive number of milliseconds, got 0",
+      "option 'batchInterval' must be a positive number of milliseconds, got a number (0)",
     ],
     [
       () => new PidRateEstimator(Number.NaN),
-      "option 'batchInterval' must be a positive number of milliseconds, got NaN",
+      "option 'batchInterval' must be a positive number of milliseconds, got a number (NaN)",
     ],
     [
       () => new PidRateEstimator(1000, { proportional: -1 }),
-      "option 'backpressure.pid.proportional' must be a non-negative number, got -1",
+      "option 'backpressure.pid.proportional' must be at least 0, got -1",
     ],
     [
       () => new PidRateEstimator(1000, { integral: -0.2 }),
-      "option 'backpressure.pid.integral' must be a non-negative number, got -0.2",
+      "option 'backpressure.pid.integral' must be at least 0, got -0.2",
     ],
     [
       () => new PidRateEstimator(1000, { derived: Number.POSITIVE_INFINITY }),
-      "option 'backpressure.pid.derived' must be a non-negative number, got Infinity",
+      "option 'backpressure.pid.derived' must be a finite number, got a number (Infinity)",
     ],
     [
       () => new PidRateEstimator(1000, { minRate: 0 }),
-      "option 'backpressure.pid.minRate' must be a positive number of records per second, got 0",
+      "option 'backpressure.pid.minRate' must be greater than 0 (records per second), got 0",
     ],
   ]
   for (const [construct, message] of cases) {
@@ -156,6 +156,6 @@ test('measurements must be finite numbers', () => {
   const estimator = new PidRateEstimator(1000)
   assert.throws(() => estimator.compute(1000, 10, 10, Number.NaN), {
     code: ErrorCodes.INVALID_ARGUMENT,
-    message: 'schedulingDelay must be a finite number, got NaN',
+    message: 'schedulingDelay must be a finite number, got a number (NaN)',
   })
 })
