@@ -15,12 +15,15 @@
  * Parsed objects hold only the keys the user gave a defined value for, so spreading them over
  * the defaults never replaces a default with undefined.
  */
-import { describeValue } from './describe-value.ts'
+import { describeReceived } from './describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 /** The longest delay a Node.js timer honours: a longer one fires after 1 ms instead. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** The largest value of a Kafka INT32 field (partition numbers, byte sizes, timeouts). */
+export const MAX_INT32 = 2 ** 31 - 1
 
 /** One kind of option value: what it must be (for messages), and how a given value is checked. */
 export interface OptionType<T> {
@@ -64,7 +67,7 @@ export function optionPath(path: string, key: string): string {
 }
 
 function wrongValue(path: string, expected: string, value: unknown, hint = ''): SluiceError {
-  return invalidOption(path, `must be ${expected}, got ${describeValue(value)}${hint}`, { value })
+  return invalidOption(path, `must be ${expected}, got ${describeReceived(value)}${hint}`, { value })
 }
 
 // ---- closest names, for "did you mean" ----
@@ -319,10 +322,14 @@ export function eitherOption<A, B>(
 
 export interface ArrayConstraints {
   readonly nonEmpty?: boolean
+  /** What the array is, for messages: "an array of topic names". */
+  readonly expected?: string
 }
 
 export function arrayOption<T>(item: OptionType<T>, constraints: ArrayConstraints = {}): OptionType<T[]> {
-  const expected = `${constraints.nonEmpty ? 'a non-empty array' : 'an array'} of ${item.expected.replace(/^an? /, '')}s`
+  const expected =
+    constraints.expected ??
+    `${constraints.nonEmpty ? 'a non-empty array' : 'an array'}, each ${item.expected}`
   return {
     expected,
     parse(value, path) {
@@ -386,7 +393,7 @@ export function optionsObject<F extends OptionFields>(
         throw path === ''
           ? new SluiceError(
               ErrorCodes.INVALID_OPTION,
-              `options must be an object, got ${describeValue(value)}`,
+              `options must be an object, got ${describeReceived(value)}`,
               {
                 details: { option: 'options' },
               },
@@ -434,4 +441,25 @@ export function parseOptions<T>(type: OptionType<T>, value: unknown, owner: stri
 /** The schema fields of several option groups as one, for an options type that extends them. */
 export function mergeFields<A extends OptionFields, B extends OptionFields>(a: A, b: B): A & B {
   return { ...a, ...b }
+}
+
+/** The object without its undefined properties, for passing optional settings on. */
+export function definedOnly<T extends Record<string, unknown>>(
+  object: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  const result: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(object)) if (value !== undefined) result[key] = value
+  return result as { [K in keyof T]?: Exclude<T[K], undefined> }
+}
+
+/** A single option or argument on its own: `fallback` when undefined, else checked by `type`. */
+export function optionOrDefault<T>(type: OptionType<T>, value: unknown, path: string, fallback: T): T {
+  return value === undefined ? fallback : type.parse(value, path)
+}
+
+/** A function argument (`map(fn)`), or `fallback` when it is undefined and there is one. */
+export function functionArgument<F>(name: string, value: F, fallback?: F): F {
+  if (value === undefined && fallback !== undefined) return fallback
+  if (typeof value !== 'function') throw wrongValue(name, 'a function', value)
+  return value
 }

@@ -80,7 +80,7 @@ export const brokerList: OptionType<string[]> = arrayOption(
     problem: (broker) =>
       hostPort.test(broker) ? undefined : `is not 'host:port': ${JSON.stringify(broker)}`,
   }),
-  { nonEmpty: true },
+  { nonEmpty: true, expected: "a non-empty array of 'host:port' strings" },
 )
 
 /** Certificates and keys as `tls.connect` takes them: PEM text, a Buffer, or a list of either. */

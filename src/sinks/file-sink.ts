@@ -1,8 +1,16 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { errnoCode, fsyncDirectory, replaceFileDurably } from '../core/durable-file.ts'
-import { ErrorCodes, invalidOption, messageOf, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import {
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  required,
+  stringOption,
+} from '../core/options.ts'
 import { checkBatch, type SinkBatch } from './batch.ts'
 import type { BatchOutcome, ExactlyOnceSink } from './sink.ts'
 import { batchWriteError, closedError, notStartedError } from './sink-errors.ts'
@@ -22,6 +30,12 @@ export interface FileSinkWriter {
 
 type State = 'new' | 'started' | 'closed'
 
+const fileSinkOptions = optionsObject({
+  app: required(nonEmptyString),
+  dir: required(stringOption({ expected: 'a directory path' })),
+  logger: loggerOption,
+})
+
 /**
  * The idempotent file sink: batch N's output is the file `<dir>/<N>.jsonl`, written whole
  * or not at all (temp file, fsync, rename, fsync of the directory). It keeps no offsets: a
@@ -35,16 +49,10 @@ export class FileSink implements ExactlyOnceSink<FileSinkWriter> {
   #state: State = 'new'
 
   constructor(options: FileSinkOptions) {
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    if (typeof options.app !== 'string' || options.app.trim() === '') {
-      throw invalidOption('app', 'must be a non-empty string')
-    }
-    if (typeof options.dir !== 'string' || options.dir === '') {
-      throw invalidOption('dir', 'must be a non-empty directory path')
-    }
-    this.app = options.app
-    this.dir = resolve(options.dir)
-    this.#logger = (options.logger ?? createLogger()).child({ component: 'file-sink', app: this.app })
+    const given = parseOptions(fileSinkOptions, options, 'createFileSink')
+    this.app = given.app
+    this.dir = resolve(given.dir)
+    this.#logger = (given.logger ?? createLogger()).child({ component: 'file-sink', app: this.app })
   }
 
   /** The file that holds batch `batchId`'s output. */

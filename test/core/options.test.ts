@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeValue } from '../../src/core/describe-value.ts'
+import { describeReceived } from '../../src/core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import {
@@ -33,24 +33,24 @@ function refusal(fn: () => unknown): string {
   assert.fail('expected the options to be refused')
 }
 
-test('describeValue names the type and shows short values', () => {
-  assert.equal(describeValue('1000'), 'a string ("1000")')
-  assert.equal(describeValue(''), 'a string ("")')
-  assert.equal(describeValue(12), 'a number (12)')
-  assert.equal(describeValue(Number.NaN), 'a number (NaN)')
-  assert.equal(describeValue(5n), 'a bigint (5n)')
-  assert.equal(describeValue(true), 'a boolean (true)')
-  assert.equal(describeValue(null), 'null')
-  assert.equal(describeValue(undefined), 'undefined')
-  assert.equal(describeValue([1, 2]), 'an array (length 2)')
-  assert.equal(describeValue({ a: 1 }), 'an object')
-  assert.equal(describeValue(new Map()), 'a Map')
-  assert.equal(describeValue(/x/), 'a RegExp')
+test('describeReceived names the type and shows short values', () => {
+  assert.equal(describeReceived('1000'), 'a string ("1000")')
+  assert.equal(describeReceived(''), 'a string ("")')
+  assert.equal(describeReceived(12), 'a number (12)')
+  assert.equal(describeReceived(Number.NaN), 'a number (NaN)')
+  assert.equal(describeReceived(5n), 'a bigint (5n)')
+  assert.equal(describeReceived(true), 'a boolean (true)')
+  assert.equal(describeReceived(null), 'null')
+  assert.equal(describeReceived(undefined), 'undefined')
+  assert.equal(describeReceived([1, 2]), 'an array (length 2)')
+  assert.equal(describeReceived({ a: 1 }), 'an object')
+  assert.equal(describeReceived(new Map()), 'a Map')
+  assert.equal(describeReceived(/x/), 'a RegExp')
   assert.equal(
-    describeValue(() => 1),
+    describeReceived(() => 1),
     'a function',
   )
-  assert.equal(describeValue('x'.repeat(100)), `a string ("${'x'.repeat(57)}...")`)
+  assert.equal(describeReceived('x'.repeat(100)), `a string ("${'x'.repeat(57)}...")`)
 })
 
 test('editDistance counts insertions, deletions, substitutions and adjacent swaps as one edit each', () => {

@@ -147,7 +147,8 @@ test('invalid options fail at construction naming the option', () => {
     () => new TransactionalProducer({ brokers: bootstrap(), transactionalId: 'x', transactionTimeoutMs: 0 }),
     {
       code: ErrorCodes.INVALID_OPTION,
-      message: "TransactionalProducer: option 'transactionTimeoutMs' must be at least 1 (milliseconds), got 0",
+      message:
+        "TransactionalProducer: option 'transactionTimeoutMs' must be at least 1 (milliseconds), got 0",
     },
   )
 })

@@ -95,7 +95,7 @@ test('invalid saved state is refused with a STATE error', () => {
   const estimator = new PidRateEstimator(1000)
   assert.throws(() => estimator.restoreState('x'), {
     code: ErrorCodes.STATE,
-    message: 'saved PID rate estimator state is invalid: expected an object, got a string ("x")',
+    message: 'saved PID rate estimator state is invalid: expected an object, got "x"',
   })
   assert.throws(
     () => estimator.restoreState({ firstRun: false, latestTime: 1, latestRate: null, latestError: 0 }),
@@ -108,7 +108,7 @@ test('invalid saved state is refused with a STATE error', () => {
     () => estimator.restoreState({ firstRun: 'no', latestTime: 1, latestRate: 1, latestError: 0 }),
     {
       code: ErrorCodes.STATE,
-      message: 'saved PID rate estimator state is invalid: firstRun must be a boolean, got a string ("no")',
+      message: 'saved PID rate estimator state is invalid: firstRun must be a boolean, got "no"',
     },
   )
 })
@@ -117,11 +117,11 @@ test('invalid construction options fail with the option named (Spark rules)', ()
   const cases: [() => unknown, string][] = [
     [
       () => new PidRateEstimator(0),
-      "option 'batchInterval' must be a positive number of milliseconds, got a number (0)",
+      "option 'batchInterval' must be a positive number of milliseconds, got 0",
     ],
     [
       () => new PidRateEstimator(Number.NaN),
-      "option 'batchInterval' must be a positive number of milliseconds, got a number (NaN)",
+      "option 'batchInterval' must be a positive number of milliseconds, got NaN",
     ],
     [
       () => new PidRateEstimator(1000, { proportional: -1 }),
@@ -156,6 +156,6 @@ test('measurements must be finite numbers', () => {
   const estimator = new PidRateEstimator(1000)
   assert.throws(() => estimator.compute(1000, 10, 10, Number.NaN), {
     code: ErrorCodes.INVALID_ARGUMENT,
-    message: 'schedulingDelay must be a finite number, got a number (NaN)',
+    message: 'schedulingDelay must be a finite number, got NaN',
   })
 })

@@ -99,7 +99,6 @@ test('the controller state survives a JSON round trip and replaces initialRate',
   )
   assert.throws(() => restored.restoreState({ latestRate: -1, estimator: saved.estimator }), {
     code: ErrorCodes.STATE,
-    message:
-      'saved rate controller state is invalid: latestRate must be a positive number, got a number (-1)',
+    message: 'saved rate controller state is invalid: latestRate must be a positive number, got -1',
   })
 })
