@@ -8,7 +8,12 @@
 // produces nothing; a second instance of the app takes the transactional id over and fences
 // this one. No checkpoint is needed: the stream starts at the group's committed offsets.
 //
-//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=word-counts node examples/wordcount-kafka.ts
+//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=word-counts npm run example -- examples/wordcount-kafka.ts
+//
+// Run it from the repository (the "example" script runs a file with Node 24 and resolves
+// 'sluice' to the sources, as an installed package would be); `npx sluice kafka start`
+// starts a local broker and prints its bootstrap address. The topic must exist (the
+// stream reads nothing until it does); Ctrl-C stops the job gracefully.
 import {
   createKafkaSink,
   createLogger,
@@ -17,7 +22,7 @@ import {
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
-} from '../src/index.ts'
+} from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 

@@ -7,8 +7,13 @@
 // is needed: the stream starts where the sink's offsets say (give one anyway to keep
 // windows or state across restarts).
 //
-//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
-//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
+//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount-sql.ts
+//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount-sql.ts
+//
+// Run it from the repository (the "example" script runs a file with Node 24 and resolves
+// 'sluice' to the sources, as an installed package would be); `npx sluice kafka start`
+// starts a local broker and prints its bootstrap address. The topic must exist (the
+// stream reads nothing until it does); Ctrl-C stops the job gracefully.
 import { DatabaseSync } from 'node:sqlite'
 import pg from 'pg'
 import {
@@ -20,7 +25,7 @@ import {
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
-} from '../src/index.ts'
+} from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 

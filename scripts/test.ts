@@ -60,7 +60,14 @@ try {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...patterns], {
       stdio: 'inherit',
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
+        // Tests and examples import 'sluice' as an application does; the "sluice-source" export
+        // condition resolves it to src/, so no build is needed. NODE_OPTIONS carries the
+        // condition into every process a test starts.
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=sluice-source'].filter(Boolean).join(' '),
+      },
     })
     child.once('close', (status) => resolve(status ?? 1))
   })

@@ -8,8 +8,10 @@ import { customOption, functionOption, oneOf, optionsObject, parseOptions } from
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
+/** Structured fields of a log line. */
 export type LogFields = Record<string, unknown>
 
+/** Where sluice's log lines go: `createLogger()`'s JSON lines by default; pass your own (pino's loggers fit) to route them. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void
   info(message: string, fields?: LogFields): void
@@ -20,6 +22,7 @@ export interface Logger {
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
+/** Receives each formatted log line (ending in a newline). */
 export type LogSink = (line: string) => void
 
 /** Options of `createLogger`. */

@@ -9,6 +9,7 @@ import type { Chunks } from './chunks.ts'
 import { Rdd } from './rdd.ts'
 import { TaskRunner } from './task-runner.ts'
 
+/** Options of `parallelize`. */
 export interface ParallelizeOptions {
   /**
    * Runs this RDD's jobs and those of everything derived from it; default `defaultTaskRunner`.

@@ -28,11 +28,13 @@ export interface RddInit {
   readonly dependencies?: readonly Rdd<unknown>[]
 }
 
+/** Options of an RDD action (`collect`, `count`, `take`, `foreach`...). */
 export interface ActionOptions {
   /** Cancels the action: its tasks see their signal abort and the action rejects with the reason. */
   readonly signal?: AbortSignal
 }
 
+/** Options of `countByValue`. */
 export interface CountByValueOptions<T> extends ActionOptions {
   /** How object values are compared; default `defaultKeySerializer`. */
   readonly keySerializer?: KeySerializer<T>

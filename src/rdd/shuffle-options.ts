@@ -1,6 +1,7 @@
 import { functionOption, optionsObject, parseOptions, positiveInteger } from '../core/options.ts'
 import { defaultKeySerializer, type KeySerializer } from './key-serializer.ts'
 
+/** Options of the key-value operations that shuffle (`reduceByKey`, `groupByKey`, `join`...). */
 export interface ShuffleOptions<K> {
   /** Reduce partitions; default: the parent's partition count (the larger one for joins). */
   numPartitions?: number

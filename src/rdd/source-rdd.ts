@@ -14,6 +14,7 @@ import { TaskRunner } from './task-runner.ts'
 /** Produces one partition's chunks; called afresh for every task attempt. */
 export type ChunkSource<T> = (partition: number, ctx: TaskContext) => Chunks<T> | Iterable<readonly T[]>
 
+/** Options of `fromSource`. */
 export interface SourceRddOptions {
   /**
    * Runs this RDD's jobs and those of everything derived from it; default `defaultTaskRunner`.
@@ -40,6 +41,7 @@ export class SourceRdd<T> extends Rdd<T> {
   }
 }
 
+/** A root RDD whose partitions come from `source(partition, ctx)`: arrays of records, sync or async; called afresh for every task attempt, so it must return the same records each time. */
 export function fromSource<T>(
   numPartitions: number,
   source: ChunkSource<T>,

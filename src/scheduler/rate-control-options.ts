@@ -19,6 +19,7 @@ export interface PidOptions {
   minRate?: number
 }
 
+/** Backpressure: a PID controller adapts the stream's rate to how fast batches are processed (Spark's algorithm). */
 export interface BackpressureOptions {
   /** Adapt the stream's rate to how fast batches are processed. Default false. */
   enabled?: boolean

@@ -15,6 +15,7 @@ import { checkBatch, type SinkBatch } from './batch.ts'
 import type { BatchOutcome, ExactlyOnceSink } from './sink.ts'
 import { batchWriteError, closedError, notStartedError } from './sink-errors.ts'
 
+/** Options of `createFileSink`. */
 export interface FileSinkOptions {
   readonly app: string
   /** Where `<batchId>.jsonl` files go; created by `start()` when missing. */

@@ -25,6 +25,7 @@ import {
   offsetMismatchError,
 } from './sink-errors.ts'
 
+/** Options of `createKafkaSink`. */
 export interface KafkaSinkOptions {
   /** The application's name; the transactional id and group default to `sluice-<app>`. */
   readonly app: string

@@ -51,6 +51,7 @@ export interface KafkaReadOptions<K, V> extends KafkaConnectionOptions {
   readonly logger?: Logger
 }
 
+/** Options of `createRDD`: how to read Kafka, and how many tasks run at once. */
 export interface CreateRddOptions<K, V> extends KafkaReadOptions<K, V> {
   /** Partition tasks running at once (each holds up to two fetches). Default 4. */
   readonly taskConcurrency?: number

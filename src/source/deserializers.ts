@@ -4,6 +4,7 @@ import type { PayloadDecoder } from '../kafka/records.ts'
 /** How a key or value is turned from bytes into a value: a built-in name or a function. */
 export type Deserializer<T> = 'string' | 'json' | 'buffer' | ((payload: Buffer) => T)
 
+/** How a record's key and value are decoded; each defaults to 'buffer' (the raw bytes). */
 export interface Deserializers<K, V> {
   readonly key?: Deserializer<K>
   readonly value?: Deserializer<V>

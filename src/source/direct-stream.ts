@@ -33,6 +33,7 @@ import {
   startingOffsetsOption,
 } from './starting-offsets.ts'
 
+/** Options of `createDirectStream`: the cluster, the topics, where to start, rate limits and decoding. */
 export interface DirectStreamOptions<K, V>
   extends KafkaReadOptions<K, V>,
     SubscriptionOptions,

@@ -27,6 +27,7 @@ export interface PartitionDiscovery {
   discover(client: KafkaClient): Promise<TopicPartition[]>
 }
 
+/** Which partitions a direct stream reads: exactly one of `subscribe`, `subscribePattern` or `assign`. */
 export interface SubscriptionOptions {
   readonly subscribe?: readonly string[]
   readonly subscribePattern?: RegExp

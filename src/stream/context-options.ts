@@ -11,6 +11,7 @@ import {
   stringOption,
 } from '../core/options.ts'
 
+/** Options of `new StreamingContext`. */
 export interface StreamingContextOptions {
   /** Names the application; a checkpoint written by another name is refused. */
   readonly appName: string

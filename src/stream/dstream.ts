@@ -33,6 +33,7 @@ const printOptions = optionsObject({ write: functionOption<(text: string) => voi
 /** What an output operation does with each batch's RDD. */
 export type BatchFunction<T> = (rdd: Rdd<T>, batch: Batch) => Promise<void> | void
 
+/** Options of `DStream.print`. */
 export interface PrintOptions {
   /** Where lines go; standard output by default. */
   readonly write?: (text: string) => void
@@ -332,7 +333,7 @@ class UnionDStream<T> extends DStream<T> {
   }
 }
 
-/** @internal What a stream defined outside this module (a window, a state) is made of. */
+/** What a stream defined outside this module (a window, a state) is made of (not exported by the package). */
 export interface DerivedStreamSpec<T> {
   readonly parents: readonly DStream<unknown>[]
   compute(batch: BatchRef): Rdd<T> | undefined
@@ -344,7 +345,7 @@ export interface DerivedStreamSpec<T> {
 }
 
 /**
- * @internal The stream windows and state are built from (issue 5). It lives in this module
+ * The stream windows and state are built from (not exported by the package). It lives in this module
  * because a subclass of DStream defined in a module that this one imports would be evaluated
  * before DStream exists.
  */

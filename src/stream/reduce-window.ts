@@ -21,6 +21,7 @@ import {
   windowSpan,
 } from './window-spec.ts'
 
+/** Options of the incremental `reduceByKeyAndWindow(fn, invFn, length, slide, options)`. */
 export interface IncrementalWindowOptions<K, V> extends ShuffleOptions<K> {
   /**
    * Keeps a key in the window's result only when this returns true. Give it whenever values

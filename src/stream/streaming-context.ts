@@ -19,6 +19,7 @@ import type { BatchFunction, DStream } from './dstream.ts'
 import type { InputBatch, InputDStream, InputPlan } from './input-dstream.ts'
 import { type BatchHooks, collectHooks } from './stream-hooks.ts'
 
+/** A StreamingContext's lifecycle: 'initialized' until `start()`, 'active' while batches run, 'stopped' for good. */
 export type ContextState = 'initialized' | 'active' | 'stopped'
 
 interface OutputOperation {

@@ -5,6 +5,7 @@ import { quoteBaseName, quoteName, tableNameProblem } from './sql-text.ts'
 /** A row to write: column name to value. */
 export type RowValues = Readonly<Record<string, unknown>>
 
+/** Options of `SqlTransaction.upsert`. */
 export interface UpsertOptions {
   /**
    * Non-key columns whose new value is ADDED to the stored one when the key exists (running

@@ -13,6 +13,7 @@ import {
 } from '../../core/options.ts'
 import { tableNameProblem } from './sql-text.ts'
 
+/** Where the SQL sink writes when it uses embedded SQLite (node:sqlite). */
 export interface SqliteOptions {
   /** The database file; created when missing (its directory must exist). */
   readonly path: string
@@ -20,6 +21,7 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number
 }
 
+/** Where the SQL sink writes when it uses PostgreSQL. */
 export interface PostgresOptions {
   /** `postgresql://user:password@host:port/database`, or libpq's keyword/value form. */
   readonly connectionString: string
@@ -29,6 +31,7 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number
 }
 
+/** Options of `createSqlSink`: the app, one database (`sqlite` or `postgres`) and the tables it needs. */
 export interface SqlSinkOptions {
   /** The application's name: offsets are stored per app, so several apps can share a database. */
   readonly app: string

@@ -50,6 +50,7 @@ export interface StatefulOptions<K, S> {
   readonly stateCodec?: JsonCodec<S>
 }
 
+/** Options of `updateStateByKey`. */
 export type UpdateStateOptions<K, S> = StatefulOptions<K, S>
 
 /** What `mapWithState` does (Spark's StateSpec). */
