@@ -9,7 +9,7 @@ import {
 } from '../core/options.ts'
 import type { PartitionFunction } from '../rdd/map-partitions.ts'
 import type { Rdd } from '../rdd/rdd.ts'
-import type { ShuffleOptions } from '../rdd/shuffle-options.ts'
+import { resolveShuffleOptions, type ShuffleOptions } from '../rdd/shuffle-options.ts'
 import { fromSource } from '../rdd/source-rdd.ts'
 import type { Batch, BatchRef } from './batch.ts'
 // Windows and state (issue 5). These modules build their streams from DerivedDStream below
@@ -151,10 +151,13 @@ export abstract class DStream<T> {
     options?: ShuffleOptions<K>,
   ): DStream<[K, V]> {
     const f = functionArgument('fn', fn)
+    // Checked when the stream is declared, not at its first batch.
+    resolveShuffleOptions(options, 1, 'reduceByKey')
     return this.transform((rdd) => rdd.reduceByKey(f, options))
   }
 
   groupByKey<K, V>(this: DStream<[K, V]>, options?: ShuffleOptions<K>): DStream<[K, V[]]> {
+    resolveShuffleOptions(options, 1, 'groupByKey')
     return this.transform((rdd) => rdd.groupByKey(options))
   }
 
