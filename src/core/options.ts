@@ -426,8 +426,16 @@ export function optionsObject<F extends OptionFields>(
  * "createDirectStream: unknown option 'startingOffset' — did you mean 'startingOffsets'?".
  */
 export function parseOptions<T>(type: OptionType<T>, value: unknown, owner: string): T {
+  return withOwner(owner, () => type.parse(value, ''))
+}
+
+/**
+ * Runs `check` and prefixes the message of an INVALID_OPTION error it throws with `owner`,
+ * for rules checked after parsing (ones that need more than the options object).
+ */
+export function withOwner<T>(owner: string, check: () => T): T {
   try {
-    return type.parse(value, '')
+    return check()
   } catch (error) {
     if (error instanceof SluiceError && error.code === ErrorCodes.INVALID_OPTION) {
       throw new SluiceError(ErrorCodes.INVALID_OPTION, `${owner}: ${error.message}`, {
@@ -436,11 +444,6 @@ export function parseOptions<T>(type: OptionType<T>, value: unknown, owner: stri
     }
     throw error
   }
-}
-
-/** The schema fields of several option groups as one, for an options type that extends them. */
-export function mergeFields<A extends OptionFields, B extends OptionFields>(a: A, b: B): A & B {
-  return { ...a, ...b }
 }
 
 /** The object without its undefined properties, for passing optional settings on. */

@@ -1,7 +1,7 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { booleanOption, nonEmptyString, optionsObject, parseOptions } from '../core/options.ts'
+import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
@@ -91,7 +91,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   constructor(context: StreamingContext, options: DirectStreamOptions<K, V>) {
     super(context, `direct-kafka-${nextDirectStreamId++}`)
     const given = parseOptions(directStreamOptions, options, 'createDirectStream')
-    this.#rates = rateControlSettings(given, context.batchInterval)
+    this.#rates = withOwner('createDirectStream', () => rateControlSettings(given, context.batchInterval))
     this.#settings = readSettings(given)
     this.#discovery = resolveDiscovery(given)
     this.#starting = given.startingOffsets ?? { kind: 'latest' }

@@ -259,13 +259,13 @@ for (const c of cases) {
     const [typo, typoValue, suggestion] = c.typo
     assert.match(
       await refusal(() => c.run(setPath(c.valid, typo, typoValue))),
-      new RegExp(`unknown option '${escape(typo)}' — did you mean '${escape(suggestion)}'\\?$`),
+      new RegExp(`unknown option '${escapeRegExp(typo)}' — did you mean '${escapeRegExp(suggestion)}'\\?$`),
     )
     const [path, value] = c.wrongType
     const message = await refusal(() => c.run(setPath(c.valid, path, value)))
     assert.match(
       message,
-      new RegExp(`option '${escape(path)}' must be .*, got ${escape(describeReceived(value))}`),
+      new RegExp(`option '${escapeRegExp(path)}' must be .*, got ${escapeRegExp(describeReceived(value))}`),
     )
   })
 }
@@ -308,6 +308,6 @@ function deepCopy(value: unknown): unknown {
   return value
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
