@@ -15,20 +15,31 @@ const dist = join(root, 'dist')
 const config = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { exclude?: string[] }
 const excluded = (config.exclude ?? []).map((path) => join(root, path))
 
-rmSync(dist, { recursive: true, force: true })
-const tsc = spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json')], {
-  stdio: 'inherit',
-})
-if (tsc.status !== 0) process.exit(tsc.status ?? 1)
-
-let assets = 0
-for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
-  if (!entry.isFile() || entry.name.endsWith('.ts')) continue
-  const file = join(entry.parentPath, entry.name)
-  if (excluded.some((folder) => file.startsWith(`${folder}/`))) continue
-  const target = join(dist, relative(src, file))
-  mkdirSync(dirname(target), { recursive: true })
-  cpSync(file, target)
-  assets++
+/** Copies every file under `from` that is not TypeScript to the same place under `to`; returns how many. */
+export function copyAssets(from: string, to: string, excludedFolders: readonly string[] = []): number {
+  let copied = 0
+  for (const entry of readdirSync(from, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || entry.name.endsWith('.ts')) continue
+    const file = join(entry.parentPath, entry.name)
+    if (excludedFolders.some((folder) => file.startsWith(`${folder}/`))) continue
+    const target = join(to, relative(from, file))
+    mkdirSync(dirname(target), { recursive: true })
+    cpSync(file, target)
+    copied++
+  }
+  return copied
 }
-console.log(`built dist/ (${assets} asset file${assets === 1 ? '' : 's'} copied)`)
+
+if (import.meta.main) {
+  rmSync(dist, { recursive: true, force: true })
+  const tsc = spawnSync(
+    join(root, 'node_modules', '.bin', 'tsc'),
+    ['-p', join(root, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  )
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+  const assets = copyAssets(src, dist, excluded)
+  console.log(`built dist/ (${assets} asset file${assets === 1 ? '' : 's'} copied)`)
+}
