@@ -7,10 +7,11 @@
 //
 //   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=./counts CHECKPOINT=./ckpt npm run example -- examples/wordcount-files.ts
 //
-// Run it from the repository (the "example" script runs a file with Node 24 and resolves
-// 'sluice' to the sources, as an installed package would be); `npx sluice kafka start`
-// starts a local broker and prints its bootstrap address. The topic must exist (the
-// stream reads nothing until it does); Ctrl-C stops the job gracefully.
+// Run it from the repository: the "example" script runs the file on Node 24 and resolves
+// 'sluice' to the sources, as the installed package would be resolved. `npx sluice kafka
+// start` starts a local broker and prints its bootstrap address. TOPIC must name an
+// existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
+// gracefully.
 import {
   createFileSink,
   createLogger,

@@ -11,7 +11,9 @@
  *   command returns). Never a stack trace.
  *
  * Arguments are tokenized by node:util's parseArgs (non-strict, with tokens) and checked
- * here, so every message is ours and the same on every Node version.
+ * here, so every message is ours and the same on every Node version. A command imports
+ * what it runs on (the Kafka client, the checkpoint store) inside `run`, with `import()`,
+ * so that `--help` and usage errors answer at once.
  */
 import { parseArgs } from 'node:util'
 import { closestName } from '../core/options.ts'

@@ -1,9 +1,11 @@
 import { createLogger } from '../core/logger.ts'
-import { localKafkaStatus, startLocalKafka, stopLocalKafka } from '../local-kafka/broker.ts'
 import { defineCommand, defineGroup } from './command.ts'
 import { portFlag, stringFlag } from './flags.ts'
 
 export const defaultKafkaDir = '.sluice/kafka'
+
+/** The broker code loads the Kafka client; `--help` and usage errors need neither. */
+const broker = () => import('../local-kafka/broker.ts')
 
 /** Exit code of `status` when no broker runs: like LSB init scripts' "program is not running". */
 export const NOT_RUNNING = 3
@@ -29,7 +31,7 @@ const start = defineCommand({
   examples: ['sluice kafka start', 'sluice kafka start --port 9092 --dir /tmp/kafka'],
   async run({ flags, io }) {
     const port = flags.port
-    const { kafka, alreadyRunning } = await startLocalKafka({
+    const { kafka, alreadyRunning } = await (await broker()).startLocalKafka({
       dir: flags.dir,
       ...(port === undefined ? {} : { port }),
       ...(flags['controller-port'] === undefined ? {} : { controllerPort: flags['controller-port'] }),
@@ -55,7 +57,7 @@ const stop = defineCommand({
   summary: 'stop it (its data is kept)',
   flags: { dir: dirFlag },
   async run({ flags, io }) {
-    const stopped = await stopLocalKafka(flags.dir)
+    const stopped = await (await broker()).stopLocalKafka(flags.dir)
     io.stdout(stopped ? `stopped the broker in ${flags.dir}\n` : `no broker is running in ${flags.dir}\n`)
     return 0
   },
@@ -67,7 +69,7 @@ const status = defineCommand({
   description: `Print whether a broker runs from the directory, and its bootstrap address. Exits 0 when it runs, ${NOT_RUNNING} when it does not.`,
   flags: { dir: dirFlag },
   async run({ flags, io }) {
-    const found = await localKafkaStatus(flags.dir)
+    const found = await (await broker()).localKafkaStatus(flags.dir)
     if (!found.state) {
       io.stdout(`stopped (no broker running in ${flags.dir})\n`)
       return NOT_RUNNING
