@@ -60,6 +60,8 @@ export async function createCountsTable(
 ): Promise<void> {
   if (database.postgres) {
     const client = new pg.Client({ connectionString: database.postgres.connectionString })
+    // A connection the server drops emits 'error'; the awaited query reports it anyway.
+    client.on('error', () => {})
     await client.connect()
     try {
       await client.query(countsTableDdl('postgres', table))

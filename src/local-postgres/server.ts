@@ -234,6 +234,8 @@ async function waitForConnection(port: number, logFile: string, timeoutMs: numbe
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const client = new pg.Client({ ...clientConfig(port, 'postgres'), connectionTimeoutMillis: 2000 })
+    // A server still starting may drop the connection: the awaited call reports it, the event must not crash.
+    client.on('error', () => {})
     try {
       await client.connect()
       await client.query('SELECT 1')
@@ -256,6 +258,7 @@ async function waitForConnection(port: number, logFile: string, timeoutMs: numbe
 
 async function createDatabase(port: number, database: string): Promise<void> {
   const client = new pg.Client(clientConfig(port, 'postgres'))
+  client.on('error', () => {})
   try {
     await client.connect()
     if (database !== 'postgres') await client.query(`CREATE DATABASE "${database}"`)
