@@ -51,7 +51,10 @@ export async function retryTransient<T>(
   let previousError: unknown
   for (let attempts = 1; ; attempts++) {
     try {
-      return await attempt(previousError)
+      const result = await attempt(previousError)
+      if (attempts > 1)
+        options.logger.info('the database is back; retrying succeeded', { ...options.context, attempts })
+      return result
     } catch (error) {
       if (!anyCause(error, options.isTransient)) throw error
       deadline ??= Date.now() + options.timeoutMs
