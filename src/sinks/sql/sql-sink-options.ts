@@ -41,8 +41,17 @@ export interface SqlSinkOptions {
   readonly postgres?: PostgresOptions
   /** Tables the write function needs; `start()` fails naming the first one missing. */
   readonly tables?: readonly string[]
-  /** Where offsets are kept (default `sluice_offsets`), created by `start()` when missing. */
+  /**
+   * Where offsets are kept (default `sluice_offsets`), created by `start()` when missing,
+   * together with `<offsetsTable>_lost` (ranges skipped because retention deleted them).
+   */
   readonly offsetsTable?: string
+  /**
+   * How long a batch keeps retrying transient database failures — a lost or refused
+   * connection, a server restarting, SQLite's lock held by another writer — counted from the
+   * first failure (default 30 s). An outage shorter than this costs no failed batch.
+   */
+  readonly retryTimeoutMs?: number
   readonly logger?: Logger
 }
 
@@ -58,6 +67,7 @@ export interface ResolvedSqlSinkOptions {
       }
   readonly tables: readonly string[]
   readonly offsetsTable: string
+  readonly retryTimeoutMs: number
   readonly logger: Logger
 }
 
@@ -66,6 +76,7 @@ const defaults = {
   maxConnections: 4,
   connectTimeoutMs: 10_000,
   offsetsTable: 'sluice_offsets',
+  retryTimeoutMs: 30_000,
 }
 
 const tableName = stringOption({
@@ -96,6 +107,7 @@ const sqlSinkOptions = optionsObject(
     postgres: postgresOptions,
     tables: arrayOption(tableName, { expected: 'an array of table names' }),
     offsetsTable: tableName,
+    retryTimeoutMs: durationMs(),
     logger: loggerOption,
   },
   (options) => {
@@ -123,6 +135,7 @@ export function resolveSqlSinkOptions(options: SqlSinkOptions): ResolvedSqlSinkO
     engine,
     tables: given.tables ?? [],
     offsetsTable: given.offsetsTable ?? defaults.offsetsTable,
+    retryTimeoutMs: given.retryTimeoutMs ?? defaults.retryTimeoutMs,
     logger: given.logger ?? createLogger(),
   }
 }

@@ -47,6 +47,11 @@ const cases: [string, unknown, string][] = [
     `${P}option 'postgres.maxConnections' must be at least 1, got 0`,
   ],
   [
+    'bad retry timeout',
+    { app: 'wc', sqlite, retryTimeoutMs: 1.5 },
+    `${P}option 'retryTimeoutMs' must be an integer (milliseconds), got a number (1.5)`,
+  ],
+  [
     'tables not an array',
     { app: 'wc', sqlite, tables: 'word_counts' },
     `${P}option 'tables' must be an array of table names, got a string ("word_counts")`,
