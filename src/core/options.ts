@@ -245,9 +245,14 @@ export function durationMs(min = 1): OptionType<number> {
   })
 }
 
-/** One of a fixed set of strings; a near miss gets "did you mean". */
-export function oneOf<const V extends string>(values: readonly V[]): OptionType<V> {
-  const expected = `one of ${values.map((v) => `'${v}'`).join(', ')}`
+/**
+ * One of a fixed set of strings; a near miss gets "did you mean". `expected` rewords the
+ * message when the option also takes other forms ("'earliest', 'latest' or { timestamp }").
+ */
+export function oneOf<const V extends string>(
+  values: readonly V[],
+  expected = `one of ${values.map((v) => `'${v}'`).join(', ')}`,
+): OptionType<V> {
   return {
     expected,
     parse(value, path) {

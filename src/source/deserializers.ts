@@ -30,7 +30,7 @@ const builtIns: Record<string, PayloadDecoder<unknown>> = {
   buffer: (payload) => payload,
 }
 
-const builtInName = oneOf(['string', 'json', 'buffer'])
+const builtInName = oneOf(['string', 'json', 'buffer'], "'string', 'json', 'buffer' or a function")
 
 /** A deserializer option: a built-in's name or a function of the payload. */
 export const deserializerOption: OptionType<Deserializer<unknown>> = customOption(

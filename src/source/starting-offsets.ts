@@ -29,7 +29,7 @@ export type ResolvedStartingOffsets =
   | { readonly kind: 'specific'; readonly offsets: ReadonlyMap<string, bigint> }
 
 const expected = "'earliest', 'latest', { timestamp } or { topic: { partition: offset } }"
-const startName = oneOf(['earliest', 'latest'])
+const startName = oneOf(['earliest', 'latest'], expected)
 const timestamp = numberOption({ min: 0, unit: 'ms since the epoch' })
 
 function parseStartingOffsets(value: unknown, path: string): ResolvedStartingOffsets {
