@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 import type { LocalPostgres } from '../src/local-postgres/server.ts'
 import { startLocalPostgres } from '../src/local-postgres/server.ts'
+import { nodeOptionsWithSources } from './source-condition.ts'
 
 const args = process.argv.slice(2)
 const files = args.filter((a) => !a.startsWith('--'))
@@ -63,10 +64,7 @@ try {
       env: {
         ...process.env,
         SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
-        // Tests and examples import 'sluice' as an application does; the "sluice-source" export
-        // condition resolves it to src/, so no build is needed. NODE_OPTIONS carries the
-        // condition into every process a test starts.
-        NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=sluice-source'].filter(Boolean).join(' '),
+        NODE_OPTIONS: nodeOptionsWithSources(),
       },
     })
     child.once('close', (status) => resolve(status ?? 1))

@@ -60,6 +60,7 @@ test('--help, --version and <command> --help print to stdout and exit 0', async 
 })
 
 test('command-line mistakes exit 2 with one line naming them and the usage, on stderr', async () => {
+  const statusUsage = 'usage: sluice kafka status [--dir DIR]'
   const cases: [string[], string, string][] = [
     [[], 'sluice: missing command', 'usage: sluice <command> [options]'],
     [
@@ -77,37 +78,21 @@ test('command-line mistakes exit 2 with one line naming them and the usage, on s
     [
       ['kafka', 'status', '--dri', 'x'],
       "sluice kafka status: unknown option '--dri' (did you mean '--dir'?)",
-      'usage: sluice kafka status [--dir DIR]',
+      statusUsage,
     ],
-    [
-      ['kafka', 'status', '-x'],
-      "sluice kafka status: unknown option '-x'",
-      'usage: sluice kafka status [--dir DIR]',
-    ],
-    [
-      ['kafka', 'status', '--dir'],
-      "sluice kafka status: option '--dir' needs a value (DIR)",
-      'usage: sluice kafka status [--dir DIR]',
-    ],
-    [
-      ['kafka', 'status', '--dir='],
-      "sluice kafka status: option '--dir' must not be empty",
-      'usage: sluice kafka status [--dir DIR]',
-    ],
+    [['kafka', 'status', '-x'], "sluice kafka status: unknown option '-x'", statusUsage],
+    [['kafka', 'status', '--dir'], "sluice kafka status: option '--dir' needs a value (DIR)", statusUsage],
+    [['kafka', 'status', '--dir='], "sluice kafka status: option '--dir' must not be empty", statusUsage],
     [
       ['kafka', 'status', '--dir', 'a', '--dir', 'b'],
       "sluice kafka status: option '--dir' is given twice",
-      'usage: sluice kafka status [--dir DIR]',
+      statusUsage,
     ],
-    [
-      ['kafka', 'status', 'extra'],
-      "sluice kafka status: unexpected argument 'extra'",
-      'usage: sluice kafka status [--dir DIR]',
-    ],
+    [['kafka', 'status', 'extra'], "sluice kafka status: unexpected argument 'extra'", statusUsage],
     [
       ['kafka', 'status', '--help=yes'],
       `sluice kafka status: option '--help' takes no value, got "yes"`,
-      'usage: sluice kafka status [--dir DIR]',
+      statusUsage,
     ],
   ]
   const startUsage = 'usage: sluice kafka start [--port N] [--controller-port N] [--dir DIR]'
