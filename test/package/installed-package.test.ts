@@ -315,6 +315,7 @@ describe('on each supported Node.js', () => {
         },
         node.name,
       )
+      assert.equal(result.stderr, '', `${node.name}: require() of sluice prints nothing (no warning)`)
     }
   })
 
