@@ -11,7 +11,7 @@ test('the exported names and their kinds are those of the committed API report',
   assert.equal(
     apiReport(names),
     expected,
-    'the public surface changed: if that is intended, run `npm run api-report` and commit test/package/sluice.api.md',
+    'the public surface changed: if that is intended, run `npm run api-report` and commit docs/api.md',
   )
 })
 
