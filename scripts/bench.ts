@@ -10,8 +10,11 @@ import { benches } from '../bench/registry.ts'
 import { createLogger } from '../src/core/logger.ts'
 import { KafkaClient } from '../src/kafka/client.ts'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
+import { nodeOptionsWithSources } from './source-condition.ts'
 
 const only = process.argv.slice(2)
+// Cases run in their own processes, and some import 'sluice' (through the examples).
+process.env.NODE_OPTIONS = nodeOptionsWithSources()
 const logger = createLogger({ level: 'warn' })
 let brokerDir: string | undefined
 let brokers = process.env.KAFKA_BOOTSTRAP?.split(',')

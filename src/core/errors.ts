@@ -39,8 +39,10 @@ export const ErrorCodes = {
   LOCAL_POSTGRES: 'SLUICE_LOCAL_POSTGRES',
 } as const
 
+/** One of the codes in `ErrorCodes`: the stable, machine-readable kind of a SluiceError. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
+/** A SluiceError's optional parts. */
 export interface SluiceErrorOptions {
   retriable?: boolean
   cause?: unknown
@@ -48,6 +50,7 @@ export interface SluiceErrorOptions {
   details?: Record<string, unknown>
 }
 
+/** The error sluice throws: a stable `code` (see ErrorCodes), a `retriable` flag and structured `details` (option, topic, partition, offsets...). */
 export class SluiceError extends Error {
   readonly code: ErrorCode
   readonly retriable: boolean
@@ -73,6 +76,7 @@ export function invalidOption(
   })
 }
 
+/** True when `error` is a SluiceError, with `code` when one is given. */
 export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
   return error instanceof SluiceError && (code === undefined || error.code === code)
 }

@@ -1,4 +1,12 @@
+import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import {
+  functionArgument,
+  functionOption,
+  optionsObject,
+  parseOptions,
+  signalOption,
+} from '../core/options.ts'
 import { cogroupAggregator, groupAggregator, reduceAggregator, type Sided } from './aggregator.ts'
 import { type ChunkedPartitionFunction, type Chunks, recordsOf } from './chunks.ts'
 import { type ElementOp, type PipelineStep, pipelineStep } from './element-pipeline.ts'
@@ -6,7 +14,6 @@ import { defaultKeySerializer, type KeySerializer, serializedKeyOf } from './key
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
 import { chunkedPartitionFunction, mapPartitionsStep, type PartitionFunction } from './map-partitions.ts'
-import { describeValue, functionOption } from './option-checks.ts'
 import { shuffleStep } from './shuffle.ts'
 import { resolveShuffleOptions, type ShuffleOptions } from './shuffle-options.ts'
 import { take } from './take.ts'
@@ -21,17 +28,24 @@ export interface RddInit {
   readonly dependencies?: readonly Rdd<unknown>[]
 }
 
+/** Options of an RDD action (`collect`, `count`, `take`, `foreach`...). */
 export interface ActionOptions {
   /** Cancels the action: its tasks see their signal abort and the action rejects with the reason. */
   readonly signal?: AbortSignal
 }
 
+/** Options of `countByValue`. */
 export interface CountByValueOptions<T> extends ActionOptions {
   /** How object values are compared; default `defaultKeySerializer`. */
   readonly keySerializer?: KeySerializer<T>
 }
 
 let nextRddId = 1
+
+const countByValueOptions = optionsObject({
+  signal: signalOption,
+  keySerializer: functionOption<KeySerializer<unknown>>(),
+})
 
 /**
  * A lazy, partitioned dataset: a node of lineage that knows how to compute each of its
@@ -82,22 +96,22 @@ export abstract class Rdd<T> {
 
   /** The chunk-level primitive every narrow operation is built on. */
   mapPartitionChunks<U>(fn: ChunkedPartitionFunction<T, U>): Rdd<U> {
-    return this.#derive(mapPartitionsStep(this, functionOption('fn', fn)))
+    return this.#derive(mapPartitionsStep(this, functionArgument('fn', fn)))
   }
 
   /** Transforms each partition as a whole, reading its records one by one. */
   mapPartitions<U>(fn: PartitionFunction<T, U>): Rdd<U> {
-    return this.mapPartitionChunks(chunkedPartitionFunction(functionOption('fn', fn)))
+    return this.mapPartitionChunks(chunkedPartitionFunction(functionArgument('fn', fn)))
   }
 
   map<U>(fn: (value: T) => U): Rdd<U> {
-    return this.#pipe({ kind: 'map', fn: functionOption('fn', fn) as ElementOp['fn'] })
+    return this.#pipe({ kind: 'map', fn: functionArgument('fn', fn) as ElementOp['fn'] })
   }
 
   flatMap<U>(fn: (value: T) => Iterable<U>): Rdd<U> {
     return this.#pipe({
       kind: 'flatMap',
-      fn: functionOption('fn', fn) as (value: never) => Iterable<unknown>,
+      fn: functionArgument('fn', fn) as (value: never) => Iterable<unknown>,
     })
   }
 
@@ -106,7 +120,7 @@ export abstract class Rdd<T> {
   filter(predicate: (value: T) => boolean): Rdd<T> {
     return this.#pipe({
       kind: 'filter',
-      fn: functionOption('predicate', predicate) as (value: never) => boolean,
+      fn: functionArgument('predicate', predicate) as (value: never) => boolean,
     })
   }
 
@@ -134,7 +148,7 @@ export abstract class Rdd<T> {
   }
 
   mapValues<K, V, U>(this: Rdd<[K, V]>, fn: (value: V) => U): Rdd<[K, U]> {
-    const mapValue = functionOption<(value: V) => U>('fn', fn)
+    const mapValue = functionArgument<(value: V) => U>('fn', fn)
     return this.map(([key, value]): [K, U] => [key, mapValue(value)])
   }
 
@@ -150,20 +164,20 @@ export abstract class Rdd<T> {
 
   /** Merges the values of each key with `fn` (associative, commutative, returning a new value). */
   reduceByKey<K, V>(this: Rdd<[K, V]>, fn: (a: V, b: V) => V, options?: ShuffleOptions<K>): Rdd<[K, V]> {
-    const reduce = functionOption<(a: V, b: V) => V>('fn', fn)
-    const spec = resolveShuffleOptions(options, this.numPartitions)
+    const reduce = functionArgument<(a: V, b: V) => V>('fn', fn)
+    const spec = resolveShuffleOptions(options, this.numPartitions, 'reduceByKey')
     return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce)))
   }
 
   /** All values of each key, in partition order then record order. */
   groupByKey<K, V>(this: Rdd<[K, V]>, options?: ShuffleOptions<K>): Rdd<[K, V[]]> {
-    const spec = resolveShuffleOptions(options, this.numPartitions)
+    const spec = resolveShuffleOptions(options, this.numPartitions, 'groupByKey')
     return this.#derive(shuffleStep(this, spec, groupAggregator<V>()))
   }
 
   /** For every key in either RDD, its values in this one and in `other`. */
   cogroup<K, V, W>(this: Rdd<[K, V]>, other: Rdd<[K, W]>, options?: ShuffleOptions<K>): Rdd<[K, [V[], W[]]]> {
-    const spec = resolveShuffleOptions(options, Math.max(this.numPartitions, other.numPartitions))
+    const spec = resolveShuffleOptions(options, Math.max(this.numPartitions, other.numPartitions), 'cogroup')
     const left = this.mapValues((value): Sided<V, W> => ({ side: 'left', value }))
     const right = other.mapValues((value): Sided<V, W> => ({ side: 'right', value }))
     const sided = left.union(right)
@@ -231,13 +245,13 @@ export abstract class Rdd<T> {
     fn: (records: AsyncIterable<T>, ctx: TaskContext) => Promise<void> | void,
     options: ActionOptions = {},
   ): Promise<void> {
-    const perPartition = functionOption<typeof fn>('fn', fn)
+    const perPartition = functionArgument<typeof fn>('fn', fn)
     await this.#runAll((chunks, ctx) => perPartition(recordsOf(chunks), ctx), options)
   }
 
   /** Calls `fn` on every record; a returned promise is awaited before the next record. */
   async foreach(fn: (value: T) => unknown, options: ActionOptions = {}): Promise<void> {
-    const each = functionOption<typeof fn>('fn', fn)
+    const each = functionArgument<typeof fn>('fn', fn)
     await this.#runAll(async (chunks) => {
       for await (const chunk of chunks) {
         for (let i = 0; i < chunk.length; i++) {
@@ -250,7 +264,7 @@ export abstract class Rdd<T> {
 
   /** Combines all records with `fn` (associative, commutative); rejects on an empty RDD. */
   async reduce(fn: (a: T, b: T) => T, options: ActionOptions = {}): Promise<T> {
-    const combine = functionOption<typeof fn>('fn', fn)
+    const combine = functionArgument<typeof fn>('fn', fn)
     const partials = await this.#runAll(async (chunks) => {
       let found = false
       let acc: T | undefined
@@ -278,11 +292,8 @@ export abstract class Rdd<T> {
    * (object values through the key serializer); each map key is the first-seen value.
    */
   async countByValue(options: CountByValueOptions<T> = {}): Promise<Map<T, number>> {
-    const serializer = functionOption<KeySerializer<T>>(
-      'keySerializer',
-      options.keySerializer,
-      defaultKeySerializer,
-    )
+    const { keySerializer, ...actionOptions } = parseOptions(countByValueOptions, options, 'countByValue')
+    const serializer = keySerializer ?? defaultKeySerializer
     const parts = await this.#runAll(async (chunks) => {
       const counts = new KeyedMap<T, number>()
       for await (const chunk of chunks) {
@@ -295,7 +306,7 @@ export abstract class Rdd<T> {
         }
       }
       return counts.entries()
-    }, options)
+    }, actionOptions)
     const merged = new KeyedMap<T, number>()
     for (const part of parts) {
       for (const { key, serialized, value } of part) {

@@ -1,10 +1,10 @@
+import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Aggregator } from './aggregator.ts'
 import type { Chunks } from './chunks.ts'
 import { bucketOf } from './hash-partitioner.ts'
 import { serializedKeyOf } from './key-serializer.ts'
 import { type KeyedEntry, KeyedMap } from './keyed-map.ts'
-import { describeValue } from './option-checks.ts'
 import type { Rdd } from './rdd.ts'
 import type { ShuffleSpec } from './shuffle-options.ts'
 

@@ -1,8 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
-import { describeValue, nonNegativeNumberOption, positiveIntegerOption } from './option-checks.ts'
+import {
+  loggerOption,
+  MAX_TIMER_MS,
+  numberOption,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+  signalOption,
+} from '../core/options.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
 import type { TaskContext } from './task-context.ts'
@@ -33,6 +42,16 @@ export const DEFAULT_RETRY_BACKOFF_MS = 50
 
 let nextJobId = 1
 
+const taskRunnerOptions = optionsObject({
+  concurrency: positiveInteger,
+  maxAttempts: positiveInteger,
+  retryBackoffMs: numberOption({ min: 0, max: MAX_TIMER_MS, unit: 'milliseconds' }),
+  logger: loggerOption,
+})
+
+/** Options of an action (`collect`, `count`...), checked by the job that runs it. */
+export const runJobOptions = optionsObject({ signal: signalOption })
+
 /** The runner whose task the current async context runs inside, if any. */
 const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
 
@@ -48,14 +67,11 @@ export class TaskRunner {
   readonly #slots: Semaphore
 
   constructor(options: TaskRunnerOptions = {}) {
-    this.concurrency = positiveIntegerOption('concurrency', options.concurrency, DEFAULT_CONCURRENCY)
-    this.maxAttempts = positiveIntegerOption('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS)
-    this.retryBackoffMs = nonNegativeNumberOption(
-      'retryBackoffMs',
-      options.retryBackoffMs,
-      DEFAULT_RETRY_BACKOFF_MS,
-    )
-    this.#logger = checkLogger(options.logger) ?? createLogger({ bindings: { component: 'task-runner' } })
+    const given = parseOptions(taskRunnerOptions, options, 'TaskRunner')
+    this.concurrency = given.concurrency ?? DEFAULT_CONCURRENCY
+    this.maxAttempts = given.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+    this.retryBackoffMs = given.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS
+    this.#logger = given.logger ?? createLogger({ bindings: { component: 'task-runner' } })
     this.#slots = new Semaphore(this.concurrency)
   }
 
@@ -71,7 +87,7 @@ export class TaskRunner {
     options: RunJobOptions = {},
   ): Promise<R[]> {
     checkPartitions(rdd, partitions)
-    const outer = options.signal
+    const outer = parseOptions(runJobOptions, options, 'action').signal
     outer?.throwIfAborted()
     // Shuffle map stages run before this job takes any slot: a reduce task holding a slot while
     // it waits for map tasks that need slots could deadlock a full pool.
@@ -154,17 +170,6 @@ export class TaskRunner {
       }
     }
   }
-}
-
-function checkLogger(logger: unknown): Logger | undefined {
-  if (logger === undefined) return undefined
-  if (typeof logger !== 'object' || logger === null || typeof (logger as Logger).warn !== 'function') {
-    throw invalidOption(
-      'logger',
-      `must be a Logger (an object with a warn method), got ${describeValue(logger)}`,
-    )
-  }
-  return logger as Logger
 }
 
 function checkPartitions(rdd: Rdd<unknown>, partitions: readonly number[]): void {

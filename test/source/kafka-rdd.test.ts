@@ -304,19 +304,21 @@ test('invalid options fail at construction naming the option', () => {
       () => createRDD(options as never, range),
       (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
     )
-  invalid({}, "option 'brokers' is required (or pass 'client')")
-  invalid({ brokers: ['nohost'] }, `option 'brokers' has an entry that is not 'host:port': "nohost"`)
+  const P = 'createRDD: '
+  invalid({}, `${P}option 'brokers' is required (or pass 'client')`)
+  invalid({ brokers: ['nohost'] }, `${P}option 'brokers[0]' is not 'host:port': "nohost"`)
   invalid(
     { brokers: ['h:1'], deserializers: { value: 'xml' } },
-    `option 'deserializers.value' must be 'string', 'json', 'buffer' or a function, got "xml"`,
+    `${P}option 'deserializers.value' must be 'string', 'json', 'buffer' or a function, got a string ("xml")`,
   )
   invalid(
     { brokers: ['h:1'], isolationLevel: 'dirty' },
-    `option 'isolationLevel' must be 'read_committed' or 'read_uncommitted', got "dirty"`,
+    `${P}option 'isolationLevel' must be one of 'read_committed', 'read_uncommitted', got a string ("dirty")`,
   )
   invalid(
     { brokers: ['h:1'], maxBytesPerFetch: 10 },
-    "option 'maxBytesPerFetch' must be an integer of at least 1024 bytes, got 10",
+    `${P}option 'maxBytesPerFetch' must be at least 1024 (bytes), got 10`,
   )
-  invalid({ brokers: ['h:1'], taskConcurrency: 0 }, "option 'concurrency' must be a positive integer, got 0")
+  invalid({ brokers: ['h:1'], taskConcurrency: 0 }, `${P}option 'taskConcurrency' must be at least 1, got 0`)
+  invalid({ brokers: ['h:1'], maxTaskAttempts: 0 }, `${P}option 'maxTaskAttempts' must be at least 1, got 0`)
 })

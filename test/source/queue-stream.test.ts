@@ -153,7 +153,7 @@ test('input names: given, or kind and registration order within each context; a 
   const invalid = (options: object, message: string, given: unknown = rdds) =>
     assert.throws(
       () => queueStream(ssc, given as never, options),
-      (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
+      (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === `queueStream: ${message}`,
     )
   invalid(
     { name: 'orders' },
@@ -167,9 +167,12 @@ test('input names: given, or kind and registration order within each context; a 
     { name: 'a/b' },
     `option 'name' must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.', got "a/b"`,
   )
-  invalid({ oneAtATime: 'yes' }, `option 'oneAtATime' must be a boolean, got "yes"`)
-  invalid({}, `option 'rdds[1]' must be an RDD (parallelize(...) makes one), got an array`, [rdds[0], [1, 2]])
-  invalid({}, `option 'rdds' must be an array of RDDs, got "none"`, 'none')
+  invalid({ oneAtATime: 'yes' }, `option 'oneAtATime' must be a boolean, got a string ("yes")`)
+  invalid({}, `option 'rdds[1]' must be an RDD (parallelize(...) makes one), got an array (length 2)`, [
+    rdds[0],
+    [1, 2],
+  ])
+  invalid({}, `option 'rdds' must be an array of RDDs, got a string ("none")`, 'none')
   // Failed constructions registered nothing: the next default name is still queue-2.
   assert.equal(queueStream(ssc, rdds).name, 'queue-2')
 })

@@ -41,7 +41,11 @@ export class SyntheticInput<T> extends InputDStream<T> {
   readonly #positions: bigint[]
 
   constructor(context: StreamingContext, options: SyntheticOptions<T>) {
-    super(context, { name: options.topic ?? 'synthetic', defaultPrefix: 'synthetic' })
+    super(context, {
+      name: options.topic ?? 'synthetic',
+      defaultPrefix: 'synthetic',
+      owner: 'SyntheticInput',
+    })
     this.topic = options.topic ?? 'synthetic'
     this.options = options
     this.available = options.available
