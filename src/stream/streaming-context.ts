@@ -187,9 +187,9 @@ export class StreamingContext {
     return this.#batches.get(id)?.ref
   }
 
-  /** @internal Aborts on a forced stop: the signal of every batch's work. */
+  /** @internal The running batch's signal, which aborts on a forced stop. */
   batchSignal(): AbortSignal {
-    return this.#stop.forcedSignal
+    return this.#batchRunner?.signal ?? this.#stop.forcedSignal
   }
 
   // ---- the lifecycle ----

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { test } from 'node:test'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
@@ -340,4 +341,20 @@ test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, 
     [1, true],
     [2, false],
   ])
+})
+
+test('a long run adds no listener per batch to anything that lives as long as the context', async () => {
+  const { ssc, driver } = manualContext('many-batches')
+  const listenersDuringBatches: number[] = []
+  new FakeInput(ssc, { partitions: 1, perBatch: 1 }).foreachBatch(async (rdd, batch) => {
+    assert.equal(batch.signal.aborted, false)
+    await rdd.collect()
+    listenersDuringBatches.push(getEventListeners(ssc.batchSignal(), 'abort').length)
+  })
+  await ssc.start()
+  await driver.run(30)
+  await ssc.stop()
+  // Between batches the context's own stop signal holds no listener left by a batch.
+  assert.equal(getEventListeners(ssc.batchSignal(), 'abort').length, 0)
+  assert.ok(Math.max(...listenersDuringBatches) <= 2, `batch signals hold ${listenersDuringBatches}`)
 })
