@@ -65,3 +65,22 @@ export async function fillTopic(
     }),
   )
 }
+
+/**
+ * Steady-state timing, from the first record a case sees to the end of its work: process
+ * startup (module loading, TypeScript stripping, connecting, the first plan) stays out, and
+ * is reported on its own as `startupMs`, the time from process start to the first record.
+ */
+export class SteadyClock {
+  firstRecordAt = 0
+
+  /** Call on every record (cheap): only the first call is remembered. */
+  sawRecord(): void {
+    if (this.firstRecordAt === 0) this.firstRecordAt = performance.now()
+  }
+
+  /** Milliseconds from the first record to now, and the startup before it. */
+  stop(): { ms: number; startupMs: number } {
+    return { ms: performance.now() - this.firstRecordAt, startupMs: Math.round(this.firstRecordAt) }
+  }
+}

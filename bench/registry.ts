@@ -1,3 +1,4 @@
+import type { Logger } from '../src/core/logger.ts'
 import type { KafkaClient } from '../src/kafka/client.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
@@ -10,6 +11,7 @@ import { streamWordCount } from './stream-wordcount.ts'
 export interface BenchContext {
   readonly client: KafkaClient
   readonly brokers: readonly string[]
+  readonly logger: Logger
   readonly runCase: (
     file: string,
     args: readonly string[],
