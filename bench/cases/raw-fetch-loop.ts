@@ -9,5 +9,5 @@ await rawFetchLoop(brokers, topic, partitions, perPartition, () => {
   clock.sawRecord()
   records++
 })
-const { ms, startupMs } = clock.stop()
-report({ name: 'raw @platformatic/kafka fetch loop', records, ms, extra: { startupMs } })
+const { ms, cpuMs, startupMs } = clock.stop()
+report({ name: 'raw @platformatic/kafka fetch loop', records, ms, extra: { cpuMs, startupMs } })

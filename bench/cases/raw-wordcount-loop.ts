@@ -12,10 +12,10 @@ await rawFetchLoop(brokers, topic, partitions, perPartition, (value) => {
   records++
   for (const word of value.toString('utf8').split(' ')) counts.set(word, (counts.get(word) ?? 0) + 1)
 })
-const { ms, startupMs } = clock.stop()
+const { ms, cpuMs, startupMs } = clock.stop()
 report({
   name: 'raw @platformatic/kafka loop + Map word count',
   records,
   ms,
-  extra: { distinct: counts.size, startupMs },
+  extra: { distinct: counts.size, cpuMs, startupMs },
 })

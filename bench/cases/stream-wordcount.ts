@@ -38,9 +38,10 @@ lines
     distinct = Math.max(distinct, (await rdd.collect()).length)
   })
 const run = await runUntilConsumed(ssc, partitions * perPartition)
+const { ms, cpuMs, startupMs } = clock.stop(run.doneAt)
 report({
   name: `sluice direct stream word count (${interval} ms batches${checkCrcs ? '' : ', checkCrcs off'})`,
   records: run.records,
-  ms: run.doneAt - clock.firstRecordAt,
-  extra: { batches: run.batches, distinct, startupMs: Math.round(clock.firstRecordAt) },
+  ms,
+  extra: { batches: run.batches, distinct, cpuMs, startupMs },
 })

@@ -48,6 +48,7 @@ public final class WordCountLoop {
     long firstRecordNanos = 0;
     long lastRecordNanos = 0;
     long startupMs = 0;
+    long cpuNanosAtFirstRecord = 0;
     try (KafkaConsumer<byte[], String> consumer = new KafkaConsumer<>(props)) {
       List<TopicPartition> assigned = new ArrayList<>();
       for (int p = 0; p < partitions; p++) assigned.add(new TopicPartition(topic, p));
@@ -59,6 +60,7 @@ public final class WordCountLoop {
         if (firstRecordNanos == 0) {
           firstRecordNanos = System.nanoTime();
           startupMs = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
+          cpuNanosAtFirstRecord = processCpuNanos();
         }
         for (ConsumerRecord<byte[], String> record : polled) {
           records++;
@@ -69,14 +71,22 @@ public final class WordCountLoop {
         lastRecordNanos = System.nanoTime();
       }
     }
+    long cpuMs = Math.round((processCpuNanos() - cpuNanosAtFirstRecord) / 1e6);
     double ms = (lastRecordNanos - firstRecordNanos) / 1e6;
     System.out.println(
         "{\"name\":\"Java KafkaConsumer poll loop + HashMap word count\",\"records\":" + records
             + ",\"ms\":" + ms
             + ",\"maxRssMb\":" + peakRssMb()
             + ",\"extra\":{\"distinct\":" + counts.size()
+            + ",\"cpuMs\":" + cpuMs
             + ",\"startupMs\":" + startupMs
             + ",\"processors\":" + Runtime.getRuntime().availableProcessors() + "}}");
+  }
+
+  /** CPU time of the whole process (every JVM thread, GC and JIT included), as Node's process.cpuUsage(). */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   /** The process's peak resident set (VmHWM), as Node's process.resourceUsage().maxRSS reports it. */

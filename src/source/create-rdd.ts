@@ -21,6 +21,12 @@ export interface KafkaReadOptions<K, V> extends Partial<Omit<KafkaClientOptions,
   readonly maxBytesPerFetch?: number
   /** Set true for compacted or transactional topics so count()/isEmpty() read instead of subtracting offsets. Default: checks cleanup.policy. */
   readonly allowNonConsecutiveOffsets?: boolean
+  /**
+   * Verify the CRC-32C of every fetched record batch, as Kafka's Java consumer does
+   * (`check.crcs`). A corrupt batch is fetched once more; corrupt again, the task fails with
+   * SLUICE_CORRUPT_RECORD_BATCH naming the topic, partition and offsets. Default true.
+   */
+  readonly checkCrcs?: boolean
   readonly logger?: Logger
 }
 
@@ -57,6 +63,10 @@ export function resolveReadSettings<K, V>(
   if (allow !== undefined && typeof allow !== 'boolean') {
     throw invalidOption('allowNonConsecutiveOffsets', `must be a boolean, got ${JSON.stringify(allow)}`)
   }
+  const checkCrcs = options.checkCrcs ?? true
+  if (typeof checkCrcs !== 'boolean') {
+    throw invalidOption('checkCrcs', `must be a boolean, got ${JSON.stringify(checkCrcs)}`)
+  }
   const key = resolveDeserializer<K>(options.deserializers?.key, 'deserializers.key')
   const value = resolveDeserializer<V>(options.deserializers?.value, 'deserializers.value')
   return {
@@ -65,6 +75,7 @@ export function resolveReadSettings<K, V>(
     value,
     isolationLevel,
     maxBytesPerFetch,
+    checkCrcs,
     allowNonConsecutiveOffsets: allow ?? 'auto',
   }
 }
@@ -80,6 +91,7 @@ function leaseFor<K, V>(options: KafkaReadOptions<K, V>): ClientLease {
     isolationLevel: _i,
     maxBytesPerFetch: _m,
     allowNonConsecutiveOffsets: _a,
+    checkCrcs: _cc,
     ...clientOptions
   } = options
   if (clientOptions.brokers === undefined) throw invalidOption('brokers', "is required (or pass 'client')")
