@@ -26,7 +26,7 @@ export type {
 export type { KeySerializer } from './rdd/key-serializer.ts'
 export type { ParallelizeOptions } from './rdd/parallelize.ts'
 export { parallelize } from './rdd/parallelize.ts'
-export type { ActionOptions, CountByValueOptions } from './rdd/rdd.ts'
+export type { ActionOptions, ChunkFunction, CountByValueOptions } from './rdd/rdd.ts'
 // batch engine
 export { Rdd } from './rdd/rdd.ts'
 export type { ShuffleOptions } from './rdd/shuffle-options.ts'

@@ -1,6 +1,7 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Aggregator } from './aggregator.ts'
 import type { Chunks } from './chunks.ts'
+import { turnDue, yieldTurn } from './event-loop-turns.ts'
 import { bucketOf } from './hash-partitioner.ts'
 import { serializedKeyOf } from './key-serializer.ts'
 import { type KeyedEntry, KeyedMap } from './keyed-map.ts'
@@ -67,8 +68,11 @@ export class ShuffleStage<K, V, C> {
       }
     }
     const buckets = Array.from({ length: numPartitions }, (): KeyedEntry<K, C>[] => [])
-    for (const entry of combined.entries()) {
+    const entries = combined.entries()
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
       buckets[bucketOf(entry.key, entry.serialized, numPartitions)]!.push(entry)
+      if ((i & 1023) === 1023 && turnDue()) await yieldTurn()
     }
     return buckets
   }

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import { withEventLoopTurns } from './event-loop-turns.ts'
 import { describeValue, nonNegativeNumberOption, positiveIntegerOption } from './option-checks.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
@@ -39,6 +40,8 @@ const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
 /**
  * Runs jobs: one task per requested partition, at most `concurrency` at once, each retried
  * from scratch (a fresh `computeChunks` call) until it succeeds or runs out of attempts.
+ * Between chunks a task hands the event loop a turn when it has had none for a while, so
+ * timers and I/O keep running during long CPU-bound jobs (event-loop-turns.ts).
  */
 export class TaskRunner {
   readonly concurrency: number
@@ -125,7 +128,9 @@ export class TaskRunner {
       signal.throwIfAborted()
       const ctx: TaskContext = { jobId, nodeId: rdd.id, partition, attempt, signal }
       try {
-        return await runningTaskOf.run(this, () => task(rdd.computeChunks(partition, ctx), ctx))
+        return await runningTaskOf.run(this, () =>
+          task(withEventLoopTurns(rdd.computeChunks(partition, ctx)), ctx),
+        )
       } catch (error) {
         // Once the job is failing or cancelled, errors are echoes of the abort, not new failures.
         signal.throwIfAborted()

@@ -1,6 +1,6 @@
 import { invalidOption } from '../core/errors.ts'
 import type { PartitionFunction } from '../rdd/map-partitions.ts'
-import type { Rdd } from '../rdd/rdd.ts'
+import type { ChunkFunction, Rdd } from '../rdd/rdd.ts'
 import type { ShuffleOptions } from '../rdd/shuffle-options.ts'
 import { fromSource } from '../rdd/source-rdd.ts'
 import type { Batch, BatchRef } from './batch.ts'
@@ -122,6 +122,12 @@ export abstract class DStream<T> {
   mapPartitions<U>(fn: PartitionFunction<T, U>): DStream<U> {
     const f = checkFunction('fn', fn)
     return this.transform((rdd) => rdd.mapPartitions(f))
+  }
+
+  /** Each batch's chunks through a synchronous function: the fast form of mapPartitions (`Rdd.mapChunks`). */
+  mapChunks<U>(fn: ChunkFunction<T, readonly U[]>): DStream<U> {
+    const f = checkFunction('fn', fn)
+    return this.transform((rdd) => rdd.mapChunks(f))
   }
 
   /** The batches of this stream and of `others` together. */
