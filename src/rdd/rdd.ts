@@ -179,13 +179,13 @@ export abstract class Rdd<T> {
   reduceByKey<K, V>(this: Rdd<[K, V]>, fn: (a: V, b: V) => V, options?: ShuffleOptions<K>): Rdd<[K, V]> {
     const reduce = functionOption<(a: V, b: V) => V>('fn', fn)
     const spec = resolveShuffleOptions(options, this.numPartitions)
-    return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce)))
+    return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce), this.pipeline()))
   }
 
   /** All values of each key, in partition order then record order. */
   groupByKey<K, V>(this: Rdd<[K, V]>, options?: ShuffleOptions<K>): Rdd<[K, V[]]> {
     const spec = resolveShuffleOptions(options, this.numPartitions)
-    return this.#derive(shuffleStep(this, spec, groupAggregator<V>()))
+    return this.#derive(shuffleStep(this, spec, groupAggregator<V>(), this.pipeline()))
   }
 
   /** For every key in either RDD, its values in this one and in `other`. */

@@ -1,6 +1,7 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Aggregator } from './aggregator.ts'
 import { type Chunks, MAX_CHUNK_LENGTH } from './chunks.ts'
+import type { PipelineStep } from './element-pipeline.ts'
 import { turnDue, yieldTurn } from './event-loop-turns.ts'
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
@@ -17,8 +18,9 @@ export function shuffleStep<K, V, C>(
   parent: Rdd<[K, V]>,
   spec: ShuffleSpec<K>,
   aggregator: Aggregator<V, C>,
+  pipeline?: PipelineStep<[K, V]>['pipeline'],
 ): LineageStep<[K, C]> {
-  const stage = new ShuffleStage(parent, spec, aggregator)
+  const stage = new ShuffleStage(parent, spec, aggregator, pipeline)
   return {
     name: 'ShuffledRdd',
     parents: [parent],
