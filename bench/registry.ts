@@ -1,5 +1,6 @@
 import type { Logger } from '../src/core/logger.ts'
 import type { KafkaClient } from '../src/kafka/client.ts'
+import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
@@ -29,6 +30,7 @@ export interface Bench {
 export const benches: readonly Bench[] = [
   kafkaRddCount,
   streamWordCount,
+  crc32cBench,
   streamMemory,
   streamInterval,
   stateUpdateBench,
