@@ -103,6 +103,15 @@ export class FetchedRecord<K, V> implements KafkaRecord<K, V> {
     return { topic, partition, offset, timestamp, key, value, headers }
   }
 
+  /**
+   * The same plain object for whatever walks a value through `toJSON`: the shuffle's default
+   * key serializer (a record used as a key then groups by its offset too), and
+   * JSON.stringify, which fails on the bigint offset just as it does for a plain record.
+   */
+  toJSON(): KafkaRecord<K, V> {
+    return this.toObject()
+  }
+
   [Symbol.for('nodejs.util.inspect.custom')](
     _depth: number,
     options: object,
