@@ -35,7 +35,7 @@ export type { IsolationLevel, ProduceRecord, TopicPartition } from './kafka/type
 export type { KeySerializer } from './rdd/key-serializer.ts'
 export type { ParallelizeOptions } from './rdd/parallelize.ts'
 export { parallelize } from './rdd/parallelize.ts'
-export type { ActionOptions, CountByValueOptions, Rdd } from './rdd/rdd.ts'
+export type { ActionOptions, ChunkFunction, CountByValueOptions, Rdd } from './rdd/rdd.ts'
 export type { ShuffleOptions } from './rdd/shuffle-options.ts'
 export type { ChunkSource } from './rdd/source-rdd.ts'
 export { fromSource } from './rdd/source-rdd.ts'

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   KAFKA: 'SLUICE_KAFKA',
   /** A record's key, value or header could not be deserialized. */
   DESERIALIZATION: 'SLUICE_DESERIALIZATION',
+  /** A fetched record batch does not match its CRC-32C, even when fetched again. */
+  CORRUPT_RECORD_BATCH: 'SLUICE_CORRUPT_RECORD_BATCH',
   /** A partition task failed after all its attempts. */
   TASK_FAILED: 'SLUICE_TASK_FAILED',
   /** A streaming batch failed; the stream stopped without committing it. */

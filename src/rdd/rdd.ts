@@ -40,6 +40,9 @@ export interface CountByValueOptions<T> extends ActionOptions {
   readonly keySerializer?: KeySerializer<T>
 }
 
+/** A function over one chunk of a partition's records (read-only), with the task's context. */
+export type ChunkFunction<T, R> = (chunk: readonly T[], ctx: TaskContext) => R
+
 let nextRddId = 1
 
 const countByValueOptions = optionsObject({
@@ -99,9 +102,33 @@ export abstract class Rdd<T> {
     return this.#derive(mapPartitionsStep(this, functionArgument('fn', fn)))
   }
 
-  /** Transforms each partition as a whole, reading its records one by one. */
+  /**
+   * Transforms each partition as a whole, reading its records one by one through an async
+   * iterator: flexible (the function may await anything), and the slow path, since every
+   * record costs an await. `mapChunks` is the synchronous form that works a chunk at a time.
+   */
   mapPartitions<U>(fn: PartitionFunction<T, U>): Rdd<U> {
     return this.mapPartitionChunks(chunkedPartitionFunction(functionArgument('fn', fn)))
+  }
+
+  /**
+   * Transforms each chunk of a partition (an array of records, read-only) into an array of
+   * output records, synchronously: the fast form of `mapPartitions`. One call per chunk and
+   * no await per record, so per-partition state (a local Map, a counter, a batch of rows)
+   * costs a plain loop. Empty outputs are dropped; chunk sizes vary (up to a few thousand
+   * records) and carry no meaning. A returned promise is not awaited: use `mapPartitions`
+   * for asynchronous work per record.
+   */
+  mapChunks<U>(fn: ChunkFunction<T, readonly U[]>): Rdd<U> {
+    const perChunk = functionArgument<ChunkFunction<T, readonly U[]>>('fn', fn)
+    return this.mapPartitionChunks(async function* mapped(chunks, ctx) {
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue
+        const out = perChunk(chunk, ctx)
+        if (!Array.isArray(out)) throw notAnArray('mapChunks', out)
+        if (out.length > 0) yield out
+      }
+    })
   }
 
   map<U>(fn: (value: T) => U): Rdd<U> {
@@ -166,13 +193,13 @@ export abstract class Rdd<T> {
   reduceByKey<K, V>(this: Rdd<[K, V]>, fn: (a: V, b: V) => V, options?: ShuffleOptions<K>): Rdd<[K, V]> {
     const reduce = functionArgument<(a: V, b: V) => V>('fn', fn)
     const spec = resolveShuffleOptions(options, this.numPartitions, 'reduceByKey')
-    return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce)))
+    return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce), this.pipeline()))
   }
 
   /** All values of each key, in partition order then record order. */
   groupByKey<K, V>(this: Rdd<[K, V]>, options?: ShuffleOptions<K>): Rdd<[K, V[]]> {
     const spec = resolveShuffleOptions(options, this.numPartitions, 'groupByKey')
-    return this.#derive(shuffleStep(this, spec, groupAggregator<V>()))
+    return this.#derive(shuffleStep(this, spec, groupAggregator<V>(), this.pipeline()))
   }
 
   /** For every key in either RDD, its values in this one and in `other`. */
@@ -241,6 +268,7 @@ export abstract class Rdd<T> {
     return this.numPartitions === 0 || (await this.take(1, options)).length === 0
   }
 
+  /** Calls `fn` once per partition with its records one by one (an await each: see `foreachChunk`). */
   async foreachPartition(
     fn: (records: AsyncIterable<T>, ctx: TaskContext) => Promise<void> | void,
     options: ActionOptions = {},
@@ -249,7 +277,26 @@ export abstract class Rdd<T> {
     await this.#runAll((chunks, ctx) => perPartition(recordsOf(chunks), ctx), options)
   }
 
-  /** Calls `fn` on every record; a returned promise is awaited before the next record. */
+  /**
+   * Calls `fn` on every chunk of records (read-only arrays, never empty): the fast form of
+   * `foreachPartition` and `foreach`, with no await per record. A returned promise is awaited
+   * before the task's next chunk, so a chunk can be written out as one request.
+   */
+  async foreachChunk(fn: ChunkFunction<T, unknown>, options: ActionOptions = {}): Promise<void> {
+    const each = functionArgument<ChunkFunction<T, unknown>>('fn', fn)
+    await this.#runAll(async (chunks, ctx) => {
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue
+        const result = each(chunk, ctx)
+        if (isPromiseLike(result)) await result
+      }
+    }, options)
+  }
+
+  /**
+   * Calls `fn` on every record; a returned promise is awaited before the next record. The
+   * per-record slow path: `foreachChunk` does the same work a chunk at a time.
+   */
   async foreach(fn: (value: T) => unknown, options: ActionOptions = {}): Promise<void> {
     const each = functionArgument<typeof fn>('fn', fn)
     await this.#runAll(async (chunks) => {
@@ -373,6 +420,13 @@ async function countChunks(chunks: Chunks<unknown>): Promise<number> {
   let count = 0
   for await (const chunk of chunks) count += chunk.length
   return count
+}
+
+function notAnArray(operation: string, value: unknown): SluiceError {
+  return new SluiceError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `the function given to ${operation}() must return an array of records, got ${describeValue(value)}`,
+  )
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -12,6 +12,7 @@ import {
   positiveInteger,
   signalOption,
 } from '../core/options.ts'
+import { withEventLoopTurns } from './event-loop-turns.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
 import type { TaskContext } from './task-context.ts'
@@ -58,6 +59,8 @@ const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
 /**
  * Runs jobs: one task per requested partition, at most `concurrency` at once, each retried
  * from scratch (a fresh `computeChunks` call) until it succeeds or runs out of attempts.
+ * Between chunks a task hands the event loop a turn when it has had none for a while, so
+ * timers and I/O keep running during long CPU-bound jobs (event-loop-turns.ts).
  */
 export class TaskRunner {
   readonly concurrency: number
@@ -141,7 +144,9 @@ export class TaskRunner {
       signal.throwIfAborted()
       const ctx: TaskContext = { jobId, nodeId: rdd.id, partition, attempt, signal }
       try {
-        return await runningTaskOf.run(this, () => task(rdd.computeChunks(partition, ctx), ctx))
+        return await runningTaskOf.run(this, () =>
+          task(withEventLoopTurns(rdd.computeChunks(partition, ctx)), ctx),
+        )
       } catch (error) {
         // Once the job is failing or cancelled, errors are echoes of the abort, not new failures.
         signal.throwIfAborted()

@@ -48,6 +48,12 @@ export interface KafkaReadOptions<K, V> extends KafkaConnectionOptions {
   readonly maxBytesPerFetch?: number
   /** Set true for compacted or transactional topics so count()/isEmpty() read instead of subtracting offsets. Default: checks cleanup.policy. */
   readonly allowNonConsecutiveOffsets?: boolean
+  /**
+   * Verify the CRC-32C of every fetched record batch, as Kafka's Java consumer does
+   * (`check.crcs`). A corrupt batch is fetched once more; corrupt again, the task fails with
+   * SLUICE_CORRUPT_RECORD_BATCH naming the topic, partition and offsets. Default true.
+   */
+  readonly checkCrcs?: boolean
   readonly logger?: Logger
 }
 
@@ -70,6 +76,7 @@ export const readOptionFields = {
   isolationLevel: oneOf(['read_committed', 'read_uncommitted']),
   maxBytesPerFetch: integerOption({ min: 1024, max: MAX_INT32, unit: 'bytes' }),
   allowNonConsecutiveOffsets: booleanOption,
+  checkCrcs: booleanOption,
   logger: loggerOption,
 }
 
@@ -108,6 +115,7 @@ export function readSettings<K, V>(options: ParsedReadOptions, lease?: ClientLea
     isolationLevel: options.isolationLevel ?? 'read_committed',
     maxBytesPerFetch: options.maxBytesPerFetch ?? defaultMaxBytesPerFetch,
     allowNonConsecutiveOffsets: options.allowNonConsecutiveOffsets ?? 'auto',
+    checkCrcs: options.checkCrcs ?? true,
   }
 }
 

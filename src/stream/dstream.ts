@@ -8,7 +8,7 @@ import {
   positiveInteger,
 } from '../core/options.ts'
 import type { PartitionFunction } from '../rdd/map-partitions.ts'
-import type { Rdd } from '../rdd/rdd.ts'
+import type { ChunkFunction, Rdd } from '../rdd/rdd.ts'
 import { resolveShuffleOptions, type ShuffleOptions } from '../rdd/shuffle-options.ts'
 import { fromSource } from '../rdd/source-rdd.ts'
 import type { Batch, BatchRef } from './batch.ts'
@@ -133,6 +133,12 @@ export abstract class DStream<T> {
   mapPartitions<U>(fn: PartitionFunction<T, U>): DStream<U> {
     const f = functionArgument('fn', fn)
     return this.transform((rdd) => rdd.mapPartitions(f))
+  }
+
+  /** Each batch's chunks through a synchronous function: the fast form of mapPartitions (`Rdd.mapChunks`). */
+  mapChunks<U>(fn: ChunkFunction<T, readonly U[]>): DStream<U> {
+    const f = functionArgument('fn', fn)
+    return this.transform((rdd) => rdd.mapChunks(f))
   }
 
   /** The batches of this stream and of `others` together. */
