@@ -10,10 +10,10 @@ import {
   writeFileAtomic,
 } from '../../src/checkpoint/atomic-file.ts'
 import { ErrorCodes, isSluiceError } from '../../src/core/errors.ts'
-import { makeTempDir } from './temp-dir.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 test('writeFileAtomic replaces the content and leaves no temp file behind', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const file = join(dir, '7')
   await writeFileAtomic(file, 'old\n')
   await writeFileAtomic(file, 'new\n')
@@ -22,7 +22,7 @@ test('writeFileAtomic replaces the content and leaves no temp file behind', asyn
 })
 
 test('a crash after the temp write leaves the old content readable, and the temp file is swept', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const file = join(dir, '7')
   await writeFileAtomic(file, 'old\n')
   // What a crash between "write temp" and "rename" leaves: a half-written temp file next to the target.
@@ -33,7 +33,7 @@ test('a crash after the temp write leaves the old content readable, and the temp
 })
 
 test('a failed write names the file, removes its temp file and keeps the old content', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const target = join(dir, 'entry')
   await mkdir(target) // renaming a file over a directory fails
   await assert.rejects(writeFileAtomic(target, 'data'), (error) => {
@@ -46,7 +46,7 @@ test('a failed write names the file, removes its temp file and keeps the old con
 })
 
 test('readFileIfExists returns undefined only for a missing file', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   assert.equal(await readFileIfExists(join(dir, 'missing')), undefined)
   await assert.rejects(readFileIfExists(dir), (error) => {
     assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT))
@@ -56,7 +56,7 @@ test('readFileIfExists returns undefined only for a missing file', async (t) => 
 })
 
 test('createFileExclusively creates once and never overwrites', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const file = join(dir, 'lock')
   assert.equal(await createFileExclusively(file, 'first\n'), true)
   assert.equal(await createFileExclusively(file, 'second\n'), false)

@@ -7,7 +7,9 @@ import type { StateSnapshotHeader } from '../../src/checkpoint/state-snapshot-fi
 import { StateSnapshotStore } from '../../src/checkpoint/state-snapshot-store.ts'
 import { ErrorCodes, isSluiceError, SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { fixedClock, makeTempDir, recordingLogger } from './temp-dir.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { fixedClock } from './fixed-clock.ts'
 
 const header: StateSnapshotHeader = {
   stream: 'totals',
@@ -18,7 +20,7 @@ const header: StateSnapshotHeader = {
 }
 
 async function openSnapshots(t: import('node:test').TestContext) {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   return { dir, snapshots: await StateSnapshotStore.open(dir, 'totals', silentLogger) }
 }
 
@@ -155,7 +157,7 @@ test('an entry that fails to encode leaves no file behind and keeps the previous
 })
 
 test('opening sweeps temp files of interrupted writes; stray names are not snapshots', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await StateSnapshotStore.open(dir, 'totals', silentLogger)
   await first.write(header, [['a', 1]])
   await writeFile(join(first.dir, '.19.1234-abcdef.tmp'), '["half')
@@ -168,14 +170,14 @@ test('opening sweeps temp files of interrupted writes; stray names are not snaps
 })
 
 test('stream names must be usable as directory names', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   for (const name of ['', '.hidden', 'a/b', '..', 'x'.repeat(101)]) {
     await assert.rejects(StateSnapshotStore.open(dir, name, silentLogger), /cannot name a directory/)
   }
 })
 
 test('CheckpointStore.stateSnapshots opens <dir>/state/<stream>; prune() leaves snapshots alone', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await CheckpointStore.open(dir, {
     appName: 'app',
     logger: silentLogger,

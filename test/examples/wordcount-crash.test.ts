@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openCountsDatabase, wordTotals } from '../../examples/wordcount.ts'
+import { fixtures, jobStarter } from '../helpers/child-job.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
-const child = join(import.meta.dirname, '..', 'fixtures', 'wordcount-child.ts')
 const vocabulary = Array.from({ length: 40 }, (_, i) => `w${i.toString(36)}`)
 
 /** Deterministic pseudo-random lines so a failure can be reproduced. */
@@ -25,40 +22,13 @@ function* lines(count: number): Generator<string> {
   }
 }
 
-interface Job {
-  readonly process: ChildProcess
-  readonly lines: AsyncIterableIterator<string>
-}
-
-function startJob(env: Record<string, string>): Job {
-  const proc = spawn(process.execPath, [child], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return { process: proc, lines: createInterface({ input: proc.stdout! })[Symbol.asyncIterator]() }
-}
-
-async function waitForLine(job: Job, wanted: string): Promise<void> {
-  for (;;) {
-    const { value, done } = await job.lines.next()
-    if (done) throw new Error(`the job exited before printing '${wanted}'`)
-    if (value === wanted) return
-  }
-}
-
-async function kill(job: Job, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => job.process.once('exit', resolve))
-  job.process.kill(signal)
-  return exited
-}
-
 test('word count survives SIGKILL at 5 moments and ends with exact counts', {
   timeout: 600_000,
 }, async (t) => {
+  const startJob = jobStarter(t, fixtures.wordCount)
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 4 })
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'wordcount-crash')
 
   const all = [...lines(200_000)]
   const expected = new Map<string, number>()
@@ -84,16 +54,16 @@ test('word count survives SIGKILL at 5 moments and ends with exact counts', {
   // output committed but the checkpoint commit not written. Then two random moments.
   for (const moment of ['planned:1', 'in-transaction:3', 'after-commit:5']) {
     const job = startJob({ ...env, PAUSE_AT: moment })
-    await waitForLine(job, `paused ${moment}`)
-    await kill(job)
+    await job.waitFor(`paused ${moment}`)
+    await job.kill()
   }
   for (let i = 1; i <= 2; i++) {
     const job = startJob(env)
-    await waitForLine(job, 'started')
+    await job.waitFor('started')
     const delay = 100 + Math.floor(Math.random() * 700)
     t.diagnostic(`random kill ${i} after ${delay} ms`)
     await sleep(delay)
-    await kill(job)
+    await job.kill()
   }
 
   const final = startJob(env)
@@ -102,7 +72,7 @@ test('word count survives SIGKILL at 5 moments and ends with exact counts', {
   const counted = () => [...wordTotals(db).values()].reduce((a, b) => a + b, 0)
   const deadline = Date.now() + 120_000
   while (counted() < totalWords && Date.now() < deadline) await sleep(100)
-  assert.equal(await kill(final, 'SIGTERM'), 0, 'a graceful stop exits cleanly')
+  assert.equal(await final.kill('SIGTERM'), 0, 'a graceful stop exits cleanly')
   assert.equal(counted(), totalWords)
   assert.deepEqual(new Map([...wordTotals(db)].sort()), new Map([...expected].sort()))
 })

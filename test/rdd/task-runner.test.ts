@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type ErrorCode, ErrorCodes, isSluiceError, SluiceError } from '../../src/core/errors.ts'
-import { createLogger } from '../../src/core/logger.ts'
 import type { Chunks } from '../../src/rdd/chunks.ts'
 import { fromSource } from '../../src/rdd/source-rdd.ts'
 import type { TaskContext } from '../../src/rdd/task-context.ts'
 import { defaultTaskRunner, TaskRunner } from '../../src/rdd/task-runner.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
 import { chunksOfRange, countingSource, quietRunner, yieldToEventLoop } from './support.ts'
 
 const collectTask = async <T>(chunks: Chunks<T>): Promise<T[]> => {
@@ -37,8 +37,7 @@ test('runJob returns results in the order of the requested partitions, with task
 })
 
 test('a task failing on attempts 1 and 2 is retried from scratch and the job succeeds', async () => {
-  const lines: string[] = []
-  const logger = createLogger({ level: 'warn', sink: (line) => lines.push(line) })
+  const { logger, entries } = recordingLogger('warn')
   const runner = new TaskRunner({ retryBackoffMs: 1, logger })
   const attempts: [number, number][] = []
   const rdd = fromSource(
@@ -68,9 +67,8 @@ test('a task failing on attempts 1 and 2 is retried from scratch and the job suc
     [0, 1],
     [2, 1],
   ])
-  const warnings = lines.map((line) => JSON.parse(line))
   assert.deepEqual(
-    warnings.map(({ msg, partition, attempt, error }) => ({ msg, partition, attempt, error })),
+    entries.map(({ msg, partition, attempt, error }) => ({ msg, partition, attempt, error })),
     [
       { msg: 'task failed, retrying', partition: 1, attempt: 1, error: 'flaky read 1' },
       { msg: 'task failed, retrying', partition: 1, attempt: 2, error: 'flaky read 2' },

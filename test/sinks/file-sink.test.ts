@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
-import { createLogger, silentLogger } from '../../src/core/logger.ts'
+import { silentLogger } from '../../src/core/logger.ts'
 import type { SinkBatch } from '../../src/sinks/batch.ts'
 import { createFileSink, type FileSinkWriter } from '../../src/sinks/file-sink.ts'
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-file-sink-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const b7: SinkBatch = {
   id: 7,
@@ -36,7 +31,7 @@ const expected =
   '{"topic":"words","partition":0,"offset":"12","word":"w12"}\n'
 
 test('a batch is written whole as <dir>/<batchId>.jsonl, and a re-run replaces it with identical content', async (t) => {
-  const dir = join(await tempDir(t), 'out', 'nested')
+  const dir = join(tempDir(t, 'file-sink'), 'out', 'nested')
   const sink = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await sink.start()
   assert.equal(await sink.writeBatch(b7, job), 'applied')
@@ -48,7 +43,7 @@ test('a batch is written whole as <dir>/<batchId>.jsonl, and a re-run replaces i
 })
 
 test('a write function that throws leaves the previous file untouched', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const sink = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await sink.start()
   await sink.writeBatch(b7, job)
@@ -69,19 +64,20 @@ test('a write function that throws leaves the previous file untouched', async (t
 })
 
 test('a re-run with different output replaces the file and warns that the job is not deterministic', async (t) => {
-  const dir = await tempDir(t)
-  const warnings: string[] = []
-  const logger = createLogger({ level: 'warn', sink: (line) => warnings.push(JSON.parse(line).msg) })
+  const dir = tempDir(t, 'file-sink')
+  const { logger, messages } = recordingLogger('warn')
   const sink = createFileSink({ app: 'wc', dir, logger })
   await sink.start()
   await writeFile(join(dir, '7.jsonl'), 'stale\n')
   assert.equal(await sink.writeBatch(b7, job), 'applied')
   assert.equal(await readFile(join(dir, '7.jsonl'), 'utf8'), expected)
-  assert.deepEqual(warnings, ['a re-run of a batch produced different output; the job is not deterministic'])
+  assert.deepEqual(messages(), [
+    'a re-run of a batch produced different output; the job is not deterministic',
+  ])
 })
 
 test('an empty batch writes an empty file; values JSON cannot hold fail the batch', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const sink = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await sink.start()
   assert.equal(await sink.writeBatch({ ...b7, id: 8, offsetRanges: [] }, async () => {}), 'applied')
@@ -101,7 +97,7 @@ test('options are checked at construction and the directory at start', async (t)
     code: ErrorCodes.INVALID_OPTION,
     message: "option 'dir' must be a non-empty directory path",
   })
-  const file = join(await tempDir(t), 'a-file')
+  const file = join(tempDir(t, 'file-sink'), 'a-file')
   await writeFile(file, '')
   const sink = createFileSink({ app: 'wc', dir: join(file, 'sub'), logger: silentLogger })
   await assert.rejects(sink.start(), (error: SluiceError) => {

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { silentLogger } from '../../src/core/logger.ts'
 import { KafkaClient } from '../../src/kafka/client.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
-import { startLocalKafka } from '../../src/local-kafka/broker.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
+import { privateBroker } from '../helpers/own-servers.ts'
 
 // This test restarts a broker, so it gets one of its own rather than the shared test broker.
 test('a range read across a broker restart returns every record exactly once', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-restart-'))
-  const { kafka } = await startLocalKafka({ dir, logger: silentLogger, heapMb: 512 })
-  t.after(async () => {
-    await kafka.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const kafka = await privateBroker(t)
   const client = new KafkaClient({ brokers: [kafka.bootstrap], logger: silentLogger, retryTimeoutMs: 60_000 })
   t.after(() => client.close())
   const topic = 'restart'

@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { createDirectStream, type DirectStreamOptions } from '../../src/source/direct-stream.ts'
 import type { BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
+import { eventually } from '../helpers/eventually.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-
-function checkpointDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-ckpt-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** Resolves once `predicate` holds, polling; fails after `ms`. */
-async function eventually(predicate: () => boolean, ms = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
+import { tempDir } from '../helpers/temp-dir.ts'
 
 interface ValueStreamOptions {
   readonly appName: string
@@ -76,7 +60,7 @@ test('a direct stream reads every record exactly once across batches, with exact
     batchInterval: 100,
     stream: { maxRatePerPartition: 300 }, // 30 records per partition per 100 ms batch
   })
-  await eventually(() => seen.length >= 300, 30_000, 'all records')
+  await eventually(() => seen.length >= 300, 'all records')
   await ssc.stop({ graceful: true })
   await ssc.awaitTermination()
 
@@ -101,7 +85,7 @@ test('a direct stream reads every record exactly once across batches, with exact
 test('restart with the same checkpoint resumes after the last committed batch, even with changed code', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 2 })
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   await client.produce(Array.from({ length: 40 }, (_, i) => ({ topic, partition: i % 2, value: `a${i}` })))
 
   const run = async (transform: (v: string) => string, expected: number) => {
@@ -111,7 +95,7 @@ test('restart with the same checkpoint resumes after the last committed batch, e
       checkpoint: dir,
       map: transform,
     })
-    await eventually(() => seen.length >= expected, 30_000, `${expected} records`)
+    await eventually(() => seen.length >= expected, `${expected} records`)
     await sleep(200) // a few more (empty) batches
     await ssc.stop()
     return seen
@@ -148,15 +132,15 @@ test('subscribePattern picks up a topic created while running, and partitions ad
     })
   await ssc.start()
   t.after(() => ssc.stop())
-  await eventually(() => seen.includes('a-0:a0'), 20_000, 'the first topic')
+  await eventually(() => seen.includes('a-0:a0'), 'the first topic', { timeoutMs: 20_000 })
 
   await client.createTopics([{ name: `${prefix}-b`, partitions: 1 }])
   await client.produce([{ topic: `${prefix}-b`, partition: 0, value: 'b0' }])
-  await eventually(() => seen.includes('b-0:b0'), 20_000, 'the topic created while running')
+  await eventually(() => seen.includes('b-0:b0'), 'the topic created while running', { timeoutMs: 20_000 })
 
   await client.createPartitions(first, 2)
   await client.produce([{ topic: first, partition: 1, value: 'a1' }])
-  await eventually(() => seen.includes('a-1:a1'), 20_000, 'the added partition')
+  await eventually(() => seen.includes('a-1:a1'), 'the added partition', { timeoutMs: 20_000 })
   assert.deepEqual([...seen].sort(), ['a-0:a0', 'a-1:a1', 'b-0:b0'])
 })
 
@@ -175,7 +159,7 @@ test('startingOffsets: latest skips the backlog, explicit offsets and timestamps
   const firstValues = async (startingOffsets: never, expected: number, produceAfterStart = false) => {
     const { ssc, seen } = await startValueStream({ appName: 'starting', topic, stream: { startingOffsets } })
     if (produceAfterStart) await client.produce([{ topic, partition: 0, value: 'new' }])
-    await eventually(() => seen.length >= expected, 20_000, `${expected} records`)
+    await eventually(() => seen.length >= expected, `${expected} records`, { timeoutMs: 20_000 })
     await sleep(150)
     await ssc.stop()
     return seen.sort()
@@ -193,7 +177,7 @@ test('startingOffsets: latest skips the backlog, explicit offsets and timestamps
 test('retention deleting unread records fails planning by default, or is skipped and counted', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client)
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const run = (failOnDataLoss: boolean | undefined) =>
     startValueStream({
       appName: 'loss',
@@ -203,7 +187,7 @@ test('retention deleting unread records fails planning by default, or is skipped
     })
   await client.produce(Array.from({ length: 5 }, (_, i) => ({ topic, partition: 0, value: `v${i}` })))
   const first = await run(undefined)
-  await eventually(() => first.seen.length === 5, 20_000, 'the first 5')
+  await eventually(() => first.seen.length === 5, 'the first 5', { timeoutMs: 20_000 })
   await first.ssc.stop()
 
   // While the job is down, 10 more arrive and retention removes the first 12.
@@ -222,7 +206,7 @@ test('retention deleting unread records fails planning by default, or is skipped
   assert.deepEqual(strict.seen, [])
 
   const lenient = await run(false)
-  await eventually(() => lenient.seen.length === 3, 20_000, 'the 3 left')
+  await eventually(() => lenient.seen.length === 3, 'the 3 left', { timeoutMs: 20_000 })
   await lenient.ssc.stop()
   assert.deepEqual(lenient.seen, ['v12', 'v13', 'v14'])
   assert.equal(
@@ -249,7 +233,7 @@ test('commitAsync commits until-offsets to the group after the batch, for lag to
     stream.commitAsync(batch.offsetRanges)
   })
   await ssc.start()
-  await eventually(() => total === 8, 20_000, 'all 8 records')
+  await eventually(() => total === 8, 'all 8 records', { timeoutMs: 20_000 })
   await sleep(200)
   await ssc.stop()
   const committed = await client.groupOffsets(groupId, [
@@ -344,7 +328,7 @@ test('with backpressure and a slow output, batch sizes converge so processing ta
     await sleep((await rdd.count()) * perRecordMs)
   })
   await ssc.start()
-  await eventually(() => infos.length >= 14, 60_000, '14 batches')
+  await eventually(() => infos.length >= 14, '14 batches', { timeoutMs: 60_000 })
   await ssc.stop()
   t.diagnostic(`records per batch: ${infos.map((i) => i.records).join(', ')}`)
   t.diagnostic(`processing ms: ${infos.map((i) => i.processingTime).join(', ')}`)

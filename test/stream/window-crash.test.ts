@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fixtures, jobStarter } from '../helpers/child-job.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { kill, random, startJob, waitForLine } from './child-job.ts'
+import { random } from '../helpers/random.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const partitions = 4
 const lastBatch = 19
@@ -26,10 +26,10 @@ function windowRows(path: string): string[] {
 test('an incremental window killed mid-window resumes with the same window results as an uncrashed run', {
   timeout: 600_000,
 }, async (t) => {
+  const startJob = jobStarter(t, fixtures.state)
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-window-crash-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'window-crash')
   const next = random(11)
   const records = Array.from({ length: 40_000 }, (_, i) => ({
     topic,
@@ -52,27 +52,27 @@ test('an incremental window killed mid-window resumes with the same window resul
   })
 
   const reference = startJob(env('reference'))
-  await waitForLine(reference, `committed:${lastBatch}`)
-  assert.equal(await kill(reference, 'SIGTERM'), 0)
+  await reference.waitFor(`committed:${lastBatch}`)
+  assert.equal(await reference.kill('SIGTERM'), 0)
 
   const crashed = env('crashed')
   // The window at batch 5 (batches 1-5) is written, its batch not committed: a restart
   // re-runs batch 5 with no previous window in memory, from scratch.
   let job = startJob({ ...crashed, PAUSE_AT: 'written:5' })
-  await waitForLine(job, 'paused written:5')
-  await kill(job)
+  await job.waitFor('paused written:5')
+  await job.kill()
   job = startJob({ ...crashed, PAUSE_AT: 'planned:8' })
-  await waitForLine(job, 'paused planned:8')
-  await kill(job)
+  await job.waitFor('paused planned:8')
+  await job.kill()
   job = startJob(crashed)
-  await waitForLine(job, 'started')
+  await job.waitFor('started')
   const delay = 100 + (random(Date.now() & 0xffff)() % 900)
   t.diagnostic(`random kill after ${delay} ms`)
   await sleep(delay)
-  await kill(job)
+  await job.kill()
   const final = startJob(crashed)
-  await waitForLine(final, `committed:${lastBatch}`)
-  assert.equal(await kill(final, 'SIGTERM'), 0)
+  await final.waitFor(`committed:${lastBatch}`)
+  assert.equal(await final.kill('SIGTERM'), 0)
 
   const expected = windowRows(env('reference').DATABASE)
   // Windows at batches 1, 3 … 13 hold data; the one at batch 5 covers batches 1-5: 20,000 records.

@@ -3,8 +3,8 @@ import type { TestContext } from 'node:test'
 import type { KafkaClient } from '../../../src/kafka/client.ts'
 import type { IsolationLevel } from '../../../src/kafka/types.ts'
 import { bootstrap, createTestTopic } from '../../helpers/kafka.ts'
+import { sorted } from '../../helpers/words.ts'
 import { readTopic } from '../../kafka/committed-reads.ts'
-import { sorted } from './words.ts'
 
 export const outputPartitions = 2
 

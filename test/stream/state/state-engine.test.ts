@@ -5,7 +5,8 @@ import { parallelize } from '../../../src/rdd/parallelize.ts'
 import type { Rdd } from '../../../src/rdd/rdd.ts'
 import type { BatchInfo } from '../../../src/stream/batch.ts'
 import { ENTRY_OVERHEAD } from '../../../src/stream/state/size-estimate.ts'
-import { checkpointDir, runThrough, sorted } from '../support.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { runThrough, sorted } from '../support.ts'
 import { context, recordsOfBatch, syntheticInput, totalsAfter } from './fixtures.ts'
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
@@ -221,7 +222,7 @@ test('stateful options are checked when the operation is declared, naming the op
 })
 
 test('a state that plain JSON cannot hold stops the stream at its first snapshot, saying which codec to give', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   syntheticInput(ssc)
     .updateStateByKey<string, number, bigint>((values, state) => (state ?? 0n) + BigInt(sum(values)), {

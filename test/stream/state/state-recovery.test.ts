@@ -4,9 +4,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { StateSnapshotStore } from '../../../src/checkpoint/state-snapshot-store.ts'
 import { ErrorCodes, isSluiceError } from '../../../src/core/errors.ts'
-import { createLogger, silentLogger } from '../../../src/core/logger.ts'
+import { silentLogger } from '../../../src/core/logger.ts'
 import type { StreamingContext } from '../../../src/stream/streaming-context.ts'
-import { checkpointDir, runThrough, sorted } from '../support.ts'
+import { type LogEntry, recordingLogger } from '../../helpers/recording-logger.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { runThrough, sorted } from '../support.ts'
 import { context, recordsOfBatch, syntheticInput, totalsAfter } from './fixtures.ts'
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
@@ -17,17 +19,13 @@ interface Run {
   readonly outputs: Map<number, [string, number][]>
   /** Batch ids whose output ran, in order, with `r` for a replay. */
   readonly calls: string[]
-  readonly logs: Record<string, unknown>[]
+  readonly logs: LogEntry[]
 }
 
 /** The running-totals job on `dir`, snapshotting every 3 batches (after 2, 5, 8, 11...). */
 function totalsJob(dir: string, options: { retain?: number; name?: string } = {}): Run {
-  const logs: Record<string, unknown>[] = []
-  const ssc = context({
-    checkpoint: dir,
-    checkpointRetain: options.retain ?? 1,
-    logger: createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line)) }),
-  })
+  const { logger, entries: logs } = recordingLogger()
+  const ssc = context({ checkpoint: dir, checkpointRetain: options.retain ?? 1, logger })
   const outputs = new Map<number, [string, number][]>()
   const calls: string[] = []
   syntheticInput(ssc)
@@ -57,7 +55,7 @@ async function snapshotIds(dir: string, name = 'totals'): Promise<number[]> {
 }
 
 test('snapshots every checkpointInterval batches; a restart loads the newest and recomputes the rest without outputs', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const first = totalsJob(dir)
   await runThrough(first.ssc, 10)
   assertExact(first)
@@ -84,7 +82,7 @@ test('snapshots every checkpointInterval batches; a restart loads the newest and
 })
 
 test('a forced stop mid-batch: the committed batches after the snapshot are recomputed, then the pending batch re-runs', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const first = totalsJob(dir)
   first.ssc.addListener({
     onBatchStarted: (batch) => {
@@ -107,7 +105,7 @@ test('a forced stop mid-batch: the committed batches after the snapshot are reco
 
 test('a truncated or corrupt newest snapshot is detected, reported, and the one before it used', async (t) => {
   for (const damage of ['truncate', 'corrupt'] as const) {
-    const dir = checkpointDir(t)
+    const dir = tempDir(t)
     await runThrough(totalsJob(dir).ssc, 10)
     const newest = join(snapshotDir(dir), '8')
     if (damage === 'truncate') await truncate(newest, 30)
@@ -135,7 +133,7 @@ test('a truncated or corrupt newest snapshot is detected, reported, and the one 
 })
 
 test('with no usable snapshot the state is recomputed from batch 0 while the offset log still starts there', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   await runThrough(totalsJob(dir, { retain: 100 }).ssc, 9)
   for (const id of await snapshotIds(dir)) await truncate(join(snapshotDir(dir), String(id)), 5)
   const second = totalsJob(dir, { retain: 100 })
@@ -146,7 +144,7 @@ test('with no usable snapshot the state is recomputed from batch 0 while the off
 })
 
 test('with no usable snapshot and the offset log pruned, start() refuses and says why and what to do', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   await runThrough(totalsJob(dir).ssc, 10)
   for (const id of await snapshotIds(dir)) await truncate(join(snapshotDir(dir), String(id)), 0)
   const second = totalsJob(dir)
@@ -177,7 +175,7 @@ test('with no usable snapshot and the offset log pruned, start() refuses and say
 })
 
 test('snapshots of uncommitted batches or of another run are not loaded', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   await runThrough(totalsJob(dir).ssc, 10)
   const store = await StateSnapshotStore.open(dir, 'totals', silentLogger)
   // A snapshot of batch 30, which this checkpoint never committed, and one of batch 8 at another time.
@@ -206,13 +204,10 @@ test('snapshots of uncommitted batches or of another run are not loaded', async 
 })
 
 test('a codec carries non-JSON state through snapshots; a snapshot of another codec is not loaded', async (t) => {
-  const dir = checkpointDir(t)
-  const job = (codecName: string, logs: Record<string, unknown>[] = []) => {
-    const ssc = context({
-      checkpoint: dir,
-      checkpointRetain: 1,
-      logger: createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line)) }),
-    })
+  const dir = tempDir(t)
+  const job = (codecName: string) => {
+    const { logger, entries: logs } = recordingLogger()
+    const ssc = context({ checkpoint: dir, checkpointRetain: 1, logger })
     const outputs = new Map<number, [string, string][]>()
     syntheticInput(ssc)
       .updateStateByKey<string, number, { total: bigint; last: Date }>(
@@ -287,7 +282,7 @@ test('a window over mapWithState output is exact after a restart: snapshots are 
   define(uninterrupted, reference)
   await runThrough(uninterrupted, 17)
 
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const resumed = new Map<number, unknown>()
   for (const last of [4, 9, 10, 17]) {
     const ssc = context({ checkpoint: dir, checkpointRetain: 1 })
@@ -300,7 +295,7 @@ test('a window over mapWithState output is exact after a restart: snapshots are 
 })
 
 test('two stateful streams restored from different snapshots are recomputed together, each from its own', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const define = () => {
     const ssc = context({ checkpoint: dir, checkpointRetain: 1 })
     const input = syntheticInput(ssc)
