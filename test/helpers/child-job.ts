@@ -217,11 +217,12 @@ export async function caughtUp(job: ChildJob, timeoutMs = defaultWaitMs): Promis
 
 /**
  * Lets a running job finish: waits until it has committed an empty batch (everything
- * produced so far is committed), then stops it gracefully and checks that it exited with
- * code 0. Returns the empty batch's id.
+ * produced so far is committed) and batch `lastBatch` when given, then stops it gracefully
+ * and checks that it exited with code 0. Returns the empty batch's id.
  */
-export async function finishRun(job: ChildJob): Promise<number> {
+export async function finishRun(job: ChildJob, lastBatch?: number): Promise<number> {
   const emptyBatch = await caughtUp(job)
+  if (lastBatch !== undefined) await job.waitFor(`committed:${lastBatch}`)
   const code = await job.kill('SIGTERM')
   if (code !== 0 || !job.lines.includes('stopped')) {
     throw new Error(`a graceful stop exited with ${code}; ${job.describe()}`)

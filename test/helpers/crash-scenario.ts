@@ -6,8 +6,14 @@ import { type ChildJob, finishRun, outcomes } from './child-job.ts'
 export interface PreciseKill {
   /** The fixture's marker to kill the job at ("<marker>:<batch id>"). */
   readonly at: string
-  /** The outcome line the next run prints when it re-runs that batch. */
-  readonly replayOutcome: string
+  /** The batch the kill interrupts; by default the id in `at`. */
+  readonly batch?: number
+  /**
+   * The outcome line the next run that reaches the batch prints for it: a replay, applied or
+   * found already applied. Undefined when the batch was committed before the kill, so that
+   * no later run may output it again.
+   */
+  readonly replayOutcome: string | undefined
   /** Checks what the kill left behind, before the next run starts. */
   readonly check?: () => Promise<void>
 }
@@ -32,6 +38,8 @@ export interface CrashScenario {
   readonly kills: readonly PreciseKill[]
   /** How many times to kill a run at a random moment after the precise kills. Default 2. */
   readonly randomKills?: number
+  /** The last run goes on at least until this batch is committed (and until it has caught up). */
+  readonly lastBatch?: number
 }
 
 /**
@@ -60,10 +68,10 @@ export async function crashThenFinish(t: TestContext, scenario: CrashScenario): 
   }
   const last = scenario.start()
   jobs.push(last)
-  await finishRun(last)
+  await finishRun(last, scenario.lastBatch)
 
   for (const [i, kill] of scenario.kills.entries()) {
-    const batchId = kill.at.split(':').at(-1)
+    const batchId = String(kill.batch ?? kill.at.split(':').at(-1))
     const rerun = jobs
       .slice(i + 1)
       .map((job) => outcomes(job).find((l) => l.startsWith(`outcome:${batchId}:`)))
