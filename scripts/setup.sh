@@ -7,7 +7,8 @@ set -e
 cd "$(dirname "$0")/.."
 
 need_apt=""
-command -v java >/dev/null 2>&1 || need_apt="$need_apt openjdk-17-jre-headless"
+# A JDK, not only a JRE: the tests compile a small reader that uses Kafka's own consumer.
+command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || need_apt="$need_apt openjdk-17-jdk-headless"
 command -v mvn >/dev/null 2>&1 || need_apt="$need_apt maven"
 # Debian keeps the server programs off the PATH, under /usr/lib/postgresql/<version>/bin.
 # Not needed when PG_URL points the tests at an existing server.

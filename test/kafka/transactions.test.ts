@@ -5,7 +5,7 @@ import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { TransactionalProducer } from '../../src/kafka/transactions.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { readTopic } from './committed-reads.ts'
+import { consumeTopic } from '../helpers/topic-reader.ts'
 
 function producer(t: TestContext, transactionalId: string): TransactionalProducer {
   const p = new TransactionalProducer({ brokers: bootstrap(), transactionalId, logger: silentLogger })
@@ -34,7 +34,7 @@ test('a committed transaction makes its records and its group offsets visible to
   ])
   await p.commit()
 
-  assert.deepEqual(await readTopic(client, out, 2), [
+  assert.deepEqual(await consumeTopic(out), [
     { partition: 0, offset: 0n, key: 'k0', value: 'v0' },
     { partition: 0, offset: 1n, key: 'k2', value: 'v2' },
     { partition: 1, offset: 0n, key: 'k1', value: 'v1' },
@@ -61,12 +61,12 @@ test('an aborted transaction hides its records from read_committed readers and d
   await p.commit()
 
   assert.deepEqual(
-    (await readTopic(client, out, 1)).map((r) => [r.offset, r.value]),
+    (await consumeTopic(out)).map((r) => [r.offset, r.value]),
     [[2n, 'committed']],
   )
   // The aborted record is in the log (offset 0, its abort marker at 1): only the isolation level hides it.
   assert.deepEqual(
-    (await readTopic(client, out, 1, 'read_uncommitted')).map((r) => [r.offset, r.value]),
+    (await consumeTopic(out, 'read_uncommitted')).map((r) => [r.offset, r.value]),
     [
       [0n, 'aborted'],
       [2n, 'committed'],
@@ -101,7 +101,7 @@ test('a second producer with the same transactional id aborts the first one’s 
   await second.send([{ topic: out, partition: 0, value: 'owner' }])
   await second.commit()
   assert.deepEqual(
-    (await readTopic(client, out, 1)).map((r) => r.value),
+    (await consumeTopic(out)).map((r) => r.value),
     ['owner'],
   )
 })
@@ -119,7 +119,7 @@ test('a restarted producer takes its transactional id back and can commit', asyn
     await p.close()
   }
   assert.deepEqual(
-    (await readTopic(client, out, 1)).map((r) => r.value),
+    (await consumeTopic(out)).map((r) => r.value),
     ['run 1', 'run 2', 'run 3'],
   )
 })
