@@ -150,19 +150,42 @@ test('deterministic failures are not retried: the job fails after one attempt', 
 })
 
 test('other SluiceErrors and user errors are retried up to maxAttempts', async () => {
-  const runner = quietRunner({ maxAttempts: 2 })
-  const attempts: number[] = []
-  const rdd = fromSource(
-    1,
-    (_partition, ctx) => {
-      attempts.push(ctx.attempt)
-      throw new SluiceError(ErrorCodes.KAFKA, 'not leader for partition', { retriable: true })
-    },
-    { runner },
-  )
-  const error = await runner.runJob(rdd, [0], collectTask).catch((e: unknown) => e)
-  assert.ok(isSluiceError(error, ErrorCodes.TASK_FAILED))
-  assert.deepEqual(attempts, [1, 2])
+  const deterministic: string[] = [
+    ErrorCodes.DESERIALIZATION,
+    ErrorCodes.OFFSET_OUT_OF_RANGE,
+    ErrorCodes.INVALID_ARGUMENT,
+    ErrorCodes.INVALID_OPTION,
+  ]
+  const failures: [string, unknown][] = [
+    ...Object.values(ErrorCodes)
+      .filter((code) => !deterministic.includes(code))
+      .map((code): [string, unknown] => [code, new SluiceError(code, 'something went wrong')]),
+    ['a user Error', new Error('something went wrong')],
+    ['a user TypeError', new TypeError('something went wrong')],
+    ['a thrown string', 'something went wrong'],
+  ]
+  for (const [what, thrown] of failures) {
+    const runner = quietRunner({ maxAttempts: 3 })
+    const attempts: number[] = []
+    const rdd = fromSource(
+      1,
+      (_partition, ctx) => {
+        attempts.push(ctx.attempt)
+        throw thrown
+      },
+      { runner },
+    )
+    const error = await runner.runJob(rdd, [0], collectTask).catch((e: unknown) => e)
+    assert.ok(isSluiceError(error, ErrorCodes.TASK_FAILED), what)
+    assert.deepEqual(attempts, [1, 2, 3], what)
+    assert.equal(
+      error.message,
+      `SourceRdd[${rdd.id}] partition 0 failed after 3 attempts: something went wrong`,
+      what,
+    )
+    assert.equal(error.cause, thrown, what)
+    assert.equal(error.retriable, true, what)
+  }
 })
 
 test('no more than `concurrency` tasks run at once, across all jobs of the runner', async () => {

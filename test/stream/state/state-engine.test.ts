@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../../src/core/errors.ts'
 import { parallelize } from '../../../src/rdd/parallelize.ts'
@@ -243,6 +245,10 @@ test('a state that plain JSON cannot hold stops the stream at its first snapshot
     )
     return true
   })
+  // Batch 1 is in the commit log (its outputs ran), its snapshot is not on disk, and no
+  // listener heard of it.
+  assert.deepEqual((await readdir(join(dir, 'commits'))).sort(), ['0', '1'], 'batches 0 and 1 committed')
+  assert.deepEqual(await readdir(join(dir, 'state', 'big')), [], 'no snapshot, not even a temp file')
   assert.deepEqual(
     infos.map((i) => i.id),
     [0],
