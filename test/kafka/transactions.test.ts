@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { tracingChannel } from 'node:diagnostics_channel'
 import { type TestContext, test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
@@ -125,17 +126,40 @@ test('a restarted producer takes its transactional id back and can commit', asyn
 })
 
 test('a transaction with nothing in it commits and aborts without a broker round trip', async (t) => {
+  const client = testClient(t)
+  const out = await createTestTopic(t, client, { prefix: 'txn-out' })
   const p = producer(t, txnId())
   await p.init()
+  // Every request any wire connection of this process sends, by API key, from here on.
+  const requests: number[] = []
+  const api = tracingChannel('plt:kafka:connections:api')
+  const onRequest = (message: unknown) => {
+    requests.push((message as { apiKey: number }).apiKey)
+  }
+  api.start.subscribe(onRequest)
+  t.after(() => api.start.unsubscribe(onRequest))
+
   await p.begin()
   await p.commit()
   await p.begin()
   await p.abort()
+  assert.deepEqual(requests.slice(), [], 'no request reached the broker')
   assert.equal(p.inTransaction, false)
   await assert.rejects(p.commit(), {
     code: ErrorCodes.INVALID_ARGUMENT,
     message: `transactional producer '${p.transactionalId}' is not ready for that: call begin() first`,
   })
+
+  // The same producer and channel do see the round trips of a transaction that holds a record.
+  await p.begin()
+  await p.send([{ topic: out, partition: 0, value: 'one' }])
+  await p.commit()
+  const addPartitionsToTxn = 24
+  const produce = 0
+  const endTxn = 26
+  for (const key of [addPartitionsToTxn, produce, endTxn]) {
+    assert.ok(requests.includes(key), `API ${key} was sent (seen: ${requests.join(', ')})`)
+  }
 })
 
 test('invalid options fail at construction naming the option', () => {
