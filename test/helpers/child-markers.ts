@@ -23,10 +23,16 @@ export function print(line: string): void {
   process.stdout.write(`${line}\n`)
 }
 
-/** Prints `label`; pauses there when PAUSE_AT names it. */
+let pausedOnce = false
+
+/**
+ * Prints `label`; pauses there when PAUSE_AT names it, the first time only: a sink that
+ * retries a transaction runs the moment again, and must then go on.
+ */
 export async function markLabel(label: string): Promise<void> {
   print(label)
-  if (label !== pauseAt) return
+  if (label !== pauseAt || pausedOnce) return
+  pausedOnce = true
   print(`paused ${label}`)
   if (stdinLines) {
     // The event loop keeps running (the batch's connections stay open), but this batch waits.
