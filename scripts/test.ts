@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 import type { LocalPostgres } from '../src/local-postgres/server.ts'
 import { startLocalPostgres } from '../src/local-postgres/server.ts'
+import { nodeOptionsWithSources } from './source-condition.ts'
 import { type Server, serversNeeded, testFiles } from './test-files.ts'
 import { slowestFiles } from './test-timings.ts'
 
@@ -100,6 +101,7 @@ try {
           ...process.env,
           SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
           SLUICE_TEST_TIMINGS: timings,
+          NODE_OPTIONS: nodeOptionsWithSources(),
         },
       },
     )
