@@ -9,9 +9,9 @@ import type { StreamingContextOptions } from '../../src/stream/context-options.t
 import type { StreamingListener, StreamingStoppedEvent } from '../../src/stream/listener.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { BatchDriver } from '../../src/testing/batch-driver.ts'
-import { recordingLogger } from '../checkpoint/temp-dir.ts'
 import { FakeInput } from '../helpers/fake-input.ts'
-import { checkpointDir } from './support.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const start = 1_000_000
 
@@ -58,7 +58,7 @@ function recorder() {
 }
 
 test('listeners hear every event in order, and BatchInfo carries a plain-JSON progress record', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const { ssc, driver } = manualContext('events', { checkpoint: dir })
   const input = new FakeInput(ssc, { partitions: 1, perBatch: 3 })
   input.foreachBatch(async (rdd) => {
@@ -199,7 +199,7 @@ test('a failed batch is reported with its progress, then the stream stops with t
 })
 
 test('one INFO line per batch, and lines for started, recovered and stopped', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const run = async (batches: number, failAt?: number) => {
     const { logger, entries } = recordingLogger()
     const { ssc, driver } = manualContext('logs', { checkpoint: dir, logger })
@@ -278,7 +278,7 @@ test('one INFO line per batch, and lines for started, recovered and stopped', as
 })
 
 test('ssc.stop() from inside an output operation stops after that batch instead of waiting for itself', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const { ssc, driver } = manualContext('self-stop', { checkpoint: dir })
   const seen: number[] = []
   new FakeInput(ssc).foreachBatch(async (_rdd, batch) => {
@@ -300,7 +300,7 @@ test('ssc.stop() from inside an output operation stops after that batch instead 
 })
 
 test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, and a restart re-runs it', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const { logger, entries } = recordingLogger()
   const { ssc, clock, driver } = manualContext('slow-stop', { checkpoint: dir, logger, stopTimeout: 50 })
   const events = recorder()
