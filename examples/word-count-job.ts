@@ -10,6 +10,8 @@ export interface WordCountJobOptions {
   readonly batchInterval?: number | undefined
   readonly maxRatePerPartition?: number | undefined
   readonly startingOffsets?: StartingOffsets | undefined
+  /** false: skip records retention deleted before they were read (the sink records them) instead of failing. */
+  readonly failOnDataLoss?: boolean | undefined
   readonly logger: Logger
 }
 
@@ -38,6 +40,7 @@ export function wordCountJob(options: WordCountJobOptions): {
     ...(options.maxRatePerPartition === undefined
       ? {}
       : { maxRatePerPartition: options.maxRatePerPartition }),
+    ...(options.failOnDataLoss === undefined ? {} : { failOnDataLoss: options.failOnDataLoss }),
     logger: options.logger,
   })
   const counts = lines
