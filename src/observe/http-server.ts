@@ -110,10 +110,10 @@ function listen(server: Server, host: string, port: number): Promise<void> {
           : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
             ? `${where} is not an address of this machine: check ui.host`
             : error.code === 'EACCES'
-              ? `${where} needs privileges to listen on: use a port above 1023`
-              : `${where}: ${error.message}`
+              ? `listening on ${where} needs privileges: use a port above 1023`
+              : `cannot listen on ${where}: ${error.message}`
       reject(
-        new SluiceError(ErrorCodes.UI_SERVER, `the UI could not listen on ${problem}`, {
+        new SluiceError(ErrorCodes.UI_SERVER, `the UI could not start: ${problem}`, {
           cause: error,
           details: { host, port, code: error.code },
         }),

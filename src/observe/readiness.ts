@@ -23,6 +23,7 @@ export interface Readiness {
  * orchestrator or a load balancer should hear; a long recovery at start does too.
  */
 export function readiness(input: ReadinessInput): Readiness {
+  if (input.status === 'failed') return { ready: false, reason: 'the stream failed' }
   if (input.status !== 'active') return { ready: false, reason: `the stream is ${input.status}` }
   const limit = input.intervals * input.batchInterval
   const since = input.lastCompletedAt ?? input.startedAt

@@ -26,7 +26,11 @@ test('before the first batch, the allowance counts from the start', () => {
 })
 
 test('a stream that is not active is never ready', () => {
-  for (const status of ['starting', 'stopped', 'failed'] as const) {
+  assert.deepEqual(readiness({ ...base, status: 'failed', now: 1_001, lastCompletedAt: 1_000 }), {
+    ready: false,
+    reason: 'the stream failed',
+  })
+  for (const status of ['starting', 'stopped'] as const) {
     assert.deepEqual(readiness({ ...base, status, now: 1_001, lastCompletedAt: 1_000 }), {
       ready: false,
       reason: `the stream is ${status}`,
