@@ -2,6 +2,7 @@ import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { cogroupAggregator, groupAggregator, reduceAggregator, type Sided } from './aggregator.ts'
 import { type ChunkedPartitionFunction, type Chunks, recordsOf } from './chunks.ts'
 import { type ElementOp, type PipelineStep, pipelineStep } from './element-pipeline.ts'
+import type { JobProgressListener } from './job-progress.ts'
 import { defaultKeySerializer, type KeySerializer, serializedKeyOf } from './key-serializer.ts'
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
@@ -24,6 +25,13 @@ export interface RddInit {
 export interface ActionOptions {
   /** Cancels the action: its tasks see their signal abort and the action rejects with the reason. */
   readonly signal?: AbortSignal
+  /**
+   * Hears how far the action has got: tasks done of those known (shuffle stages included)
+   * and records read from Kafka; last with `done: true`. Called often (every task, and at
+   * most every 100 ms while records are read); keep it cheap. A listener that throws is
+   * logged once and dropped; the action goes on.
+   */
+  readonly onProgress?: JobProgressListener
 }
 
 export interface CountByValueOptions<T> extends ActionOptions {

@@ -2,7 +2,18 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
-import { describeValue, nonNegativeNumberOption, positiveIntegerOption } from './option-checks.ts'
+import {
+  currentJobProgress,
+  type JobProgressListener,
+  JobProgressTracker,
+  withJobProgress,
+} from './job-progress.ts'
+import {
+  describeValue,
+  functionOption,
+  nonNegativeNumberOption,
+  positiveIntegerOption,
+} from './option-checks.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
 import type { TaskContext } from './task-context.ts'
@@ -22,6 +33,8 @@ export interface TaskRunnerOptions {
 export interface RunJobOptions {
   /** Cancels the job: running tasks see their signal abort and the job rejects with the reason. */
   readonly signal?: AbortSignal
+  /** Hears tasks done/total and records read while the job and the stages it needs run. */
+  readonly onProgress?: JobProgressListener
 }
 
 /** The work done on one partition: consume its chunks, return the partition's result. */
@@ -70,9 +83,25 @@ export class TaskRunner {
     task: PartitionTask<T, R>,
     options: RunJobOptions = {},
   ): Promise<R[]> {
+    if (options.onProgress === undefined) return this.#runJob(rdd, partitions, task, options)
+    // This job reports progress; the stage jobs it runs report into the same tracker.
+    const tracker = new JobProgressTracker(functionOption('onProgress', options.onProgress), this.#logger)
+    const results = await withJobProgress(tracker, () => this.#runJob(rdd, partitions, task, options))
+    tracker.finish()
+    return results
+  }
+
+  async #runJob<T, R>(
+    rdd: Rdd<T>,
+    partitions: readonly number[],
+    task: PartitionTask<T, R>,
+    options: RunJobOptions,
+  ): Promise<R[]> {
     checkPartitions(rdd, partitions)
     const outer = options.signal
     outer?.throwIfAborted()
+    const progress = currentJobProgress()
+    progress?.addTasks(partitions.length)
     // Shuffle map stages run before this job takes any slot: a reduce task holding a slot while
     // it waits for map tasks that need slots could deadlock a full pool.
     await rdd.prepareStages(outer)
@@ -98,6 +127,7 @@ export class TaskRunner {
         const release = await slots.acquire(job.signal)
         try {
           results[index] = await this.#runTask(rdd, partition, task, jobId, job.signal)
+          progress?.taskDone()
         } finally {
           release()
         }
