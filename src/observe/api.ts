@@ -40,7 +40,8 @@ export interface AppDocument {
     readonly stateKeys: number
     readonly stateBytes: number
   } | null
-  readonly error: { readonly code: string; readonly message: string } | null
+  /** Why the stream stopped, when a failure stopped it; batchId names the batch that failed, if one did. */
+  readonly error: { readonly code: string; readonly message: string; readonly batchId: number | null } | null
   readonly recovered: { readonly pendingBatchId: number | null; readonly recomputedBatches: number } | null
   readonly resumedFrom: readonly unknown[]
 }
@@ -184,7 +185,7 @@ export function appDocument(history: JobHistory, ready: Readiness): AppDocument 
           stateBytes: last.state.bytes,
         }
       : null,
-    error: history.error,
+    error: history.error ? { ...history.error, batchId: history.failedBatchId } : null,
     recovered: history.recovered,
     resumedFrom: history.resumedFrom,
   }

@@ -93,6 +93,8 @@ export class JobHistory implements StreamingListener {
   resumedFrom: readonly unknown[] = []
   recovered: StreamingStartedEvent['recovered'] | null = null
   error: { readonly code: string; readonly message: string } | null = null
+  /** The batch whose failure stopped the stream, if one did. */
+  failedBatchId: number | null = null
   readonly #now: () => number
   readonly #contextState: (() => 'initialized' | 'active' | 'stopped') | undefined
   readonly #watchers = new Set<(change: HistoryChange) => void>()
@@ -231,6 +233,7 @@ export class JobHistory implements StreamingListener {
     this.finished.push({ ...info.progress, status: 'failed', error })
     this.totals.batchesFailed++
     this.error = error
+    this.failedBatchId = info.batchId
     this.#changed('failed', info.batchId)
   }
 

@@ -236,7 +236,13 @@ test('a failed batch shows its error in the batch list, the batch document, /api
     outcome: 'failed',
     error: 'batch 1 failed in output operation #1: disk full',
   })
-  assert.equal((await json('/api/app')).body.status, 'failed')
+  const app = await json('/api/app')
+  assert.equal(app.body.status, 'failed')
+  assert.deepEqual(app.body.error, {
+    code: ErrorCodes.BATCH_FAILED,
+    message: 'batch 1 failed in output operation #1: disk full',
+    batchId: 1,
+  })
   const health = await json('/healthz')
   assert.equal(health.status, 503)
   assert.equal(health.body.status, 'failed')

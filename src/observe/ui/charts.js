@@ -52,11 +52,15 @@ function upsert(container, key, makeOptions, data) {
 }
 
 /**
- * A timeline over batch times: `x` in epoch ms, `series` of { label, values, color, dash }.
+ * A timeline over batch times: `x` in epoch ms, `series` of { label, values, color, dash };
+ * `legend` shows the series' names (and their values under the cursor).
  * `format` formats values in the legend, `axis` (default `format`) the y axis's ticks;
  * `onPick(index)` is called with the index of the batch clicked.
  */
-export function timeline(container, { x, series, format, axis = format, height = 150, onPick, yMin = 0 }) {
+export function timeline(
+  container,
+  { x, series, format, axis = format, height = 150, onPick, yMin = 0, legend = false },
+) {
   const key = `timeline:${series.map((s) => s.label).join('|')}`
   const data = [x.map((ms) => ms / 1000), ...series.map((s) => s.values)]
   return upsert(
@@ -64,15 +68,15 @@ export function timeline(container, { x, series, format, axis = format, height =
     key,
     () => ({
       height,
-      legend: { show: series.length > 1 },
+      legend: { show: legend },
       cursor: { points: { size: 6 }, drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(yMin, min ?? 0), niceMax(max)] } },
       axes: [
-        { ...axisStyle, space: 70 },
+        { ...axisStyle, space: 80, incrs: timeIncrements, values: timeTicks },
         { ...axisStyle, size: 70, values: (_u, ticks) => ticks.map((t) => axis(t)) },
       ],
       series: [
-        { value: (_u, v) => (v === null ? '—' : new Date(v * 1000).toLocaleTimeString()) },
+        { label: 'batch time', value: (_u, v) => (v === null ? '—' : clockTime(v)) },
         ...series.map((s, i) => ({
           label: s.label,
           stroke: s.color ?? palette[i % palette.length],
@@ -143,6 +147,23 @@ export function histogram(container, { values, format, color = palette[0], bins 
     }),
     [centers, counts],
   )
+}
+
+/** Whole seconds and up: batch times never need finer ticks, and sub-second labels are noise. */
+const timeIncrements = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400,
+]
+
+const pad = (n) => String(n).padStart(2, '0')
+
+function clockTime(seconds) {
+  const d = new Date(seconds * 1000)
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+/** Tick labels in local time: HH:MM:SS, or HH:MM once ticks are a minute or more apart. */
+function timeTicks(_u, ticks, _axis, _space, increment) {
+  return ticks.map((t) => (increment >= 60 ? clockTime(t).slice(0, 5) : clockTime(t)))
 }
 
 /** Rounds an axis maximum up so a flat line does not sit on the top edge. */

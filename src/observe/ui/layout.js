@@ -57,7 +57,6 @@ export function renderSummary(app) {
   setText(
     'batches-sub',
     [
-      `every ${format.millis(app.batchInterval)}`,
       `${format.count(app.batches.failed)} failed`,
       app.batches.replayed > 0 ? `${format.count(app.batches.replayed)} replayed` : null,
       app.batches.active > 0 ? `${format.count(app.batches.active)} in flight` : null,

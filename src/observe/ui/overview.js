@@ -29,7 +29,7 @@ const rows = [
   {
     key: 'processingTimeMs',
     name: 'Processing time',
-    note: 'planning to commit; keep it under the interval',
+    note: 'planning to commit; keep it under the batch interval (dashed)',
     format: format.millis,
     avg: format.millis,
     color: palette[1],

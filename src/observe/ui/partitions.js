@@ -55,6 +55,7 @@ export function mount(main) {
         format: format.count,
         axis: format.compact,
         height: 300,
+        legend: true,
         onPick: (index) => {
           location.href = `/batches/${t.batchId[index]}`
         },
@@ -80,6 +81,7 @@ export function mount(main) {
         format: format.rate,
         axis: (v) => `${format.compact(v)}/s`,
         height: 150,
+        legend: doc.rateLimits.length > 1,
       })
     }
   }
