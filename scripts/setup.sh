@@ -1,7 +1,7 @@
 #!/bin/sh
 # Brings a fresh clone to a runnable state: Java and Maven for the local Kafka broker,
-# PostgreSQL's server programs for the SQL sink tests, and the npm dependencies (which
-# include the Node 24 binary every npm script runs on).
+# PostgreSQL's server programs for the SQL sink tests, Chromium for the web UI's browser
+# tests, and the npm dependencies (which include the Node 24 binary every npm script runs on).
 # Safe to run repeatedly; it only installs what is missing or out of date.
 set -e
 cd "$(dirname "$0")/.."
@@ -14,12 +14,17 @@ command -v mvn >/dev/null 2>&1 || need_apt="$need_apt maven"
 if [ -z "$PG_URL" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt="$need_apt postgresql"
 fi
+# Debian's Chromium for the web UI's browser tests (driven by playwright-core, which never
+# downloads a browser of its own). CHROMIUM_PATH points the tests at another build instead.
+if [ -z "$CHROMIUM_PATH" ] && [ ! -x /usr/bin/chromium ]; then
+  need_apt="$need_apt chromium"
+fi
 if [ -n "$need_apt" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing$need_apt" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
   else
-    echo "setup: please install$need_apt (needed to run a local Kafka broker and PostgreSQL)" >&2
+    echo "setup: please install$need_apt (needed to run a local Kafka broker, PostgreSQL and the browser tests)" >&2
     exit 1
   fi
 fi
