@@ -5,25 +5,31 @@ const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 /**
  * One line of a batch job's progress, e.g.
  * `counting  [██████████░░░░░░░░░░]  5/10 tasks · 1,234,567 records · 410,000 rec/s · 3.0 s`,
- * fitted into `columns` by shrinking the bar.
+ * fitted into `columns`: the bar shrinks, then the rate goes, then the bar.
  */
 export function progressLine(label: string, progress: JobProgress, columns: number): string {
   const seconds = progress.elapsedMs / 1000
   const rate = seconds > 0 ? progress.recordsRead / seconds : 0
-  const facts = [
-    `${progress.tasksDone}/${progress.tasksTotal} tasks`,
-    `${integer.format(progress.recordsRead)} records`,
-    ...(rate > 0 ? [`${integer.format(rate)} rec/s`] : []),
-    `${seconds.toFixed(1)} s`,
-  ].join(' · ')
+  const tasks = `${progress.tasksDone}/${progress.tasksTotal} tasks`
+  const records = `${integer.format(progress.recordsRead)} records`
+  const time = `${seconds.toFixed(1)} s`
   const fraction =
     progress.tasksTotal === 0 ? (progress.done ? 1 : 0) : progress.tasksDone / progress.tasksTotal
-  const room = columns - label.length - facts.length - 8
-  const width = Math.max(0, Math.min(30, room))
-  if (width < 5) return `${label}  ${facts}`.slice(0, Math.max(0, columns - 1))
-  const filled = Math.round(fraction * width)
-  return `${label}  [${'█'.repeat(filled)}${'░'.repeat(width - filled)}]  ${facts}`
+  const withRate = [tasks, records, ...(rate > 0 ? [`${integer.format(rate)} rec/s`] : []), time].join(' · ')
+  const withoutRate = [tasks, records, time].join(' · ')
+  for (const facts of [withRate, withoutRate]) {
+    // label, two spaces, [bar], two spaces, facts, and a column left for the cursor.
+    const width = Math.min(30, columns - label.length - facts.length - 7)
+    if (width >= minBar) {
+      const filled = Math.round(fraction * width)
+      return `${label}  [${'█'.repeat(filled)}${'░'.repeat(width - filled)}]  ${facts}`
+    }
+  }
+  return `${label}  ${withoutRate}`.slice(0, Math.max(0, columns - 1))
 }
+
+/** A narrower bar says too little to be worth its room. */
+const minBar = 10
 
 /** Redraws at most this often; the final report always draws. */
 const redrawMs = 80

@@ -19,12 +19,17 @@ test('a progress line shows the bar, tasks, records, rate and time, and fits the
   )
   assert.equal(
     progressLine('counting', halfway, 90),
-    'counting  [██████████░░░░░░░░░░]  5/10 tasks · 1,234,567 records · 411,522 rec/s · 3.0 s',
+    'counting  [███████████░░░░░░░░░░]  5/10 tasks · 1,234,567 records · 411,522 rec/s · 3.0 s',
+  )
+  // Narrower: the rate goes before the bar does.
+  assert.equal(
+    progressLine('counting', halfway, 70),
+    'counting  [█████████░░░░░░░░]  5/10 tasks · 1,234,567 records · 3.0 s',
   )
   // Too narrow for a bar: the facts alone, cut to the width.
   assert.equal(progressLine('counting', halfway, 40), 'counting  5/10 tasks · 1,234,567 record')
   const empty: JobProgress = { tasksTotal: 0, tasksDone: 0, recordsRead: 0, elapsedMs: 0, done: true }
-  assert.equal(progressLine('x', empty, 60), 'x  [██████████████████████]  0/0 tasks · 0 records · 0.0 s')
+  assert.equal(progressLine('x', empty, 60), 'x  [███████████████████████]  0/0 tasks · 0 records · 0.0 s')
 })
 
 function terminal(isTTY: boolean) {
