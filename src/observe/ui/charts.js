@@ -170,6 +170,7 @@ function timeTicks(_u, ticks, _axis, _space, increment) {
 function niceMax(max) {
   if (max === null || max === undefined || !Number.isFinite(max) || max <= 0) return 1
   const magnitude = 10 ** Math.floor(Math.log10(max))
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= max * 1.05) return step * magnitude
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10])
+    if (step * magnitude >= max * 1.05) return step * magnitude
   return 10 * magnitude
 }
