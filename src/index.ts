@@ -23,6 +23,9 @@ export type {
   ProduceRecord,
   TopicPartition,
 } from './kafka/types.ts'
+// progress of batch jobs on a terminal (the web UI and metrics load only with the `ui` option)
+export { TerminalProgressBar } from './observe/progress-bar.ts'
+export type { JobProgress, JobProgressListener } from './rdd/job-progress.ts'
 export type { KeySerializer } from './rdd/key-serializer.ts'
 export type { ParallelizeOptions } from './rdd/parallelize.ts'
 export { parallelize } from './rdd/parallelize.ts'
