@@ -13,7 +13,7 @@ const maxRatePerPartition = 200_000
 
 export const observeOverhead: Bench = {
   name: 'observe-overhead',
-  description: `The cost of the web UI and metrics: the direct stream word count over ${(partitions * perPartition).toLocaleString('en')} lines in ${partitions} partitions, in ${interval} ms batches of at most ${((maxRatePerPartition * interval) / 1000).toLocaleString('en')} lines per partition (many small batches, each slower than the interval, so per-batch costs show), with the UI and metrics on — watched from another process that scrapes /metrics every second and fetches the Streaming page's API documents on every change, as an open page does — against the same job with them off. Median of ${repeats} runs each, alternating.`,
+  description: `The cost of the web UI and metrics: the direct stream word count over ${(partitions * perPartition).toLocaleString('en')} lines in ${partitions} partitions, in ${interval} ms batches of at most ${((maxRatePerPartition * interval) / 1000).toLocaleString('en')} lines per partition (many small batches, each slower than the interval, so per-batch costs show), with the UI and metrics on — watched from another process that scrapes /metrics every 5 seconds and fetches the Streaming page's API documents on every change, as an open page does — against the same job with them off. Median of ${repeats} runs each, alternating.`,
   async run({ client, brokers, runCase }) {
     const topic = `bench-observe-${Date.now()}`
     await client.createTopics([{ name: topic, partitions }])

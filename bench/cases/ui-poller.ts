@@ -1,7 +1,8 @@
 // Plays an open UI page and a Prometheus server against a job's UI, from its own process as
 // they would be: follows /api/events and, on changes (at most every 400 ms, the page's
-// rhythm), fetches the Streaming page's documents; scrapes /metrics every second. On SIGTERM
-// it prints how many requests it made.
+// rhythm), fetches the Streaming page's documents; scrapes /metrics every 5 seconds (three
+// times as often as a usual 15 s scrape interval). On SIGTERM it prints how many requests it
+// made.
 const url = process.argv[2]
 if (!url) throw new Error('usage: ui-poller.ts <ui url>')
 let requests = 0
@@ -33,7 +34,7 @@ setInterval(() => {
     get('/api/batches?status=finished&limit=10'),
   ])
 }, 400)
-setInterval(() => void get('/metrics'), 1000)
+setInterval(() => void get('/metrics'), 5000)
 process.once('SIGTERM', () => {
   process.stdout.write(`${requests}\n`)
   process.exit(0)
