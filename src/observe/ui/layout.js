@@ -78,11 +78,22 @@ export function renderSummary(app) {
   )
   setText('lag', app.last?.lag != null ? format.count(app.last.lag) : '—')
   setText('lag-sub', app.last ? `after batch ${app.last.batchId}` : 'records behind latest')
+  // The failed batch's own page shows the error in full; every other page says where to find it.
   const banner = field('error')
-  if (app.error) {
+  const failedBatch = app.error?.batchId ?? null
+  const onFailedBatch =
+    failedBatch !== null && location.pathname.replace(/\/$/, '') === `/batches/${failedBatch}`
+  if (app.error && !onFailedBatch) {
     banner.replaceChildren(
       h('strong', {}, `The stream stopped on an error (${app.error.code})`),
-      app.error.message,
+      failedBatch === null
+        ? app.error.message
+        : h(
+            'span',
+            {},
+            `Batch ${failedBatch} failed and was not committed; a restart re-runs it. `,
+            h('a', { href: `/batches/${failedBatch}` }, 'See the batch and its error →'),
+          ),
     )
     banner.hidden = false
   } else {
