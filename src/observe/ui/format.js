@@ -29,9 +29,10 @@ export function rate(value) {
   return value === null || value === undefined ? '—' : `${integer.format(value)} rec/s`
 }
 
-/** Milliseconds → "85 ms", "1.2 s", "3 min 4 s". */
+/** Milliseconds → "0.5 ms", "85 ms", "1.2 s", "3 min 4 s". */
 export function millis(value) {
   if (value === null || value === undefined) return '—'
+  if (value < 10 && !Number.isInteger(value)) return `${oneDecimal.format(value)} ms`
   if (value < 1000) return `${integer.format(value)} ms`
   if (value < 60_000) return `${oneDecimal.format(value / 1000)} s`
   const minutes = Math.floor(value / 60_000)

@@ -74,7 +74,11 @@ export function renderSummary(app) {
   setText('input-rate', app.last ? format.rate(app.last.inputRecordsPerSecond) : '—')
   setText(
     'rate-limit',
-    app.last?.rateLimit != null ? `limit ${format.rate(app.last.rateLimit)}` : 'no rate limit',
+    app.last === null
+      ? ''
+      : app.last.rateLimit !== null
+        ? `limit ${format.rate(app.last.rateLimit)}`
+        : 'no rate limit',
   )
   setText('lag', app.last?.lag != null ? format.count(app.last.lag) : '—')
   setText('lag-sub', app.last ? `after batch ${app.last.batchId}` : 'records behind latest')
