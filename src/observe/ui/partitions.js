@@ -7,6 +7,11 @@ import { h } from './layout.js'
 
 /** Lines on the lag chart: the partitions with the most lag now; the table lists all. */
 const maxLines = 12
+/**
+ * Batches the lag chart spans: enough to see a trend, while the document stays small for a
+ * job with many partitions (it carries one lag per partition per batch).
+ */
+const chartBatches = 300
 
 export function mount(main) {
   const lagChart = h('div', { class: 'chart chart-tall', 'data-chart': 'partition-lag' })
@@ -32,7 +37,7 @@ export function mount(main) {
   )
 
   async function refresh() {
-    const doc = await getJson('/api/partitions')
+    const doc = await getJson(`/api/partitions?limit=${chartBatches}`)
     const { timeline: t } = doc
     const latestLag = (s) => {
       for (let i = s.lag.length - 1; i >= 0; i--) if (s.lag[i] !== null) return s.lag[i]
@@ -42,8 +47,8 @@ export function mount(main) {
     shown.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
     lagHint.textContent =
       t.series.length > shown.length
-        ? `the ${shown.length} partitions with the most lag now, of ${t.series.length} · records behind latest after each batch`
-        : 'records behind latest after each batch'
+        ? `the ${shown.length} partitions with the most lag now, of ${t.series.length} · records behind latest after each of the last ${t.batchId.length} batches`
+        : `records behind latest after each of the last ${t.batchId.length} batches`
     if (t.batchTimeMs.length > 0 && shown.length > 0) {
       timeline(lagChart, {
         x: t.batchTimeMs,
