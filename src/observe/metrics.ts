@@ -1,18 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { type SinkBatchEvent, sinkBatchChannelName } from '../sinks/sink-diagnostics.ts'
 import type { BatchInfo, BatchProgress, FailedBatchInfo, StreamingListener } from './contract.ts'
-
-/** The channel sinks publish each batch's outcome on (see src/sinks). */
-export const sinkBatchChannel = 'sluice:sink:batch'
-
-/** What a sink publishes after each writeBatch. */
-export interface SinkBatchMessage {
-  readonly app: string
-  readonly sink: string
-  readonly batchId: number
-  readonly outcome: 'applied' | 'already-applied' | 'fenced' | 'failed'
-  readonly durationMs: number
-}
 
 /** Seconds; from a fast local batch to one stuck for minutes. */
 const delayBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -222,7 +211,7 @@ export class SluiceMetrics {
    * function that stops it.
    */
   listen(app: string): { listener: StreamingListener; stop(): Promise<void> } {
-    if (this.#apps.size === 0) subscribe(sinkBatchChannel, this.#onSinkBatch)
+    if (this.#apps.size === 0) subscribe(sinkBatchChannelName, this.#onSinkBatch)
     this.#apps.add(app)
     const labels = { app }
     for (const counter of [
@@ -251,7 +240,7 @@ export class SluiceMetrics {
       if (!listening) return
       listening = false
       this.#apps.delete(app)
-      if (this.#apps.size === 0) unsubscribe(sinkBatchChannel, this.#onSinkBatch)
+      if (this.#apps.size === 0) unsubscribe(sinkBatchChannelName, this.#onSinkBatch)
       await this.#removeGauges(app)
     }
     return { listener, stop }
@@ -298,7 +287,7 @@ export class SluiceMetrics {
 
   #sinkBatch(message: unknown): void {
     if (typeof message !== 'object' || message === null) return
-    const { app, sink, outcome } = message as Partial<SinkBatchMessage>
+    const { app, sink, outcome } = message as Partial<SinkBatchEvent>
     if (typeof app !== 'string' || typeof sink !== 'string' || typeof outcome !== 'string') return
     this.sinkTransactions.inc({ app, sink, outcome })
   }

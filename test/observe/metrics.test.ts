@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict'
 import { channel } from 'node:diagnostics_channel'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { Registry } from 'prom-client'
-import { SluiceMetrics, sinkBatchChannel } from '../../src/observe/metrics.ts'
+import { silentLogger } from '../../src/core/logger.ts'
+import { SluiceMetrics } from '../../src/observe/metrics.ts'
+import { createFileSink } from '../../src/sinks/file-sink.ts'
+import { sinkBatchChannelName } from '../../src/sinks/sink-diagnostics.ts'
 import { parsePrometheusText, samples, sampleValue } from './prometheus-text.ts'
 import { syntheticFailure, syntheticInfo } from './synthetic.ts'
 
@@ -113,7 +119,7 @@ test('an unlimited batch removes the rate-limit series; a failed batch counts as
 test('sink outcomes published on the diagnostics channel are counted per sink and outcome', async () => {
   const registry = new Registry()
   const { stop } = SluiceMetrics.of(registry).listen('wc')
-  const sinkBatches = channel(sinkBatchChannel)
+  const sinkBatches = channel(sinkBatchChannelName)
   const publish = (sink: string, outcome: string) =>
     sinkBatches.publish({ app: 'wc', sink, batchId: 1, outcome, durationMs: 3 })
   publish('sql', 'applied')
@@ -133,6 +139,37 @@ test('sink outcomes published on the diagnostics channel are counted per sink an
   publish('sql', 'applied')
   f = await scrape(registry)
   assert.equal(sampleValue(f, 'sluice_sink_transactions_total', { sink: 'sql', outcome: 'applied' }), 2)
+})
+
+test("a real file sink's outcomes reach sluice_sink_transactions_total: applied, then fenced for a zombie", async (t) => {
+  const registry = new Registry()
+  const { stop } = SluiceMetrics.of(registry).listen('wc')
+  t.after(stop)
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-metrics-sink-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const batch = (id: number) => ({
+    id,
+    time: 0,
+    replay: false,
+    offsetRanges: [{ topic: 'words', partition: 0, fromOffset: BigInt(id), untilOffset: BigInt(id + 1) }],
+  })
+  const write = async (writer: { write(value: unknown): void }) => writer.write({ word: 'a', count: 1 })
+  const first = createFileSink({ app: 'wc', dir, logger: silentLogger })
+  await first.start()
+  assert.equal(await first.writeBatch(batch(0), write), 'applied')
+  assert.equal(await first.writeBatch(batch(1), write), 'applied')
+  // A second instance takes the directory over: the first is a zombie from now on.
+  await createFileSink({ app: 'wc', dir, logger: silentLogger }).start()
+  await assert.rejects(first.writeBatch(batch(2), write), { code: 'SLUICE_FENCED' })
+  const f = await scrape(registry)
+  assert.equal(
+    sampleValue(f, 'sluice_sink_transactions_total', { app: 'wc', sink: 'file', outcome: 'applied' }),
+    2,
+  )
+  assert.equal(
+    sampleValue(f, 'sluice_sink_transactions_total', { app: 'wc', sink: 'file', outcome: 'fenced' }),
+    1,
+  )
 })
 
 test("two jobs share a registry's metrics by app label; a stopped job's gauges go, its counters stay", async () => {
