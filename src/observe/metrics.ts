@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { type SinkBatchEvent, sinkBatchChannelName } from '../sinks/sink-diagnostics.ts'
 import type { BatchInfo, BatchProgress, FailedBatchInfo, StreamingListener } from './contract.ts'
 
@@ -9,15 +9,13 @@ const delayBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 let ownRegistry: Registry | undefined
 
 /**
- * sluice's own registry, used when the user passes none: sluice's metrics plus prom-client's
- * default process metrics (CPU, memory, event-loop lag, GC), which an operator wants beside
- * them. A registry the user passes gets only sluice's metrics: its owner decides the rest.
+ * sluice's own registry, used when the user passes none: sluice's metrics only. prom-client's
+ * default process metrics are left to the application (`collectDefaultMetrics` on a registry
+ * it passes): their GC observer runs at every collection, which cost an allocation-heavy job
+ * a few percent of its CPU in the observe-overhead benchmark.
  */
 export function sluiceRegistry(): Registry {
-  if (!ownRegistry) {
-    ownRegistry = new Registry()
-    collectDefaultMetrics({ register: ownRegistry })
-  }
+  ownRegistry ??= new Registry()
   return ownRegistry
 }
 
