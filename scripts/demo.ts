@@ -12,20 +12,18 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { type BatchInfo, createLogger, createProgressBar, createRDD, OffsetRange } from 'sluice'
+import { KafkaClient } from 'sluice/admin'
 import { wordsOf } from '../examples/word-count-job.ts'
 import { defineWordCount, wordTotals } from '../examples/wordcount.ts'
-import { parseArgs } from '../src/cli/args.ts'
-import { createLogger } from '../src/core/logger.ts'
-import { KafkaClient } from '../src/kafka/client.ts'
-import { OffsetRange } from '../src/kafka/offset-range.ts'
 import { startLocalKafka } from '../src/local-kafka/broker.ts'
 import { attachObservability } from '../src/observe/index.ts'
-import { TerminalProgressBar } from '../src/observe/progress-bar.ts'
-import { createRDD } from '../src/source/create-rdd.ts'
-import type { BatchInfo } from '../src/stream/batch.ts'
 
-const { flags } = parseArgs(process.argv.slice(2), new Set(['port']))
-const keep = flags.has('keep')
+const { values: flags } = parseArgs({
+  options: { keep: { type: 'boolean', default: false }, port: { type: 'string' } },
+})
+const keep = flags.keep
 const logger = createLogger({ level: 'warn' })
 const partitions = 4
 const lineCount = 200_000
@@ -50,7 +48,7 @@ function* generatedLines(count: number, seed = 7): Generator<string> {
 
 /** Spark's port, unless something already listens there: then any free one. */
 async function uiPort(): Promise<number> {
-  if (flags.has('port')) return Number(flags.get('port'))
+  if (flags.port !== undefined) return Number(flags.port)
   const probe = createServer()
   const free = await new Promise<boolean>((resolve) => {
     probe.once('error', () => resolve(false))
@@ -95,7 +93,7 @@ async function batchJobAgrees(
   ranges: readonly OffsetRange[],
   totals: ReadonlyMap<string, number>,
 ): Promise<boolean> {
-  const bar = new TerminalProgressBar('batch job recount')
+  const bar = createProgressBar('batch job recount')
   try {
     const counted = await createRDD<string, string>(
       { brokers: [...brokers], deserializers: { value: 'string' }, logger },

@@ -5,101 +5,96 @@ import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
 import { TerminalProgressBar } from '../observe/progress-bar.ts'
 import { createRDD } from '../source/create-rdd.ts'
-import { parseArgs } from './args.ts'
+import { defineCommand } from './command.ts'
+import { booleanFlag, type FlagSpec, integerFlag, stringFlag, UsageError } from './flags.ts'
 
-const usage = `usage:
-  sluice read <topic> --brokers B [--partition N] [--from earliest|N] [--until latest|N] [--count]
-
-  Reads the records of a topic (or one partition) from offset --from (default earliest) up to
-  --until (default latest: the last stable offset), as a batch job (createRDD).
-  Prints one JSON line per record: {"partition","offset","timestamp","key","value"}, key and
-  value as UTF-8 text. With --count, prints how many records each partition holds in that
-  range instead, by reading them (exact on compacted and transactional topics, where offsets
-  overcount). A progress bar goes to stderr while it reads, when stderr is a terminal and
-  the records are not printed to it.`
+const boundFlag = (value: string, description: string): FlagSpec<Bound> => ({
+  value,
+  description,
+  parse: (text) => {
+    if (text === 'earliest' || text === 'latest') return text
+    if (!/^\d+$/.test(text)) throw new UsageError("must be 'earliest', 'latest' or an offset")
+    return BigInt(text)
+  },
+})
 
 /** `sluice read`: a topic's records, or their exact count, through a batch job. */
-export async function readCommand(argv: readonly string[]): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, new Set(['brokers', 'partition', 'from', 'until']))
-  const topic = positionals[0]
-  const brokers = flags.get('brokers')
-  const unknown = [...flags.keys()].filter(
-    (f) => !['brokers', 'partition', 'from', 'until', 'count'].includes(f),
-  )
-  if (!topic || positionals.length > 1 || typeof brokers !== 'string' || unknown.length > 0) {
-    console.error(unknown.length > 0 ? `unknown flag --${unknown[0]}\n\n${usage}` : usage)
-    return 2
-  }
-  const partition = flags.has('partition') ? offsetFlag('partition', flags.get('partition')) : undefined
-  const from = boundFlag('from', flags.get('from'), 'earliest')
-  const until = boundFlag('until', flags.get('until'), 'latest')
-  const logger = createLogger({ level: process.env.SLUICE_LOG_LEVEL === undefined ? 'warn' : undefined })
-  const client = new KafkaClient({ brokers: brokers.split(','), logger })
-  try {
-    const ranges = await rangesToRead(
-      client,
-      topic,
-      partition === undefined ? undefined : Number(partition),
-      from,
-      until,
-    )
-    const rdd = createRDD<string, string>(
-      { client, deserializers: { key: 'string', value: 'string' }, logger },
-      ranges,
-    )
-    const counting = flags.has('count')
-    const bar = new TerminalProgressBar(`reading ${topic}`)
-    // Records printed to the terminal would tear the bar's line: draw it only when they go elsewhere.
-    const onProgress = counting || !process.stdout.isTTY ? bar.update : undefined
+export const readCommand = defineCommand({
+  name: 'read',
+  summary: "a topic's records as JSON lines, or their exact count",
+  description:
+    'Read the records of a topic (or one partition) from --from up to --until (the last stable offset by ' +
+    'default) as a batch job (createRDD), and print one JSON line per record: ' +
+    '{"partition","offset","timestamp","key","value"}, key and value as UTF-8 text. With --count, print how ' +
+    'many records each partition holds in that range instead, by reading them: exact on compacted and ' +
+    'transactional topics, where offsets overcount. A progress bar goes to stderr while it reads, when ' +
+    'stderr is a terminal and the records are not printed to it.',
+  positionals: [{ name: '<topic>', description: 'the topic to read' }],
+  flags: {
+    brokers: stringFlag({ value: 'HOST:PORT[,...]', description: 'bootstrap brokers (required)' }),
+    partition: integerFlag({ value: 'N', description: 'only this partition', min: 0, max: 2 ** 31 - 1 }),
+    from: boundFlag('earliest|latest|OFFSET', 'first offset to read (default earliest)'),
+    until: boundFlag('earliest|latest|OFFSET', 'offset to stop before (default latest)'),
+    count: booleanFlag('print per-partition counts instead of the records'),
+  },
+  examples: [
+    'sluice read words --brokers 127.0.0.1:9092 --count',
+    'sluice read words --brokers 127.0.0.1:9092 --partition 0 --from 120 --until 130 > records.jsonl',
+  ],
+  async run({ flags, positionals, io }) {
+    const topic = positionals[0]!
+    if (flags.brokers === undefined) throw new UsageError('--brokers is required')
+    const logger = createLogger({ level: process.env.SLUICE_LOG_LEVEL === undefined ? 'warn' : undefined })
+    const client = new KafkaClient({ brokers: flags.brokers.split(','), logger })
     try {
-      if (counting) {
-        const counts = await rdd.map((r) => r.partition).countByValue(onProgress ? { onProgress } : {})
-        let total = 0
-        bar.done()
-        for (const range of ranges) {
-          const n = counts.get(range.partition) ?? 0
-          total += n
-          console.log(
-            `${topic}-${range.partition} [${range.fromOffset}, ${range.untilOffset}): ${records(n)}`,
+      const ranges = await rangesToRead(
+        client,
+        topic,
+        flags.partition,
+        flags.from ?? 'earliest',
+        flags.until ?? 'latest',
+      )
+      const rdd = createRDD<string, string>(
+        { client, deserializers: { key: 'string', value: 'string' }, logger },
+        ranges,
+      )
+      const bar = new TerminalProgressBar(`reading ${topic}`)
+      // Records printed to the terminal would tear the bar's line: draw it only when they go elsewhere.
+      const onProgress = flags.count || !process.stdout.isTTY ? bar.update : undefined
+      try {
+        if (flags.count) {
+          const counts = await rdd.map((r) => r.partition).countByValue(onProgress ? { onProgress } : {})
+          bar.done()
+          let total = 0
+          for (const range of ranges) {
+            const n = counts.get(range.partition) ?? 0
+            total += n
+            io.stdout(
+              `${topic}-${range.partition} [${range.fromOffset}, ${range.untilOffset}): ${records(n)}\n`,
+            )
+          }
+          io.stdout(`total: ${records(total)}\n`)
+        } else {
+          await rdd.foreachPartition(
+            async (partitionRecords) => {
+              for await (const record of partitionRecords) io.stdout(`${recordLine(record)}\n`)
+            },
+            onProgress ? { onProgress } : {},
           )
+          bar.done()
         }
-        console.log(`total: ${records(total)}`)
-      } else {
-        await rdd.foreachPartition(
-          async (records) => {
-            for await (const record of records) process.stdout.write(`${recordLine(record)}\n`)
-          },
-          onProgress ? { onProgress } : {},
-        )
+      } catch (error) {
         bar.done()
+        throw error
       }
-    } catch (error) {
-      bar.done()
-      throw error
+      return 0
+    } finally {
+      await client.close()
     }
-    return 0
-  } finally {
-    await client.close()
-  }
-}
+  },
+})
 
 type Bound = 'earliest' | 'latest' | bigint
-
-function offsetFlag(name: string, value: string | true | undefined): bigint {
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) {
-    throw new SluiceError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `--${name} must be a non-negative integer, got ${JSON.stringify(value)}`,
-    )
-  }
-  return BigInt(value)
-}
-
-function boundFlag(name: string, value: string | true | undefined, fallback: Bound): Bound {
-  if (value === undefined) return fallback
-  if (value === 'earliest' || value === 'latest') return value
-  return offsetFlag(name, value)
-}
 
 /** One range per partition: offsets resolved against the log, explicit ones clamped to it. */
 async function rangesToRead(

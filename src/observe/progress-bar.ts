@@ -77,3 +77,14 @@ export class TerminalProgressBar {
     this.#drawn = true
   }
 }
+
+/**
+ * A progress bar for a batch job, drawn on `stream` (stderr by default) when it is a
+ * terminal: pass `bar.update` as an action's `onProgress`, call `bar.done()` once it settled.
+ */
+export function createProgressBar(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): TerminalProgressBar {
+  return new TerminalProgressBar(label, stream)
+}
