@@ -18,7 +18,6 @@ import { KafkaClient } from 'sluice/admin'
 import { wordsOf } from '../examples/word-count-job.ts'
 import { defineWordCount, wordTotals } from '../examples/wordcount.ts'
 import { startLocalKafka } from '../src/local-kafka/broker.ts'
-import { attachObservability } from '../src/observe/index.ts'
 
 const { values: flags } = parseArgs({
   options: { keep: { type: 'boolean', default: false }, port: { type: 'string' } },
@@ -58,9 +57,15 @@ async function uiPort(): Promise<number> {
 }
 
 function describeBatch(info: BatchInfo): string {
+  const { progress } = info
+  const lag = progress.sources
+    .flatMap((s) => s.partitions)
+    .reduce((sum, p) => (p.lag === null ? sum : sum + BigInt(p.lag)), 0n)
+  const limit = progress.sources[0]?.rateLimit
   return (
-    `batch ${info.id}: ${integer(info.records)} records in ${integer(info.processingTime)} ms` +
-    ` (scheduling delay ${integer(info.schedulingDelay)} ms)`
+    `batch ${info.id}: ${integer(info.records)} records in ${integer(progress.processingTimeMs)} ms` +
+    ` (scheduling delay ${integer(progress.schedulingDelayMs)} ms), lag ${integer(Number(lag))}` +
+    (limit === null || limit === undefined ? '' : `, rate limit ${integer(Math.round(limit))}/s`)
   )
 }
 
@@ -147,9 +152,9 @@ try {
     database,
     batchInterval: 500,
     maxRatePerPartition: 40_000, // at most 20,000 lines per partition per batch: several batches
+    ui: { port: await uiPort() },
     logger,
   })
-  const ui = await attachObservability(ssc, { port: await uiPort() })
   let last: BatchInfo | undefined
   ssc.addListener({
     onBatchCompleted: (info) => {
@@ -158,7 +163,7 @@ try {
     },
   })
   await ssc.start()
-  console.log(`web UI: ${ui.url}  (Prometheus metrics at ${ui.url}metrics)`)
+  console.log(`web UI: ${ssc.uiUrl}  (Prometheus metrics at ${ssc.uiUrl}metrics)`)
   const counted = () => [...wordTotals(db).values()].reduce((a, b) => a + b, 0)
   while (counted() < totalWords && ssc.state === 'active') await sleep(100)
 
@@ -167,7 +172,7 @@ try {
     const stopProducing = keepProducing(client, topic)
     console.log(
       `\nthe backlog is counted; the job keeps running, with a producer writing more lines.\n` +
-        `watch it at ${ui.url} — Ctrl-C stops it (gracefully; twice to force).\n`,
+        `watch it at ${ssc.uiUrl} — Ctrl-C stops it (gracefully; twice to force).\n`,
     )
     process.once('SIGINT', () => void stopProducing())
     await ssc.awaitTermination()
@@ -178,7 +183,6 @@ try {
     exact = totals.size === expected.size && [...expected].every(([word, n]) => totals.get(word) === n)
     console.log(`\ncounts in ${database} ${exact ? 'match' : 'DO NOT match'} the text written`)
   }
-  await ui.close()
   const totals = wordTotals(db)
   const committed = (last?.offsetRanges ?? []).map((r) =>
     OffsetRange.create(r.topic, r.partition, 0n, r.untilOffset),

@@ -1,7 +1,7 @@
 // The JSON documents of the UI's API (/api/...), built from a JobHistory. Plain data only:
 // offsets stay decimal strings as in BatchProgress; everything else is a number, a string,
 // a boolean or null. docs/ui.md describes each document field by field.
-import type { BatchProgress } from './contract.ts'
+import type { BatchProgress } from '../stream/batch-progress.ts'
 import type { ActiveBatch, JobHistory, JobStatus } from './history.ts'
 import type { Readiness } from './readiness.ts'
 

@@ -1,15 +1,14 @@
+import type { BatchInfo, FailedBatchInfo } from '../stream/batch.ts'
+import type { BatchProgress } from '../stream/batch-progress.ts'
 import type {
-  BatchInfo,
-  BatchProgress,
   BatchStartedEvent,
   BatchSubmittedEvent,
-  FailedBatchInfo,
   OutputOperationCompletedEvent,
   OutputOperationStartedEvent,
   StreamingListener,
   StreamingStartedEvent,
   StreamingStoppedEvent,
-} from './contract.ts'
+} from '../stream/listener.ts'
 import { Ring } from './ring.ts'
 
 /** Where the job stands, as the UI's header shows it. */

@@ -3,14 +3,13 @@
 // JSON API. The StreamingContext loads this module lazily, only when its `ui` option is set,
 // so jobs without a UI never load prom-client or open a port.
 import type { StreamingContext } from '../stream/streaming-context.ts'
-import type { StreamingListener } from './contract.ts'
-import { JobHistory } from './history.ts'
-import { startObservabilityServer } from './http-server.ts'
-import { adaptListener } from './legacy-listener.ts'
-import { SluiceMetrics, sluiceRegistry } from './metrics.ts'
 import { resolveUiOptions, type UiOption } from './ui-options.ts'
 
 export type { UiOption, UiOptions } from './ui-options.ts'
+
+import { JobHistory } from './history.ts'
+import { startObservabilityServer } from './http-server.ts'
+import { SluiceMetrics, sluiceRegistry } from './metrics.ts'
 
 export interface Observability {
   /** The UI's address, e.g. http://127.0.0.1:4040/ */
@@ -50,35 +49,19 @@ export async function attachObservability(
     await metrics.stop()
     throw error
   })
-  let open = true
-  const listeners: StreamingListener[] = [history, metrics.listener]
-  const fanOut: StreamingListener = {}
-  for (const event of [
-    'onStreamingStarted',
-    'onStreamingStopped',
-    'onBatchSubmitted',
-    'onBatchStarted',
-    'onBatchCompleted',
-    'onBatchFailed',
-    'onOutputOperationStarted',
-    'onOutputOperationCompleted',
-  ] as const) {
-    ;(fanOut as Record<string, (payload: unknown) => void>)[event] = (payload: unknown) => {
-      if (!open) return
-      for (const listener of listeners) {
-        ;(listener[event] as ((payload: unknown) => void) | undefined)?.call(listener, payload)
-      }
-    }
-  }
-  context.addListener(adaptListener(context.appName, context.batchInterval, fanOut))
-  context.logger.info('UI and metrics are up', { url: server.url })
+  context.addListener(history)
+  context.addListener(metrics.listener)
+  let closing: Promise<void> | undefined
   return {
     url: server.url,
     history,
-    async close() {
-      if (!open) return
-      open = false
-      await Promise.all([server.close(), metrics.stop()])
+    close() {
+      closing ??= (async () => {
+        context.removeListener(history)
+        context.removeListener(metrics.listener)
+        await Promise.all([server.close(), metrics.stop()])
+      })()
+      return closing
     },
   }
 }

@@ -1,7 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { type SinkBatchEvent, sinkBatchChannelName } from '../sinks/sink-diagnostics.ts'
-import type { BatchInfo, BatchProgress, FailedBatchInfo, StreamingListener } from './contract.ts'
+import type { BatchInfo, FailedBatchInfo } from '../stream/batch.ts'
+import type { BatchProgress } from '../stream/batch-progress.ts'
+import type { StreamingListener } from '../stream/listener.ts'
 
 /** Seconds; from a fast local batch to one stuck for minutes. */
 const delayBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]

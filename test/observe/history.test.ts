@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, SluiceError } from '../../src/core/errors.ts'
 import { type HistoryChange, JobHistory } from '../../src/observe/history.ts'
-import { syntheticFailure, syntheticInfo, syntheticProgress } from './synthetic.ts'
+import { syntheticFailure, syntheticInfo, syntheticProgress, syntheticStarted } from './synthetic.ts'
 
 function history(historySize = 5) {
   let now = 10_000
@@ -31,7 +31,7 @@ test('a batch moves from submitted to running to the finished ring, with its out
     progress: syntheticProgress({ batchId: 0 }),
   })
   assert.equal(h.active.get(0)?.status, 'submitted')
-  h.onBatchStarted({ batchId: 0, batchTime: 9_000, replay: false, startedAt: 10_005 })
+  h.onBatchStarted(syntheticStarted(0, 10_005))
   h.onOutputOperationStarted({ batchId: 0, index: 0, name: 'foreachBatch', startedAt: 10_010 })
   h.onOutputOperationCompleted({
     batchId: 0,
@@ -86,7 +86,7 @@ test('the history keeps only historySize finished batches; totals count every ba
 test('a failed batch is kept with its error and the job reads as failed', () => {
   const { h } = history()
   h.onBatchCompleted(syntheticInfo({ batchId: 0 }))
-  h.onBatchStarted({ batchId: 1, batchTime: 1, replay: false, startedAt: 2 })
+  h.onBatchStarted(syntheticStarted(1, 2))
   h.onBatchFailed(syntheticFailure({ batchId: 1 }, 'the output threw: disk full'))
   const error = new SluiceError(ErrorCodes.BATCH_FAILED, 'the output threw: disk full')
   h.onStreamingStopped({ app: 'synthetic', time: 20_000, graceful: false, error, batchesCompleted: 1 })

@@ -8,7 +8,7 @@ import { JobHistory } from '../../src/observe/history.ts'
 import { startObservabilityServer } from '../../src/observe/http-server.ts'
 import { SluiceMetrics } from '../../src/observe/metrics.ts'
 import { parsePrometheusText, sampleValue } from './prometheus-text.ts'
-import { syntheticFailure, syntheticInfo, syntheticProgress } from './synthetic.ts'
+import { syntheticFailure, syntheticInfo, syntheticProgress, syntheticStarted } from './synthetic.ts'
 
 interface Clock {
   now: number
@@ -94,7 +94,7 @@ test('/api documents follow the listener events: app, batches (paged, newest fir
     replay: false,
     progress: syntheticProgress({ batchId: 25 }),
   })
-  history.onBatchStarted({ batchId: 25, batchTime: 1, replay: false, startedAt: clock.now - 30 })
+  history.onBatchStarted(syntheticStarted(25, clock.now - 30))
   history.onOutputOperationStarted({ batchId: 25, index: 0, name: 'foreachBatch', startedAt: clock.now - 20 })
 
   const app = await json('/api/app')

@@ -1,7 +1,9 @@
 // Listener events built by hand, for testing the history, the metrics and the API without a
 // running job: a job of one Kafka input over `partitions` partitions.
 import { ErrorCodes, SluiceError } from '../../src/core/errors.ts'
-import type { BatchInfo, BatchProgress, FailedBatchInfo, SourceProgress } from '../../src/observe/contract.ts'
+import type { BatchInfo, FailedBatchInfo } from '../../src/stream/batch.ts'
+import type { BatchProgress, SourceProgress } from '../../src/stream/batch-progress.ts'
+import type { BatchStartedEvent } from '../../src/stream/listener.ts'
 
 export interface SyntheticBatch {
   readonly app?: string
@@ -85,6 +87,7 @@ export function syntheticInfo(batch: SyntheticBatch): BatchInfo {
     id: progress.batchId,
     time: progress.batchTimeMs,
     offsetRanges: [],
+    lostRanges: [],
     replay: progress.replay,
     signal: new AbortController().signal,
     records: progress.numInputRecords,
@@ -96,6 +99,22 @@ export function syntheticInfo(batch: SyntheticBatch): BatchInfo {
     stateBytes: progress.state.bytes,
     totalDelay: progress.totalDelayMs,
     progress,
+  }
+}
+
+/** What a listener hears when batch `batchId` (planned at the synthetic start) starts its work. */
+export function syntheticStarted(batchId: number, startedAt: number): BatchStartedEvent {
+  const batchTime = syntheticProgress({ batchId }).batchTimeMs
+  return {
+    batchId,
+    batchTime,
+    replay: false,
+    startedAt,
+    id: batchId,
+    time: batchTime,
+    offsetRanges: [],
+    lostRanges: [],
+    signal: new AbortController().signal,
   }
 }
 

@@ -37,8 +37,11 @@ interface ValueStreamOptions {
   readonly stream?: Partial<DirectStreamOptions<string, string>>
 }
 
-/** Starts a stream that collects every record's (mapped) string value and every BatchInfo. */
-async function startValueStream(options: ValueStreamOptions) {
+/**
+ * Starts a stream that collects every record's (mapped) string value and every BatchInfo. It
+ * is stopped when the test ends, however the test ends, so a failed test cannot leave it running.
+ */
+async function startValueStream(t: TestContext, options: ValueStreamOptions) {
   const ssc = new StreamingContext({
     appName: options.appName,
     batchInterval: options.batchInterval ?? 50,
@@ -61,6 +64,7 @@ async function startValueStream(options: ValueStreamOptions) {
     .foreachBatch(async (rdd) => {
       seen.push(...(await rdd.collect()))
     })
+  t.after(() => ssc.stop({ graceful: false }))
   await ssc.start()
   return { ssc, seen, infos }
 }
@@ -70,7 +74,7 @@ test('a direct stream reads every record exactly once across batches, with exact
   const topic = await createTestTopic(t, client, { partitions: 3 })
   await client.produce(Array.from({ length: 300 }, (_, i) => ({ topic, partition: i % 3, value: `v${i}` })))
 
-  const { ssc, seen, infos } = await startValueStream({
+  const { ssc, seen, infos } = await startValueStream(t, {
     appName: 'read-all',
     topic,
     batchInterval: 100,
@@ -105,7 +109,7 @@ test('restart with the same checkpoint resumes after the last committed batch, e
   await client.produce(Array.from({ length: 40 }, (_, i) => ({ topic, partition: i % 2, value: `a${i}` })))
 
   const run = async (transform: (v: string) => string, expected: number) => {
-    const { ssc, seen } = await startValueStream({
+    const { ssc, seen } = await startValueStream(t, {
       appName: 'resume',
       topic,
       checkpoint: dir,
@@ -173,7 +177,11 @@ test('startingOffsets: latest skips the backlog, explicit offsets and timestamps
     })),
   )
   const firstValues = async (startingOffsets: never, expected: number, produceAfterStart = false) => {
-    const { ssc, seen } = await startValueStream({ appName: 'starting', topic, stream: { startingOffsets } })
+    const { ssc, seen } = await startValueStream(t, {
+      appName: 'starting',
+      topic,
+      stream: { startingOffsets },
+    })
     if (produceAfterStart) await client.produce([{ topic, partition: 0, value: 'new' }])
     await eventually(() => seen.length >= expected, 20_000, `${expected} records`)
     await sleep(150)
@@ -195,7 +203,7 @@ test('retention deleting unread records fails planning by default, or is skipped
   const topic = await createTestTopic(t, client)
   const dir = checkpointDir(t)
   const run = (failOnDataLoss: boolean | undefined) =>
-    startValueStream({
+    startValueStream(t, {
       appName: 'loss',
       topic,
       checkpoint: dir,

@@ -1,4 +1,5 @@
-// Runs test/fixtures/state-child.ts as a child process and drives it by its output markers.
+// Runs a job of test/fixtures/ (state-child.ts unless told) as a child process and drives it
+// by its output markers.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -10,8 +11,8 @@ export interface Job {
   readonly lines: AsyncIterableIterator<string>
 }
 
-export function startJob(env: Record<string, string>): Job {
-  const proc = spawn(process.execPath, [child], {
+export function startJob(env: Record<string, string>, script = child): Job {
+  const proc = spawn(process.execPath, [script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -46,9 +47,16 @@ export async function waitForLine(job: Job, wanted: string | RegExp, timeoutMs =
 
 export async function kill(job: Job, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
   if (job.process.exitCode !== null) return job.process.exitCode
-  const exited = new Promise<number | null>((resolve) => job.process.once('exit', resolve))
+  const exited = exitOf(job)
   job.process.kill(signal)
-  return exited
+  return (await exited).code
+}
+
+/** How the job ended: its exit code, or the signal that killed it. */
+export function exitOf(job: Job): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const { exitCode, signalCode } = job.process
+  if (exitCode !== null || signalCode !== null) return Promise.resolve({ code: exitCode, signal: signalCode })
+  return new Promise((resolve) => job.process.once('exit', (code, signal) => resolve({ code, signal })))
 }
 
 /** Deterministic pseudo-random non-negative integers (mulberry32), so a failure can be reproduced. */
