@@ -29,7 +29,7 @@ export const readCommand = defineCommand({
     'many records each partition holds in that range instead, by reading them: exact on compacted and ' +
     'transactional topics, where offsets overcount. A progress bar goes to stderr while it reads, when ' +
     'stderr is a terminal and the records are not printed to it.',
-  positionals: [{ name: '<topic>', description: 'the topic to read' }],
+  positionals: [{ name: 'topic', description: 'the topic to read' }],
   flags: {
     brokers: stringFlag({ value: 'HOST:PORT[,...]', description: 'bootstrap brokers (required)' }),
     partition: integerFlag({ value: 'N', description: 'only this partition', min: 0, max: 2 ** 31 - 1 }),
@@ -43,7 +43,7 @@ export const readCommand = defineCommand({
   ],
   async run({ flags, positionals, io }) {
     const topic = positionals[0]!
-    if (flags.brokers === undefined) throw new UsageError('--brokers is required')
+    if (flags.brokers === undefined) throw new UsageError("option '--brokers' is required")
     const logger = createLogger({ level: process.env.SLUICE_LOG_LEVEL === undefined ? 'warn' : undefined })
     const client = new KafkaClient({ brokers: flags.brokers.split(','), logger })
     try {
