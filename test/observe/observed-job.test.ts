@@ -62,10 +62,8 @@ async function observedJob(t: TestContext, client: KafkaClient, registry: Regist
   })
   const stall = gate()
   const out = mkdtempSync(join(tmpdir(), 'sluice-observed-'))
-  t.after(() => rmSync(out, { recursive: true, force: true }))
   const sink = createFileSink({ app: 'observed', dir: out, logger: silentLogger })
   await sink.start()
-  t.after(() => sink.close())
   createDirectStream<string, string>(ssc, {
     brokers: bootstrap(),
     subscribe: [topic],
@@ -81,7 +79,12 @@ async function observedJob(t: TestContext, client: KafkaClient, registry: Regist
   const infos: BatchInfo[] = []
   ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
   await ssc.start()
-  t.after(() => ssc.stop({ graceful: false }))
+  // In this order: the job stops writing before its sink closes and its directory goes.
+  t.after(async () => {
+    await ssc.stop({ graceful: false })
+    await sink.close()
+    rmSync(out, { recursive: true, force: true })
+  })
   const url = ssc.uiUrl
   assert.ok(url, 'the context tells where its UI listens')
   const get = async (path: string) => {
