@@ -18,6 +18,7 @@ export interface JobProgress {
   readonly done: boolean
 }
 
+/** Hears an action's progress: pass one as the action's `onProgress`. */
 export type JobProgressListener = (progress: JobProgress) => void
 
 /** Reports for records read come at most this often; task completions always report. */
