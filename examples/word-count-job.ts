@@ -3,8 +3,11 @@
 import {
   createDirectStream,
   type DStream,
+  type GroupOptions,
   type Logger,
+  type PartitionOffsetStore,
   type StartingOffsets,
+  type StaticSplitOptions,
   StreamingContext,
   type UiOptions,
 } from 'sluice'
@@ -22,6 +25,11 @@ export interface WordCountJobOptions {
   /** The web UI and metrics (docs/ui.md). */
   readonly ui?: UiOptions | undefined
   readonly logger: Logger
+  /** Share the topic's partitions with the job's other processes (docs/scale-out.md): a consumer group... */
+  readonly group?: GroupOptions | undefined
+  /** ...or a static split. Either needs the sink as `offsetStore`. */
+  readonly split?: StaticSplitOptions | undefined
+  readonly offsetStore?: PartitionOffsetStore | undefined
 }
 
 /** Splits a line into words; the same rule in every example, so their counts agree. */
@@ -51,6 +59,9 @@ export function wordCountJob(options: WordCountJobOptions): {
       ? {}
       : { maxRatePerPartition: options.maxRatePerPartition }),
     ...(options.failOnDataLoss === undefined ? {} : { failOnDataLoss: options.failOnDataLoss }),
+    ...(options.group === undefined ? {} : { group: options.group }),
+    ...(options.split === undefined ? {} : { split: options.split }),
+    ...(options.offsetStore === undefined ? {} : { offsetStore: options.offsetStore }),
     logger: options.logger,
   })
   const counts = lines

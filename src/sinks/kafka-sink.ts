@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
-import { ErrorCodes, isSluiceError, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, invalidOption, isSluiceError, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import {
   arrayOption,
@@ -13,8 +13,9 @@ import {
 } from '../core/options.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
+import { describeOwner, type PartitionOwner } from '../kafka/partition-owner.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
-import type { ProduceRecord } from '../kafka/types.ts'
+import { type ProduceRecord, partitionKey, type TopicPartition } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
 import { decodeLostRecords, type LostRecords, nextLostMetadata } from './kafka-lost-records.ts'
 import { checkStoredOffsets } from './offset-check.ts'
@@ -93,6 +94,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   readonly #producerOptions: ConstructorParameters<typeof TransactionalProducer>[0]
   readonly #logger: Logger
   readonly #topics: readonly string[]
+  /** True when the transactional id is the default `sluice-<app>`, which every process of the app would share. */
+  readonly #defaultTransactionalId: boolean
+  readonly #transactionTimeoutMs: number
   #producer: TransactionalProducer | undefined
   #state: State = 'new'
   #starting: Promise<void> | undefined
@@ -103,6 +107,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     const { app } = given
     this.app = app
     this.transactionalId = given.transactionalId ?? `sluice-${app}`
+    this.#defaultTransactionalId = given.transactionalId === undefined
     this.groupId = given.groupId ?? `sluice-${app}`
     this.#logger = (given.logger ?? createLogger()).child({ component: 'kafka-sink', app })
     this.#topics = given.topics ?? []
@@ -118,6 +123,84 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     }
     // Validates brokers, timeouts and the transaction timeout now, not at start().
     this.#producer = new TransactionalProducer(this.#producerOptions)
+    this.#transactionTimeoutMs = this.#producer.transactionTimeoutMs
+  }
+
+  /**
+   * As the offset store of a stream whose partitions processes share: only through the
+   * stream's own consumer group (the coordinator refuses a stale member's offsets by its
+   * generation), and with a transactional id of this process's own.
+   */
+  checkSharedUse(sharing: { readonly groupId?: string | undefined; readonly split: boolean }): void {
+    if (sharing.split) {
+      throw invalidOption(
+        'split',
+        'cannot keep its offsets in the Kafka sink: Kafka refuses the offsets of a process that lost its ' +
+          "partitions only by its consumer group generation (KIP-447), and a static split has none. Use 'group' " +
+          "(with 'instanceId' for stable membership) with the Kafka sink, or the SQL sink with 'split'",
+      )
+    }
+    if (sharing.groupId !== undefined && sharing.groupId !== this.groupId) {
+      throw invalidOption(
+        'offsetStore',
+        `is a Kafka sink that commits offsets to consumer group '${this.groupId}', but the stream's group is ` +
+          `'${sharing.groupId}': create the sink with groupId: '${sharing.groupId}', so that its transactions commit ` +
+          "the offsets within the group's generations and the coordinator fences a process that lost its partitions",
+      )
+    }
+    if (this.#defaultTransactionalId) {
+      throw invalidOption(
+        'offsetStore',
+        `is a Kafka sink with the default transactional id '${this.transactionalId}', which every process of the ` +
+          'group would share and take from each other: give each process its own, stable across its restarts (e.g. ' +
+          `transactionalId: \`${this.transactionalId}-\${instanceId}\`)`,
+      )
+    }
+  }
+
+  /**
+   * Takes partitions over for `owner` (a member of this sink's group): reads their committed
+   * offsets once no transaction of a previous owner is still committing them (requireStable,
+   * waiting up to the transaction timeout for one that stalled), and returns where each
+   * resumes. The group coordinator does the fencing, by generation, when batches commit.
+   */
+  async claimPartitions(
+    owner: PartitionOwner,
+    claims: readonly { readonly topic: string; readonly partition: number; readonly startOffset: bigint }[],
+  ): Promise<{ positions: ReadonlyMap<string, bigint>; overtaken: readonly TopicPartition[] }> {
+    this.#checkStarted()
+    if (owner.kind !== 'group' || owner.groupId !== this.groupId) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `the Kafka sink of app '${this.app}' keeps offsets for consumer group '${this.groupId}', not for ${describeOwner(owner)}`,
+      )
+    }
+    const committed = await this.#stableOffsets(claims)
+    const stored = new Map(committed.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
+    const positions = new Map(
+      claims.map((c) => {
+        const key = partitionKey(c.topic, c.partition)
+        return [key, stored.get(key) ?? c.startOffset] as const
+      }),
+    )
+    return { positions, overtaken: [] }
+  }
+
+  /**
+   * The group's committed offsets of `partitions` once stable. A previous owner that stalled
+   * with offsets in its open transaction keeps them unstable until the broker aborts that
+   * transaction (its timeout); the client's own retries give up sooner, so this waits on.
+   */
+  async #stableOffsets(partitions: readonly TopicPartition[]) {
+    const deadline = Date.now() + this.#transactionTimeoutMs + 10_000
+    for (;;) {
+      try {
+        return await this.#client.groupOffsets(this.groupId, partitions, { requireStable: true })
+      } catch (error) {
+        if (!isSluiceError(error) || !error.retriable || Date.now() > deadline) throw error
+        this.#logger.info('waiting for a transaction of the previous owner to end', { groupId: this.groupId })
+      }
+    }
   }
 
   /**
