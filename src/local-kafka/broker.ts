@@ -69,15 +69,31 @@ export class LocalKafka {
     await stopLocalKafka(this.#state.dir)
   }
 
-  /** Stops and starts the broker on the same ports and data, as a broker restart in production. */
-  async restart(): Promise<void> {
-    await this.stop()
+  /**
+   * Kills the broker with SIGKILL, as a crashed machine or an OOM kill would: no controlled
+   * shutdown, open connections reset, the next start recovers its logs. Data is kept.
+   */
+  async kill(): Promise<void> {
+    const { pid, dir } = this.#state
+    signalGroup(pid, 'SIGKILL')
+    await waitForExit(pid, 10_000)
+    clearState(dir)
+  }
+
+  /** Starts the broker again on the same ports and data (after `stop` or `kill`). */
+  async start(): Promise<void> {
     const { kafka } = await startLocalKafka({
       ...this.#options,
       port: this.#state.port,
       controllerPort: this.#state.controllerPort,
     })
     this.#state = kafka.state
+  }
+
+  /** Stops and starts the broker on the same ports and data, as a broker restart in production. */
+  async restart(): Promise<void> {
+    await this.stop()
+    await this.start()
   }
 }
 
