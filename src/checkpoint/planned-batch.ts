@@ -1,5 +1,6 @@
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import { openBatchEntry } from './batch-entry.ts'
 import { assertJsonObject, type JsonObject } from './json-value.ts'
 import { seal } from './sealed-json.ts'
@@ -82,7 +83,7 @@ export function assertValidPlannedBatch(batch: PlannedBatch): void {
         `ranges[${i}] (${topic}-${partition}) has untilOffset ${untilOffset} below fromOffset ${fromOffset}`,
       )
     }
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     if (seen.has(key)) throw invalidBatch(batchId, `ranges[${i}] repeats partition ${topic}-${partition}`)
     seen.add(key)
   })
@@ -124,7 +125,7 @@ export function decodePlannedBatch(
     if (untilOffset < fromOffset) {
       throw read.problem(`ranges[${i}] has untilOffset ${untilOffset} below fromOffset ${fromOffset}`)
     }
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     if (seen.has(key)) throw read.problem(`ranges[${i}] repeats partition ${topic}-${partition}`)
     seen.add(key)
     return { topic, partition, fromOffset, untilOffset }

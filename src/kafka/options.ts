@@ -97,6 +97,13 @@ export function wireClientOptions(options: ResolvedClientOptions, role: string) 
     retries: 3,
     retryDelay: 250,
     autocreateTopics: false,
+    ...connectionSecurity(options),
+  }
+}
+
+/** TLS and SASL settings as every wire connection (clients and sluice's own fetch pools) takes them. */
+export function connectionSecurity(options: ResolvedClientOptions) {
+  return {
     ...(options.tls ? { tls: options.tls } : {}),
     // biome-ignore lint/suspicious/noExplicitAny: SASL options are passed through to the wire client as given
     ...(options.sasl ? { sasl: options.sasl as any } : {}),

@@ -1,7 +1,6 @@
-import { kGetApi, Producer, type txnOffsetCommitV4 } from '@platformatic/kafka'
+import { Producer, type txnOffsetCommitV4 } from '@platformatic/kafka'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import { callAllowingPartitionErrors, type LowLevelApi, toWireMessage } from './client.ts'
 import { describeProtocolError, hasProtocolError, kafkaError } from './errors.ts'
 import {
   type KafkaClientOptions,
@@ -9,8 +8,10 @@ import {
   resolveClientOptions,
   wireClientOptions,
 } from './options.ts'
+import { toWireMessage } from './producer.ts'
 import { retryKafka } from './retry.ts'
 import type { PartitionOffset, ProduceRecord } from './types.ts'
+import { callAllowingPartitionErrors, negotiatedApi } from './wire.ts'
 
 /** The wire client's transaction handle (not exported by the package under its own name). */
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
@@ -214,7 +215,7 @@ export class TransactionalProducer {
       async () => {
         const coordinator = await this.#groupCoordinator(groupId, refresh)
         refresh = false
-        const api = await this.#api('TxnOffsetCommit')
+        const api = await negotiatedApi(this.#producer, 'TxnOffsetCommit')
         try {
           const connection = await this.#producer.connections.get(coordinator)
           const response = await callAllowingPartitionErrors<txnOffsetCommitV4.TxnOffsetCommitResponse>(() =>
@@ -313,7 +314,7 @@ export class TransactionalProducer {
   async #groupCoordinator(groupId: string, refresh: boolean): Promise<{ host: string; port: number }> {
     const known = this.#groupCoordinators.get(groupId)
     if (known && !refresh) return known
-    const api = await this.#api('FindCoordinator')
+    const api = await negotiatedApi(this.#producer, 'FindCoordinator')
     const cluster = await this.#producer.metadata({ topics: [], forceUpdate: refresh })
     const broker = [...cluster.brokers.values()][0]
     if (broker === undefined) {
@@ -334,15 +335,6 @@ export class TransactionalProducer {
     const coordinator = { host: found.host, port: found.port }
     this.#groupCoordinators.set(groupId, coordinator)
     return coordinator
-  }
-
-  async #api(name: string): Promise<LowLevelApi> {
-    return new Promise((resolve, reject) => {
-      // biome-ignore lint/suspicious/noExplicitAny: kGetApi negotiates the highest version both sides support
-      ;(this.#producer as any)[kGetApi](name, (error: Error | null, api: LowLevelApi) =>
-        error ? reject(kafkaError(`negotiating the ${name} API`, error)) : resolve(api),
-      )
-    })
   }
 
   /** Fencing becomes FENCED (and final); anything else a KAFKA error saying what was done. */

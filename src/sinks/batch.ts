@@ -1,4 +1,5 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 
 /** One Kafka partition's share of a batch: offsets `fromOffset <= offset < untilOffset`. */
 export interface SinkOffsetRange {
@@ -63,7 +64,7 @@ export function checkBatch(batch: SinkBatch): SinkOffsetRange[] {
     if (fromOffset < 0n || untilOffset < fromOffset) {
       throw invalidBatch(batch, `${describeRange(range)} is not a range (0 <= from <= until)`)
     }
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     if (seen.has(key)) throw invalidBatch(batch, `${topic}-${partition} appears twice`)
     seen.add(key)
   }

@@ -1,5 +1,6 @@
 import { ErrorCodes, invalidOption, isSluiceError, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import type { KafkaClientOptions } from '../kafka/options.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
@@ -126,8 +127,8 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       .catch((error) => {
         throw batchWriteError(this.app, batch, error, `reading the offsets of ${store}`)
       })
-    const stored = new Map(committed.map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]))
-    const check = checkStoredOffsets(ranges, (r) => stored.get(`${r.topic}\u0000${r.partition}`))
+    const stored = new Map(committed.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
+    const check = checkStoredOffsets(ranges, (r) => stored.get(partitionKey(r.topic, r.partition)))
     if (check.kind === 'mismatch' || check.kind === 'partly-applied') {
       throw offsetMismatchError(this.app, batch, check, store)
     }

@@ -1,10 +1,11 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
-import { type PartitionOffset, partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { PartitionOffset, TopicPartition } from '../kafka/types.ts'
 import type { Rdd } from '../rdd/rdd.ts'
 import { planBatchRanges } from '../scheduler/batch-size-limit.ts'
 import {
@@ -67,7 +68,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   constructor(context: StreamingContext, options: DirectStreamOptions<K, V>) {
     super(context, `direct-kafka-${nextDirectStreamId++}`)
     if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    this.#settings = resolveReadSettings(options)
+    // The stream's Kafka client logs (retries during an outage, recoveries) where the context logs.
+    this.#settings = resolveReadSettings(
+      options.logger === undefined ? { ...options, logger: context.logger } : options,
+    )
     this.#discovery = resolveDiscovery(options)
     this.#starting = resolveStartingOffsets(options.startingOffsets)
     this.#rates = normalizeRateControlOptions(options)
@@ -124,8 +128,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
         this.#logger.warn('ignoring unreadable rate-control state from the checkpoint', { error })
       }
     }
-    if (!this.#positionsRestored)
-      await this.#applyStartingOffsets(await this.#discovery.discover(this.#client))
+    // Reaching the cluster now, even when the checkpoint decides the start, makes a wrong
+    // password, an untrusted certificate or a missing topic fail start() instead of a batch.
+    const partitions = await this.#discovery.discover(this.#client)
+    if (!this.#positionsRestored) await this.#applyStartingOffsets(partitions)
   }
 
   async plan(batch: BatchRef): Promise<InputPlan> {

@@ -1,4 +1,5 @@
 import { invalidOption } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { OffsetLike } from '../kafka/offset-range.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 
@@ -42,7 +43,7 @@ export function resolveStartingOffsets(value: StartingOffsets | undefined): Reso
     for (const [partition, offset] of Object.entries(partitions)) {
       try {
         const range = OffsetRange.create(topic, Number(partition), offset, offset)
-        offsets.set(`${topic}:${range.partition}`, range.fromOffset)
+        offsets.set(partitionKey(topic, range.partition), range.fromOffset)
       } catch (error) {
         throw invalidOption(
           `startingOffsets.${topic}.${partition}`,

@@ -111,7 +111,9 @@ test('a direct stream rides out a broker killed for 2 s and for 8 s: exact outpu
   await client.createTopics([{ name: topic, partitions: 2 }])
   t.after(() => client.deleteTopics([topic]).catch(() => {}))
   await produceValues(topic, 2, 0, 2000)
-  const job = await startStream(topic, tempDir(t))
+  // What the stream sees is the downtime plus the broker's own start (JVM, log recovery after
+  // SIGKILL): 10–20 s on a busy machine. The budget leaves room for that.
+  const job = await startStream(topic, tempDir(t), { retryTimeoutMs: 90_000 })
 
   // The first outage hits a stream with a backlog (reads in flight), the second an idle one (planning).
   await job.waitForValues(400)
