@@ -1,6 +1,5 @@
 import type { Admin, ClusterMetadata } from '@platformatic/kafka'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
-import { kafkaError } from './errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
 import type { BrokerInfo, ClusterInfo, PartitionInfo, TopicInfo, TopicPartition } from './types.ts'
 
@@ -44,7 +43,7 @@ export class Cluster {
     try {
       return (await this.#admin.listTopics({ includeInternals: false })).sort()
     } catch (error) {
-      throw kafkaError('listing topics', error)
+      throw this.#connection.failure('listing topics', error)
     }
   }
 
@@ -64,7 +63,7 @@ export class Cluster {
           details: { topic: unknown[1] },
         })
       }
-      throw kafkaError('reading cluster metadata', error)
+      throw this.#connection.failure('reading cluster metadata', error)
     }
   }
 }

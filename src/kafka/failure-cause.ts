@@ -77,14 +77,37 @@ export function failureCauses(error: unknown): FailureCause[] {
   return causes
 }
 
+/** Failures of the connection itself: a broker going away is retriable even in the middle of a login. */
+const networkKinds: ReadonlySet<FailureKind> = new Set([
+  'refused',
+  'dns',
+  'timeout',
+  'reset',
+  'closed',
+  'network',
+])
+
 function classifyLeaf(node: Node, message: string, address: string | undefined, auth: boolean): FailureCause {
+  const cause = classifyNetwork(node, message, address)
+  const apiId = typeof node.apiId === 'string' ? node.apiId : undefined
+  const refused = apiId !== undefined && /^SASL_|AUTHENTICATION/.test(apiId)
+  if (!refused && (!auth || networkKinds.has(cause.kind) || cause.kind === 'tls')) {
+    return auth && networkKinds.has(cause.kind)
+      ? { ...cause, message: `${cause.message} during the SASL login` }
+      : cause
+  }
+  const server = typeof node.serverErrorMessage === 'string' ? node.serverErrorMessage : undefined
+  return {
+    kind: 'authentication',
+    ...(address === undefined ? {} : { address }),
+    ...(apiId === undefined ? {} : { code: apiId }),
+    message: server ?? message,
+  }
+}
+
+function classifyNetwork(node: Node, message: string, address: string | undefined): FailureCause {
   const code = typeof node.code === 'string' ? node.code : undefined
   const at = address === undefined ? {} : { address }
-  if (auth || (typeof node.apiId === 'string' && /^SASL_|AUTHENTICATION/.test(node.apiId))) {
-    const server = typeof node.serverErrorMessage === 'string' ? node.serverErrorMessage : undefined
-    const apiId = typeof node.apiId === 'string' ? node.apiId : undefined
-    return { kind: 'authentication', ...at, ...(apiId ? { code: apiId } : {}), message: server ?? message }
-  }
   if (code !== undefined && typeof node.syscall === 'string') {
     if (code === 'ECONNREFUSED') return { kind: 'refused', ...at, code, message }
     if (dnsCodes.has(code)) {
@@ -128,7 +151,8 @@ function describeCause(cause: FailureCause, context: { username?: string }): str
     case 'reset':
       return `connection reset${code}`
     case 'closed':
-      return 'the broker closed the connection'
+      // A listener that expects TLS or SASL closes a connection that does not bring them.
+      return `the broker closed the connection${cause.message.endsWith('during the SASL login') ? ' during the SASL login' : ''} (if it keeps doing so, check that the client's tls and sasl settings match the listener)`
     case 'tls':
       return `certificate verify failed${code}: ${stripPeriod(cause.message)}`
     case 'authentication': {

@@ -1,5 +1,4 @@
 import type { Admin } from '@platformatic/kafka'
-import { kafkaError } from './errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
 import type { PartitionOffset, TopicPartition } from './types.ts'
 
@@ -40,7 +39,7 @@ export class GroupOffsets {
           topics: [...topics].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
         })
       } catch (error) {
-        throw kafkaError(what, error, { groupId })
+        throw this.#connection.failure(what, error, { groupId })
       }
     })
   }
@@ -74,7 +73,7 @@ export class GroupOffsets {
           requireStable: options.requireStable ?? false,
         })
       } catch (error) {
-        throw kafkaError(what, error, { groupId })
+        throw this.#connection.failure(what, error, { groupId })
       }
       const result: PartitionOffset[] = []
       for (const found of groups) {

@@ -1,6 +1,7 @@
 import { Admin } from '@platformatic/kafka'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { kafkaError } from './errors.ts'
 import { type ResolvedClientOptions, wireClientOptions } from './options.ts'
 import { type RetryOptions, retryKafka } from './retry.ts'
 
@@ -54,6 +55,12 @@ export class KafkaConnection {
         ...extra,
       },
     )
+  }
+
+  /** A wire-client failure as a SluiceError saying what was done, where and why (naming the SASL user). */
+  failure(what: string, error: unknown, details: Record<string, unknown> = {}): SluiceError {
+    const username = this.options.sasl?.username
+    return kafkaError(what, error, details, username === undefined ? {} : { username })
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,6 @@
 import { Producer } from '@platformatic/kafka'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Cluster } from './cluster.ts'
-import { kafkaError } from './errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
 import { wireClientOptions } from './options.ts'
 import type { ClusterInfo, PartitionOffset, ProduceRecord } from './types.ts'
@@ -36,7 +35,7 @@ export class RecordProducer {
       const result = await this.#producer.send({ messages: records.map(toWireMessage), acks: -1 })
       return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
     } catch (error) {
-      throw kafkaError(`producing ${records.length} records`, error)
+      throw this.#connection.failure(`producing ${records.length} records`, error)
     }
   }
 

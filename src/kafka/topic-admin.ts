@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Admin } from '@platformatic/kafka'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Cluster } from './cluster.ts'
-import { hasProtocolError, kafkaError } from './errors.ts'
+import { hasProtocolError } from './errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
 import type { NewTopic, PartitionOffset } from './types.ts'
 
@@ -47,7 +47,7 @@ export class TopicAdmin {
           })),
         })
         .catch((error: unknown) => {
-          throw kafkaError(what, error)
+          throw this.#connection.failure(what, error)
         }),
     )
     const result = new Map<string, Record<string, string>>()
@@ -74,7 +74,7 @@ export class TopicAdmin {
           })
         } catch (error) {
           if (attempt > 1 && hasProtocolError(error, alreadyExists)) return
-          throw kafkaError(what, error, { topic: topic.name })
+          throw this.#connection.failure(what, error, { topic: topic.name })
         }
       })
     }
@@ -88,7 +88,7 @@ export class TopicAdmin {
       try {
         await this.#admin.deleteTopics({ topics: [...names] })
       } catch (error) {
-        if (!hasProtocolError(error, unknownTopic)) throw kafkaError(what, error)
+        if (!hasProtocolError(error, unknownTopic)) throw this.#connection.failure(what, error)
         if (attempt > 1) return
         throw new SluiceError(
           ErrorCodes.UNKNOWN_TOPIC_OR_PARTITION,
@@ -113,7 +113,7 @@ export class TopicAdmin {
           const cluster = await this.#cluster.describe([topic], true)
           if ((cluster.topics.get(topic)?.partitions.length ?? 0) >= totalPartitions) return
         }
-        throw kafkaError(what, error, { topic })
+        throw this.#connection.failure(what, error, { topic })
       }
     })
     await this.#waitForLeaders([{ name: topic, partitions: totalPartitions }])
@@ -133,7 +133,7 @@ export class TopicAdmin {
         .then(
           () => undefined,
           (error: unknown) => {
-            throw kafkaError('deleting records', error)
+            throw this.#connection.failure('deleting records', error)
           },
         ),
     )

@@ -341,7 +341,13 @@ export class TransactionalProducer {
   #classify(error: unknown, what: string): SluiceError {
     if (error instanceof SluiceError && error.code === ErrorCodes.FENCED) return error
     if (hasProtocolError(error, fencingErrors)) return this.#fence(what, error)
-    const wrapped = kafkaError(what, error, { transactionalId: this.transactionalId })
+    const username = this.options.sasl?.username
+    const wrapped = kafkaError(
+      what,
+      error,
+      { transactionalId: this.transactionalId },
+      username === undefined ? {} : { username },
+    )
     // The wire client reports "findCoordinator failed 4 times."; the reason is in its innermost error.
     const reason = innermostMessage(error)
     if (reason === undefined || wrapped.message.includes(reason)) return wrapped

@@ -1,5 +1,4 @@
 import { type Base, kGetApi } from '@platformatic/kafka'
-import { kafkaError } from './errors.ts'
 
 /**
  * The one file that reaches past @platformatic/kafka's public client methods. sluice sends a
@@ -13,14 +12,14 @@ import { kafkaError } from './errors.ts'
 // biome-ignore lint/suspicious/noExplicitAny: the wire client's low-level API functions are variadic
 export type LowLevelApi = { version: number; async: (connection: unknown, ...args: any[]) => Promise<any> }
 
-/** The highest version of API `name` that both this wire client and the connected brokers speak. */
+/**
+ * The highest version of API `name` that both this wire client and the connected brokers
+ * speak. Failures (the version request needs a connection) come back as the wire client's
+ * own errors, for the caller's retry loop to classify and describe.
+ */
 export function negotiatedApi(client: Base, name: string): Promise<LowLevelApi> {
   return new Promise((resolve, reject) => {
-    client[kGetApi](name, (error, api) =>
-      error
-        ? reject(kafkaError(`negotiating the ${name} API`, error))
-        : resolve(api as unknown as LowLevelApi),
-    )
+    client[kGetApi](name, (error, api) => (error ? reject(error) : resolve(api as unknown as LowLevelApi)))
   })
 }
 
