@@ -16,6 +16,8 @@ export interface WordCountJobOptions {
   readonly batchInterval?: number | undefined
   readonly maxRatePerPartition?: number | undefined
   readonly startingOffsets?: StartingOffsets | undefined
+  /** How long Kafka calls ride out a broker restart or a leader move before the stream fails (default 30 s). */
+  readonly retryTimeoutMs?: number | undefined
   readonly logger: Logger
 }
 
@@ -44,6 +46,7 @@ export function wordCountJob(options: WordCountJobOptions): {
     ...(options.maxRatePerPartition === undefined
       ? {}
       : { maxRatePerPartition: options.maxRatePerPartition }),
+    ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
     logger: options.logger,
   })
   const counts = lines

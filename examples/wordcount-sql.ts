@@ -39,6 +39,8 @@ export interface SqlWordCountOptions {
   readonly checkpoint?: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
+  /** How long Kafka calls ride out a broker restart before the stream fails (default 30 s). */
+  readonly retryTimeoutMs?: number
   readonly logger?: Logger
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */
