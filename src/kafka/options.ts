@@ -10,9 +10,12 @@ export interface KafkaClientOptions {
   readonly requestTimeoutMs?: number
   /** How long retriable failures (leader moves, broker restarts, timeouts) are retried. */
   readonly retryTimeoutMs?: number
-  /** TLS options passed to `tls.connect`; plaintext when omitted. */
+  /**
+   * TLS for every broker connection, as `tls.connect` options (`ca` for a private CA, `cert`
+   * and `key` for client certificates); plaintext when omitted. See docs/security.md.
+   */
   readonly tls?: import('node:tls').ConnectionOptions
-  /** SASL settings (mechanism PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) as the wire client takes them. */
+  /** A SASL login on every connection: PLAIN or SCRAM-SHA-256/512 (username, password), or OAUTHBEARER (token). */
   readonly sasl?: { mechanism: string; username?: string; password?: string; token?: string }
   readonly logger?: Logger
 }
@@ -78,10 +81,39 @@ export function resolveClientOptions(options: KafkaClientOptions, prefix = ''): 
       defaults.requestTimeoutMs,
     ),
     retryTimeoutMs: positiveInteger(name('retryTimeoutMs'), options.retryTimeoutMs, defaults.retryTimeoutMs),
-    tls: options.tls,
-    sasl: options.sasl,
+    tls: checkTls(options.tls, name('tls')),
+    sasl: checkSasl(options.sasl, name('sasl')),
     logger: options.logger ?? createLogger(),
   }
+}
+
+const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']
+
+function checkTls(tls: unknown, option: string): KafkaClientOptions['tls'] {
+  if (tls === undefined) return undefined
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) {
+    throw invalidOption(option, 'must be an object of tls.connect options (use {} to trust the system CAs)')
+  }
+  return tls as KafkaClientOptions['tls']
+}
+
+function checkSasl(sasl: unknown, option: string): KafkaClientOptions['sasl'] {
+  if (sasl === undefined) return undefined
+  const given = sasl as Partial<NonNullable<KafkaClientOptions['sasl']>> | null
+  if (given === null || typeof given !== 'object' || !saslMechanisms.includes(given.mechanism as string)) {
+    throw invalidOption(
+      `${option}.mechanism`,
+      `must be one of ${saslMechanisms.join(', ')}, got ${JSON.stringify(given?.mechanism)}`,
+    )
+  }
+  const fields =
+    given.mechanism === 'OAUTHBEARER' ? (['token'] as const) : (['username', 'password'] as const)
+  for (const field of fields) {
+    if (typeof given[field] !== 'string' || given[field] === '') {
+      throw invalidOption(`${option}.${field}`, `must be a non-empty string for ${given.mechanism}`)
+    }
+  }
+  return given as KafkaClientOptions['sasl']
 }
 
 /**
