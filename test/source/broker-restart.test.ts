@@ -21,7 +21,7 @@ let client: KafkaClient
 
 before(async () => {
   kafka = (await startLocalKafka({ dir: brokerDir, logger: silentLogger, heapMb: 512 })).kafka
-  client = new KafkaClient({ brokers: [kafka.bootstrap], logger: silentLogger, retryTimeoutMs: 60_000 })
+  client = new KafkaClient({ brokers: [kafka.bootstrap], logger: silentLogger, retryTimeoutMs: 120_000 })
 })
 
 after(async () => {
@@ -113,7 +113,7 @@ test('a direct stream rides out a broker killed for 2 s and for 8 s: exact outpu
   await produceValues(topic, 2, 0, 2000)
   // What the stream sees is the downtime plus the broker's own start (JVM, log recovery after
   // SIGKILL): 10–20 s on a busy machine. The budget leaves room for that.
-  const job = await startStream(topic, tempDir(t), { retryTimeoutMs: 90_000 })
+  const job = await startStream(topic, tempDir(t), { retryTimeoutMs: 120_000 })
 
   // The first outage hits a stream with a backlog (reads in flight), the second an idle one (planning).
   await job.waitForValues(400)
@@ -201,7 +201,12 @@ test('createRDD planned and read while the broker is down completes once it is b
   t.after(() => client.deleteTopics([topic]).catch(() => {}))
   await produceValues(topic, 2, 0, 400)
   const rdd = createRDD(
-    { brokers: [kafka.bootstrap], deserializers: { value: 'string' }, logger: silentLogger },
+    {
+      brokers: [kafka.bootstrap],
+      deserializers: { value: 'string' },
+      logger: silentLogger,
+      retryTimeoutMs: 120_000, // the broker's own start can take half a minute on a busy machine
+    },
     [OffsetRange.create(topic, 0, 0n, 200n), OffsetRange.create(topic, 1, 0n, 200n)],
   )
   await kafka.kill()
