@@ -113,6 +113,7 @@ test('createRDD, a direct stream and the Kafka sink read and write exactly throu
     written += records.length
   })
   await ssc.start()
+  t.after(() => ssc.stop({ graceful: false }))
   const deadline = Date.now() + 60_000
   while (written < 400 && Date.now() < deadline) await sleep(50)
   await ssc.stop({ graceful: true })

@@ -57,7 +57,12 @@ async function produceValues(topic: string, partitions: number, from: number, co
 const values = (from: number, until: number) => Array.from({ length: until - from }, (_, i) => `v${from + i}`)
 
 /** A stream that collects every value and BatchInfo, and remembers how it ended. */
-async function startStream(topic: string, checkpoint: string, extra: { retryTimeoutMs?: number } = {}) {
+async function startStream(
+  t: TestContext,
+  topic: string,
+  checkpoint: string,
+  extra: { retryTimeoutMs?: number } = {},
+) {
   const ssc = new StreamingContext({
     appName: 'outage',
     batchInterval: 200,
@@ -87,6 +92,8 @@ async function startStream(topic: string, checkpoint: string, extra: { retryTime
       seen.push(...(await rdd.collect()))
     })
   await ssc.start()
+  // A failed assertion must not leave the stream running against a broker that is stopped next.
+  t.after(() => ssc.stop({ graceful: false }))
   const ended = ssc.awaitTermination().then(
     () => undefined,
     (error: SluiceError) => error,
@@ -113,7 +120,7 @@ test('a direct stream rides out a broker killed for 2 s and for 8 s: exact outpu
   await produceValues(topic, 2, 0, 2000)
   // What the stream sees is the downtime plus the broker's own start (JVM, log recovery after
   // SIGKILL): 10–20 s on a busy machine. The budget leaves room for that.
-  const job = await startStream(topic, tempDir(t), { retryTimeoutMs: 120_000 })
+  const job = await startStream(t, topic, tempDir(t), { retryTimeoutMs: 120_000 })
 
   // The first outage hits a stream with a backlog (reads in flight), the second an idle one (planning).
   await job.waitForValues(400)
@@ -143,7 +150,7 @@ test('an outage longer than retryTimeoutMs fails naming the broker and ECONNREFU
   t.after(() => client.deleteTopics([topic]).catch(() => {}))
   const checkpoint = tempDir(t)
   await produceValues(topic, 2, 0, 200)
-  const first = await startStream(topic, checkpoint, { retryTimeoutMs: 2000 })
+  const first = await startStream(t, topic, checkpoint, { retryTimeoutMs: 2000 })
   await first.waitForValues(200)
 
   await kafka.kill()
@@ -156,7 +163,7 @@ test('an outage longer than retryTimeoutMs fails naming the broker and ECONNREFU
   assert.equal(error.code, ErrorCodes.KAFKA)
 
   await produceValues(topic, 2, 200, 200)
-  const second = await startStream(topic, checkpoint)
+  const second = await startStream(t, topic, checkpoint)
   await eventually(() => first.seen.length + second.seen.length >= 400, 'the rest')
   await second.ssc.stop({ graceful: true })
   assert.equal(await second.ended, undefined)
