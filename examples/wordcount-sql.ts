@@ -35,12 +35,15 @@ export interface SqlWordCountOptions {
   readonly table?: string
   /** Where the sink keeps offsets (default 'sluice_offsets'). */
   readonly offsetsTable?: string
+  /**
+   * How long the job rides out an outage before a batch fails (default 30 s): the sink's
+   * database, and the stream's Kafka calls (a broker restart, a leader move).
+   */
+  readonly retryTimeoutMs?: number
   /** Optional: without a checkpoint the stream resumes from the sink's stored offsets. */
   readonly checkpoint?: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
-  /** How long Kafka calls ride out a broker restart before the stream fails (default 30 s). */
-  readonly retryTimeoutMs?: number
   readonly logger?: Logger
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */
@@ -60,6 +63,8 @@ export async function createCountsTable(
 ): Promise<void> {
   if (database.postgres) {
     const client = new pg.Client({ connectionString: database.postgres.connectionString })
+    // A connection the server drops emits 'error'; the awaited query reports it anyway.
+    client.on('error', () => {})
     await client.connect()
     try {
       await client.query(countsTableDdl('postgres', table))
@@ -94,6 +99,7 @@ export async function startSqlWordCount(
     ...options.database,
     tables: [table],
     ...(options.offsetsTable === undefined ? {} : { offsetsTable: options.offsetsTable }),
+    ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
     logger,
   })
   await sink.start()

@@ -8,6 +8,7 @@ import { RecordProducer } from './producer.ts'
 import { TopicAdmin } from './topic-admin.ts'
 import type {
   ClusterInfo,
+  CommittedOffset,
   FetchRequest,
   FetchResult,
   NewTopic,
@@ -80,7 +81,7 @@ export class KafkaClient {
     groupId: string,
     partitions?: readonly TopicPartition[],
     options: { requireStable?: boolean } = {},
-  ): Promise<PartitionOffset[]> {
+  ): Promise<CommittedOffset[]> {
     return this.#groups.groupOffsets(groupId, partitions, options)
   }
 

@@ -1,6 +1,6 @@
 import type { Admin } from '@platformatic/kafka'
 import type { KafkaConnection } from './kafka-connection.ts'
-import type { PartitionOffset, TopicPartition } from './types.ts'
+import type { CommittedOffset, PartitionOffset, TopicPartition } from './types.ts'
 
 /**
  * A consumer group's committed offsets, read and written without joining the group. The
@@ -45,7 +45,8 @@ export class GroupOffsets {
   }
 
   /**
-   * Offsets committed by a consumer group; partitions without a commit are left out. Without
+   * Offsets committed by a consumer group, with the metadata string committed along with
+   * each; partitions without a commit are left out. Without
    * `partitions`, every partition the group has committed. With `requireStable`, offsets
    * that a still-open transaction is committing are waited for (KIP-447) instead of read
    * stale — what the transactional sink needs before deciding whether a batch was written.
@@ -57,7 +58,7 @@ export class GroupOffsets {
     groupId: string,
     partitions?: readonly TopicPartition[],
     options: { requireStable?: boolean } = {},
-  ): Promise<PartitionOffset[]> {
+  ): Promise<CommittedOffset[]> {
     const topics = new Map<string, number[]>()
     for (const p of partitions ?? []) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p.partition])
     const group =
@@ -75,12 +76,13 @@ export class GroupOffsets {
       } catch (error) {
         throw this.#connection.failure(what, error, { groupId })
       }
-      const result: PartitionOffset[] = []
+      const result: CommittedOffset[] = []
       for (const found of groups) {
         for (const topic of found.topics) {
           for (const p of topic.partitions) {
             if (p.committedOffset >= 0n) {
-              result.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset })
+              const offset = { topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset }
+              result.push(p.metadata ? { ...offset, metadata: p.metadata } : offset)
             }
           }
         }
