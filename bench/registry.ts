@@ -1,4 +1,6 @@
+import type { Logger } from '../src/core/logger.ts'
 import type { KafkaClient } from '../src/kafka/client.ts'
+import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
@@ -10,6 +12,7 @@ import { streamWordCount } from './stream-wordcount.ts'
 export interface BenchContext {
   readonly client: KafkaClient
   readonly brokers: readonly string[]
+  readonly logger: Logger
   readonly runCase: (
     file: string,
     args: readonly string[],
@@ -27,6 +30,7 @@ export interface Bench {
 export const benches: readonly Bench[] = [
   kafkaRddCount,
   streamWordCount,
+  crc32cBench,
   streamMemory,
   streamInterval,
   stateUpdateBench,

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 import type { LocalPostgres } from '../src/local-postgres/server.ts'
 import { startLocalPostgres } from '../src/local-postgres/server.ts'
+import { nodeOptionsWithSources } from './source-condition.ts'
 
 const args = process.argv.slice(2)
 const files = args.filter((a) => !a.startsWith('--'))
@@ -60,7 +61,11 @@ try {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...patterns], {
       stdio: 'inherit',
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
+        NODE_OPTIONS: nodeOptionsWithSources(),
+      },
     })
     child.once('close', (status) => resolve(status ?? 1))
   })

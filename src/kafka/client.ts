@@ -49,6 +49,7 @@ export class KafkaClient {
     this.#producer = new RecordProducer(this.#connection, this.#cluster)
   }
 
+  /** The bootstrap brokers. */
   get brokers(): readonly string[] {
     return this.options.brokers
   }
@@ -60,6 +61,7 @@ export class KafkaClient {
     return this.#cluster.metadata(topics, options)
   }
 
+  /** Every non-internal topic, sorted. */
   listTopics(): Promise<string[]> {
     return this.#cluster.listTopics()
   }
@@ -69,14 +71,27 @@ export class KafkaClient {
     return this.#offsets.listOffsets(partitions, spec)
   }
 
-  /** One fetch of one partition from its leader; see `PartitionFetcher.fetch`. */
+  /**
+   * One fetch of one partition from its leader, starting at `offset`. Returns whole record
+   * batches as the broker stores them (the first may start below `offset`), plus the
+   * partition's watermarks and, under read_committed, the aborted transactions in range.
+   * Retried like every read-path call. The raw read under sluice's own record decoder: not
+   * part of 'sluice/admin'.
+   * @internal
+   */
   fetch(request: FetchRequest): Promise<FetchResult> {
     return this.#fetcher.fetch(request)
   }
 
   // ---- group offsets ----
 
-  /** Offsets committed by a consumer group; see `GroupOffsets.groupOffsets`. */
+  /**
+   * Offsets committed by a consumer group, with their metadata; partitions without a commit
+   * are left out. Without `partitions`, every partition the group has committed. With
+   * `requireStable`, offsets that a still-open transaction is committing are waited for
+   * (KIP-447) instead of read stale — what the transactional sink needs before deciding
+   * whether a batch was written.
+   */
   groupOffsets(
     groupId: string,
     partitions?: readonly TopicPartition[],
@@ -92,7 +107,10 @@ export class KafkaClient {
 
   // ---- produce and admin ----
 
-  /** Produces records (idempotent, acks=all); returns each partition's base offset. */
+  /**
+   * Produces records and waits for all in-sync replicas; returns each partition's base offset.
+   * Idempotent, so a request the wire client retries never writes a partition twice.
+   */
   produce(records: readonly ProduceRecord[]): Promise<PartitionOffset[]> {
     return this.#producer.produce(records)
   }
@@ -110,6 +128,7 @@ export class KafkaClient {
     return this.#topics.createTopics(topics)
   }
 
+  /** Deletes topics. */
   deleteTopics(names: readonly string[]): Promise<void> {
     return this.#topics.deleteTopics(names)
   }
@@ -124,6 +143,7 @@ export class KafkaClient {
     return this.#topics.deleteRecords(before)
   }
 
+  /** Closes every connection; later calls fail with SLUICE_CLOSED. */
   async close(): Promise<void> {
     if (this.#connection.closed) return
     const results = await Promise.allSettled([

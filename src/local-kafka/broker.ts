@@ -47,7 +47,11 @@ export interface LocalKafkaOptions {
 /** Client options (`tls`, `sasl`) for a secured local broker, ready to spread into a client's options. */
 export interface LocalKafkaClientSecurity {
   readonly tls: { readonly ca: string }
-  readonly sasl: { readonly mechanism: string; readonly username: string; readonly password: string }
+  readonly sasl: {
+    readonly mechanism: typeof scramMechanism
+    readonly username: string
+    readonly password: string
+  }
 }
 
 export interface StartedLocalKafka {
@@ -423,7 +427,7 @@ async function answersMetadata(state: LocalKafkaState): Promise<boolean> {
 function clientSecurityOf(security: NonNullable<LocalKafkaState['security']>): LocalKafkaClientSecurity {
   return {
     tls: { ca: readFileSync(security.caFile, 'utf8') },
-    sasl: { mechanism: security.mechanism, username: security.username, password: security.password },
+    sasl: { mechanism: scramMechanism, username: security.username, password: security.password },
   }
 }
 

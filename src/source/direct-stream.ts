@@ -1,6 +1,7 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
@@ -9,23 +10,31 @@ import type { PartitionOffset, TopicPartition } from '../kafka/types.ts'
 import type { Rdd } from '../rdd/rdd.ts'
 import { planBatchRanges } from '../scheduler/batch-size-limit.ts'
 import {
-  normalizeRateControlOptions,
   type RateControlOptions,
   type RateControlSettings,
+  rateControlOptionFields,
+  rateControlSettings,
 } from '../scheduler/rate-control-options.ts'
 import { createRateController, type RateController } from '../scheduler/rate-controller.ts'
 import type { BatchInfo, BatchRef } from '../stream/batch.ts'
 import { type InputBatch, InputDStream, type InputPlan, type InputRecovery } from '../stream/input-dstream.ts'
 import type { StreamingContext } from '../stream/streaming-context.ts'
-import { type KafkaReadOptions, resolveReadSettings } from './create-rdd.ts'
+import { checkReadSource, type KafkaReadOptions, readOptionFields, readSettings } from './create-rdd.ts'
 import { KafkaRDD, type KafkaReadSettings } from './kafka-rdd.ts'
-import { type PartitionDiscovery, resolveDiscovery, type SubscriptionOptions } from './partition-discovery.ts'
+import {
+  checkSubscription,
+  type PartitionDiscovery,
+  resolveDiscovery,
+  type SubscriptionOptions,
+  subscriptionOptionFields,
+} from './partition-discovery.ts'
 import {
   type ResolvedStartingOffsets,
-  resolveStartingOffsets,
   type StartingOffsets,
+  startingOffsetsOption,
 } from './starting-offsets.ts'
 
+/** Options of `createDirectStream`: the cluster, the topics, where to start, rate limits and decoding. */
 export interface DirectStreamOptions<K, V>
   extends KafkaReadOptions<K, V>,
     SubscriptionOptions,
@@ -42,6 +51,21 @@ export interface DirectStreamOptions<K, V>
 }
 
 let nextDirectStreamId = 0
+
+const directStreamOptions = optionsObject(
+  {
+    ...readOptionFields,
+    ...subscriptionOptionFields,
+    ...rateControlOptionFields,
+    startingOffsets: startingOffsetsOption,
+    groupId: nonEmptyString,
+    failOnDataLoss: booleanOption,
+  },
+  (options, path) => {
+    checkReadSource(options, path)
+    checkSubscription(options, path)
+  },
+)
 
 /**
  * The Kafka direct stream (Spark's DirectKafkaInputDStream): no receiver, no buffer. Each
@@ -67,26 +91,15 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
 
   constructor(context: StreamingContext, options: DirectStreamOptions<K, V>) {
     super(context, `direct-kafka-${nextDirectStreamId++}`)
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
+    const given = parseOptions(directStreamOptions, options, 'createDirectStream')
+    this.#rates = withOwner('createDirectStream', () => rateControlSettings(given, context.batchInterval))
     // The stream's Kafka client logs (retries during an outage, recoveries) where the context logs.
-    this.#settings = resolveReadSettings(
-      options.logger === undefined ? { ...options, logger: context.logger } : options,
-    )
-    this.#discovery = resolveDiscovery(options)
-    this.#starting = resolveStartingOffsets(options.startingOffsets)
-    this.#rates = normalizeRateControlOptions(options)
+    this.#settings = readSettings(given.logger === undefined ? { ...given, logger: context.logger } : given)
+    this.#discovery = resolveDiscovery(given)
+    this.#starting = given.startingOffsets ?? { kind: 'latest' }
     this.#rateController = createRateController(this.#rates, context.batchInterval)
-    if (options.groupId !== undefined && (typeof options.groupId !== 'string' || options.groupId === '')) {
-      throw invalidOption('groupId', `must be a non-empty string, got ${JSON.stringify(options.groupId)}`)
-    }
-    this.#groupId = options.groupId
-    if (options.failOnDataLoss !== undefined && typeof options.failOnDataLoss !== 'boolean') {
-      throw invalidOption(
-        'failOnDataLoss',
-        `must be a boolean, got ${JSON.stringify(options.failOnDataLoss)}`,
-      )
-    }
-    this.#failOnDataLoss = options.failOnDataLoss ?? true
+    this.#groupId = given.groupId
+    this.#failOnDataLoss = given.failOnDataLoss ?? true
     this.#logger = context.logger.child({ input: this.name })
   }
 

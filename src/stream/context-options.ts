@@ -1,6 +1,17 @@
-import { invalidOption } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import {
+  booleanOption,
+  durationMs,
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+  required,
+  stringOption,
+} from '../core/options.ts'
 
+/** Options of `new StreamingContext`. */
 export interface StreamingContextOptions {
   /** Names the application; a checkpoint written by another name is refused. */
   readonly appName: string
@@ -30,35 +41,48 @@ export interface ResolvedContextOptions {
   readonly logger: Logger
 }
 
+const CONTEXT_DEFAULTS = {
+  checkpointRetain: 100,
+  stopOnSignals: false,
+}
+
+const contextOptions = optionsObject({
+  appName: required(nonEmptyString),
+  batchInterval: required(durationMs()),
+  checkpoint: stringOption({ expected: 'a directory path' }),
+  checkpointRetain: positiveInteger,
+  stopOnSignals: booleanOption,
+  taskConcurrency: positiveInteger,
+  maxTaskAttempts: positiveInteger,
+  logger: loggerOption,
+})
+
 export function resolveContextOptions(options: StreamingContextOptions): ResolvedContextOptions {
-  if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-  const { appName, batchInterval, checkpoint, checkpointRetain = 100, stopOnSignals = false } = options
-  if (typeof appName !== 'string' || appName.trim() === '') {
-    throw invalidOption('appName', `must be a non-empty string, got ${JSON.stringify(appName)}`)
-  }
-  if (typeof batchInterval !== 'number' || !Number.isInteger(batchInterval) || batchInterval < 1) {
-    throw invalidOption(
-      'batchInterval',
-      `must be a positive integer number of milliseconds, got ${String(batchInterval)}`,
-    )
-  }
-  if (checkpoint !== undefined && (typeof checkpoint !== 'string' || checkpoint === '')) {
-    throw invalidOption('checkpoint', `must be a directory path, got ${JSON.stringify(checkpoint)}`)
-  }
-  if (!Number.isInteger(checkpointRetain) || checkpointRetain < 1) {
-    throw invalidOption('checkpointRetain', `must be a positive integer, got ${String(checkpointRetain)}`)
-  }
-  if (typeof stopOnSignals !== 'boolean') {
-    throw invalidOption('stopOnSignals', `must be a boolean, got ${JSON.stringify(stopOnSignals)}`)
-  }
+  const given = parseOptions(contextOptions, options, 'new StreamingContext')
+  const { appName, logger, ...rest } = given
   return {
+    ...CONTEXT_DEFAULTS,
+    checkpoint: undefined,
+    taskConcurrency: undefined,
+    maxTaskAttempts: undefined,
+    ...rest,
     appName,
-    batchInterval,
-    checkpoint,
-    checkpointRetain,
-    stopOnSignals,
-    taskConcurrency: options.taskConcurrency,
-    maxTaskAttempts: options.maxTaskAttempts,
-    logger: (options.logger ?? createLogger()).child({ app: appName }),
+    logger: (logger ?? createLogger()).child({ app: appName }),
   }
+}
+
+/** How `StreamingContext.stop` stops the stream. */
+export interface StopOptions {
+  /**
+   * true (default): the running batch finishes and commits first. false: it is abandoned
+   * uncommitted, and a restart re-runs it with the same ranges.
+   */
+  readonly graceful?: boolean
+}
+
+const stopOptions = optionsObject({ graceful: booleanOption })
+
+/** Checks `stop()`'s options; true when the stop is graceful. */
+export function isGracefulStop(options: StopOptions | undefined): boolean {
+  return parseOptions(stopOptions, options ?? {}, 'StreamingContext.stop').graceful ?? true
 }

@@ -9,14 +9,17 @@ import { BatchClock, waitUntil } from '../scheduler/batch-clock.ts'
 import type { Batch, BatchInfo, BatchRef, StreamingListener } from './batch.ts'
 import { batchFailed } from './batch-errors.ts'
 import {
+  isGracefulStop,
   type ResolvedContextOptions,
   resolveContextOptions,
+  type StopOptions,
   type StreamingContextOptions,
 } from './context-options.ts'
 import type { BatchFunction, DStream } from './dstream.ts'
 import type { InputBatch, InputDStream, InputPlan } from './input-dstream.ts'
 import { type BatchHooks, collectHooks } from './stream-hooks.ts'
 
+/** A StreamingContext's lifecycle: 'initialized' until `start()`, 'active' while batches run, 'stopped' for good. */
 export type ContextState = 'initialized' | 'active' | 'stopped'
 
 interface OutputOperation {
@@ -78,8 +81,8 @@ export class StreamingContext {
     this.checkpointDir = this.#options.checkpoint
     this.logger = this.#options.logger
     this.runner = new TaskRunner({
-      ...(options.taskConcurrency === undefined ? {} : { concurrency: options.taskConcurrency }),
-      ...(options.maxTaskAttempts === undefined ? {} : { maxAttempts: options.maxTaskAttempts }),
+      ...(this.#options.taskConcurrency === undefined ? {} : { concurrency: this.#options.taskConcurrency }),
+      ...(this.#options.maxTaskAttempts === undefined ? {} : { maxAttempts: this.#options.maxTaskAttempts }),
       logger: this.logger,
     })
     // awaitTermination() may never be called; a failure must not become an unhandled rejection.
@@ -158,8 +161,8 @@ export class StreamingContext {
    * Stops the stream. Graceful (the default): the running batch finishes and commits, then
    * the stream stops. Forced: the running batch is abandoned uncommitted (a restart re-runs it).
    */
-  async stop(options: { graceful?: boolean } = {}): Promise<void> {
-    const graceful = options.graceful ?? true
+  async stop(options: StopOptions = {}): Promise<void> {
+    const graceful = isGracefulStop(options)
     if (this.#state === 'initialized') {
       this.#state = 'stopped'
       this.#termination.resolve()

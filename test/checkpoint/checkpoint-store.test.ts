@@ -355,11 +355,11 @@ test('invalid options fail before the directory is touched', async (t) => {
   const dir = join(await makeTempDir(t), 'never-created')
   await assert.rejects(CheckpointStore.open(dir, { ...options, appName: ' ' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: `option 'appName' must be a non-empty string, got " "`,
+    message: `CheckpointStore: option 'appName' must be a non-empty string, got a string (" ")`,
   })
   await assert.rejects(CheckpointStore.open(dir, { ...options, retain: 0 }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'retain' must be a positive integer (batches to keep), got 0",
+    message: "CheckpointStore: option 'retain' must be at least 1 (batches to keep), got 0",
   })
   await assert.rejects(readdir(dir), { code: 'ENOENT' })
 })

@@ -55,6 +55,6 @@ test('sluice kafka start / second start / status / stop on one dir', async (t) =
   assert.match(stop.stdout, /stopped the broker/)
 
   const after = await sluice('kafka', 'status', '--dir', dir)
-  assert.equal(after.code, 1)
+  assert.equal(after.code, 3)
   assert.match(after.stdout, /^stopped/)
 })

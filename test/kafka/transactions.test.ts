@@ -141,13 +141,14 @@ test('a transaction with nothing in it commits and aborts without a broker round
 test('invalid options fail at construction naming the option', () => {
   assert.throws(() => new TransactionalProducer({ brokers: bootstrap(), transactionalId: '' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'transactionalId' must be a non-empty string",
+    message: `TransactionalProducer: option 'transactionalId' must be a non-empty string, got a string ("")`,
   })
   assert.throws(
     () => new TransactionalProducer({ brokers: bootstrap(), transactionalId: 'x', transactionTimeoutMs: 0 }),
     {
       code: ErrorCodes.INVALID_OPTION,
-      message: "option 'transactionTimeoutMs' must be a positive integer (milliseconds), got 0",
+      message:
+        "TransactionalProducer: option 'transactionTimeoutMs' must be at least 1 (milliseconds), got 0",
     },
   )
 })

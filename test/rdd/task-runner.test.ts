@@ -263,20 +263,27 @@ test('runJob rejects partitions the RDD does not have', async () => {
 
 test('invalid runner options fail at construction, naming the option', () => {
   const cases: [Record<string, unknown>, string][] = [
-    [{ concurrency: 0 }, "option 'concurrency' must be a positive integer, got 0"],
-    [{ concurrency: 1.5 }, "option 'concurrency' must be a positive integer, got 1.5"],
-    [{ concurrency: '4' }, "option 'concurrency' must be a positive integer, got '4'"],
-    [{ maxAttempts: 0 }, "option 'maxAttempts' must be a positive integer, got 0"],
-    [{ maxAttempts: Number.NaN }, "option 'maxAttempts' must be a positive integer, got NaN"],
-    [{ retryBackoffMs: -1 }, "option 'retryBackoffMs' must be a non-negative finite number, got -1"],
+    [{ concurrency: 0 }, "option 'concurrency' must be at least 1, got 0"],
+    [{ concurrency: 1.5 }, "option 'concurrency' must be an integer, got a number (1.5)"],
+    [{ concurrency: '4' }, `option 'concurrency' must be a number, got a string ("4")`],
+    [{ maxAttempts: 0 }, "option 'maxAttempts' must be at least 1, got 0"],
+    [{ maxAttempts: Number.NaN }, "option 'maxAttempts' must be a finite number, got a number (NaN)"],
+    [{ retryBackoffMs: -1 }, "option 'retryBackoffMs' must be at least 0 (milliseconds), got -1"],
     [
       { retryBackoffMs: Number.POSITIVE_INFINITY },
-      "option 'retryBackoffMs' must be a non-negative finite number, got Infinity",
+      "option 'retryBackoffMs' must be a finite number (milliseconds), got a number (Infinity)",
     ],
-    [{ logger: {} }, "option 'logger' must be a Logger (an object with a warn method), got an object"],
+    [
+      { logger: {} },
+      "option 'logger' must be a Logger (an object with debug, info, warn, error and child methods); it has no debug, info, warn, error, child method",
+    ],
+    [{ concurency: 2 }, "unknown option 'concurency' — did you mean 'concurrency'?"],
   ]
   for (const [options, message] of cases) {
-    assert.throws(() => new TaskRunner(options), { code: ErrorCodes.INVALID_OPTION, message })
+    assert.throws(() => new TaskRunner(options), {
+      code: ErrorCodes.INVALID_OPTION,
+      message: `TaskRunner: ${message}`,
+    })
   }
 })
 

@@ -104,7 +104,7 @@ test('an empty batch writes an empty file; values JSON cannot hold fail the batc
 test('options are checked at construction and the directory at start', async (t) => {
   assert.throws(() => createFileSink({ app: 'wc', dir: '' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'dir' must be a non-empty directory path",
+    message: `createFileSink: option 'dir' must be a directory path, got a string ("")`,
   })
   const file = join(await tempDir(t), 'a-file')
   await writeFile(file, '')

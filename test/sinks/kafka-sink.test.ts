@@ -215,19 +215,21 @@ test('invalid options fail at construction naming the option', () => {
   const brokers = bootstrap()
   assert.throws(() => createKafkaSink({ app: '', brokers }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'app' must be a non-empty string",
+    message: `createKafkaSink: option 'app' must be a non-empty string, got a string ("")`,
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: [] }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'brokers' must be a non-empty array of 'host:port' strings",
+    message:
+      "createKafkaSink: option 'brokers' must be a non-empty array of 'host:port' strings, got an array (length 0)",
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers, groupId: ' ' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'groupId' must be a non-empty string",
+    message: `createKafkaSink: option 'groupId' must be a non-empty string, got a string (" ")`,
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers, transactionTimeoutMs: 1.5 }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'transactionTimeoutMs' must be a positive integer (milliseconds), got 1.5",
+    message:
+      "createKafkaSink: option 'transactionTimeoutMs' must be an integer (milliseconds), got a number (1.5)",
   })
 })
 
@@ -269,7 +271,7 @@ test('start fails when a declared output topic does not exist, naming it', async
       error.message === `topic '${missing}' does not exist`,
   )
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: bootstrap(), topics: [''] }), {
-    message: "option 'topics' must be an array of topic names",
+    message: `createKafkaSink: option 'topics[0]' must be a topic name, got a string ("")`,
   })
 })
 

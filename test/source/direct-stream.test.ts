@@ -299,26 +299,48 @@ test('invalid direct stream options fail at construction naming the option', () 
       () => createDirectStream(ssc, { brokers: ['h:1'], ...options } as never),
       (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
     )
+  const P = 'createDirectStream: '
   invalid(
     {},
-    "option 'subscribe' is required: give exactly one of 'subscribe', 'subscribePattern' or 'assign'",
+    `${P}option 'subscribe' is required: give exactly one of 'subscribe', 'subscribePattern' or 'assign'`,
   )
   invalid(
     { subscribe: ['a'], assign: [{ topic: 'a', partition: 0 }] },
-    "option 'assign' cannot be combined with 'subscribe': give exactly one of 'subscribe', 'subscribePattern' or 'assign'",
+    `${P}option 'assign' cannot be combined with 'subscribe': give exactly one of 'subscribe', 'subscribePattern' or 'assign'`,
   )
-  invalid({ subscribe: [] }, "option 'subscribe' must be a non-empty array of topic names")
-  invalid({ subscribePattern: 'a.*' }, "option 'subscribePattern' must be a RegExp")
+  invalid(
+    { subscribe: [] },
+    `${P}option 'subscribe' must be a non-empty array of topic names, got an array (length 0)`,
+  )
+  invalid({ subscribePattern: 'a.*' }, `${P}option 'subscribePattern' must be a RegExp, got a string ("a.*")`)
   invalid(
     { subscribe: ['a'], startingOffsets: 'first' },
-    `option 'startingOffsets' must be 'earliest', 'latest', { timestamp } or { topic: { partition: offset } }, got "first"`,
+    `${P}option 'startingOffsets' must be 'earliest', 'latest', { timestamp } or { topic: { partition: offset } }, got a string ("first")`,
+  )
+  invalid(
+    { subscribe: ['a'], startingOffsets: 'earlist' },
+    `${P}option 'startingOffsets' must be 'earliest', 'latest', { timestamp } or { topic: { partition: offset } }, got a string ("earlist") — did you mean 'earliest'?`,
   )
   invalid(
     { subscribe: ['a'], maxRatePerPartition: -5 },
-    "option 'maxRatePerPartition' must be a non-negative number of records per second (0 = no limit), got -5",
+    `${P}option 'maxRatePerPartition' must be at least 0 (records per second, 0 = no limit), got -5`,
   )
-  invalid({ subscribe: ['a'], failOnDataLoss: 'no' }, `option 'failOnDataLoss' must be a boolean, got "no"`)
-  invalid({ subscribe: ['a'], groupId: '' }, `option 'groupId' must be a non-empty string, got ""`)
+  invalid(
+    { subscribe: ['a'], failOnDataLoss: 'no' },
+    `${P}option 'failOnDataLoss' must be a boolean, got a string ("no")`,
+  )
+  invalid(
+    { subscribe: ['a'], groupId: '' },
+    `${P}option 'groupId' must be a non-empty string, got a string ("")`,
+  )
+  invalid(
+    { subscribe: ['a'], startingOffset: 'earliest' },
+    `${P}unknown option 'startingOffset' — did you mean 'startingOffsets'?`,
+  )
+  invalid(
+    { subscribe: ['a'], maxRatePerPartion: 10 },
+    `${P}unknown option 'maxRatePerPartion' — did you mean 'maxRatePerPartition'?`,
+  )
 })
 
 test('with backpressure and a slow output, batch sizes converge so processing takes about one interval', async (t) => {

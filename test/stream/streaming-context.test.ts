@@ -193,26 +193,43 @@ test('invalid context options fail at construction naming the option', () => {
       () => new StreamingContext(options as never),
       (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
     )
-  invalid({ batchInterval: 100 }, `option 'appName' must be a non-empty string, got undefined`)
+  const P = 'new StreamingContext: '
+  invalid({ batchInterval: 100 }, `${P}option 'appName' is required (a non-empty string)`)
   invalid(
     { appName: 'a', batchInterval: 0 },
-    "option 'batchInterval' must be a positive integer number of milliseconds, got 0",
+    `${P}option 'batchInterval' must be at least 1 (milliseconds), got 0`,
   )
   invalid(
     { appName: 'a', batchInterval: 1.5 },
-    "option 'batchInterval' must be a positive integer number of milliseconds, got 1.5",
+    `${P}option 'batchInterval' must be an integer (milliseconds), got a number (1.5)`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: '1000' },
+    `${P}option 'batchInterval' must be a number, got a string ("1000")`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: 2 ** 31 },
+    `${P}option 'batchInterval' must be at most 2147483647 (milliseconds): the longest delay a Node.js timer honours, got 2147483648`,
   )
   invalid(
     { appName: 'a', batchInterval: 10, checkpoint: '' },
-    `option 'checkpoint' must be a directory path, got ""`,
+    `${P}option 'checkpoint' must be a directory path, got a string ("")`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: 10, checkpointDir: './ckpt' },
+    `${P}unknown option 'checkpointDir' — did you mean 'checkpoint'?`,
   )
   invalid(
     { appName: 'a', batchInterval: 10, stopOnSignals: 'yes' },
-    `option 'stopOnSignals' must be a boolean, got "yes"`,
+    `${P}option 'stopOnSignals' must be a boolean, got a string ("yes")`,
   )
   invalid(
     { appName: 'a', batchInterval: 10, taskConcurrency: 0 },
-    "option 'concurrency' must be a positive integer, got 0",
+    `${P}option 'taskConcurrency' must be at least 1, got 0`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: 10, maxTaskAttempts: 0 },
+    `${P}option 'maxTaskAttempts' must be at least 1, got 0`,
   )
 })
 

@@ -147,13 +147,13 @@ test('window lengths and slides must be multiples of the batch interval, named i
   const cases: [() => unknown, string][] = [
     [() => words.window(15), "option 'length' must be a multiple of the batch interval (10 ms), got 15"],
     [() => words.window(40, 15), "option 'slide' must be a multiple of the batch interval (10 ms), got 15"],
-    [() => words.window(0), "option 'length' must be a positive number of milliseconds, got 0"],
-    [() => words.window(-10), "option 'length' must be a positive number of milliseconds, got -10"],
-    [() => words.window(Number.NaN), "option 'length' must be a positive number of milliseconds, got NaN"],
+    [() => words.window(0), "option 'length' must be greater than 0 (milliseconds), got 0"],
+    [() => words.window(-10), "option 'length' must be greater than 0 (milliseconds), got -10"],
     [
-      () => words.window('40' as unknown as number),
-      "option 'length' must be a positive number of milliseconds, got '40'",
+      () => words.window(Number.NaN),
+      "option 'length' must be a finite number (milliseconds), got a number (NaN)",
     ],
+    [() => words.window('40' as unknown as number), `option 'length' must be a number, got a string ("40")`],
     [
       () => words.countByWindow(40, 25),
       "option 'slide' must be a multiple of the batch interval (10 ms), got 25",
@@ -178,7 +178,7 @@ test('window lengths and slides must be multiples of the batch interval, named i
     [
       () =>
         pairs.reduceByKeyAndWindow((a, b) => a + b, 'x' as unknown as (a: number, b: number) => number, 40),
-      "option 'length' must be a positive number of milliseconds, got 'x'",
+      `option 'length' must be a number, got a string ("x")`,
     ],
     [
       () =>
@@ -189,11 +189,11 @@ test('window lengths and slides must be multiples of the batch interval, named i
           10,
           { filter: 3 as never },
         ),
-      "option 'filter' must be a function, got number",
+      "reduceByKeyAndWindow: option 'filter' must be a function, got a number (3)",
     ],
     [
       () => words.countByValueAndWindow(40, 30, { numPartitions: 0 }),
-      "option 'numPartitions' must be a positive integer, got 0",
+      "reduceByKeyAndWindow: option 'numPartitions' must be at least 1, got 0",
     ],
   ]
   for (const [define, message] of cases) {

@@ -212,7 +212,7 @@ test('postgres: an unreachable server or a malformed connection string fails at 
   })
   await assert.rejects(job('postgresql://app@db.example:port/results'), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'postgres.connectionString' is not a valid postgresql:// URL",
+    message: "createSqlSink: option 'postgres.connectionString' is not a valid postgresql:// URL",
   })
   assert.equal(existsSync(checkpoint), false)
 })
