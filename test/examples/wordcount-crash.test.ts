@@ -97,6 +97,9 @@ test('word count survives SIGKILL at 5 moments and ends with exact counts', {
   }
 
   const final = startJob(env)
+  // The killed runs may have counted everything already: a SIGTERM before the job installs its
+  // signal handlers would kill it instead of stopping it.
+  await waitForLine(final, 'started')
   const db = openCountsDatabase(env.DATABASE)
   t.after(() => db.close())
   const counted = () => [...wordTotals(db).values()].reduce((a, b) => a + b, 0)
