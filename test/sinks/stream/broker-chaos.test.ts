@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { silentLogger } from '../../../src/core/logger.ts'
 import { KafkaClient } from '../../../src/kafka/client.ts'
 import { type LocalKafka, startLocalKafka } from '../../../src/local-kafka/broker.ts'
-import { type ChildJob, finishRun, jobStarter } from './child-job.ts'
+import { type ChildJob, finishRun, jobStarter, rangesOf } from './child-job.ts'
 import { sqlJobWorld, tempDir } from './sql-job.ts'
 import { countWords, endOffsets, produceLines, total, wordLines } from './words.ts'
 
@@ -115,19 +115,42 @@ test('word count into SQLite through 10 job SIGKILLs and 3 broker SIGKILLs ends 
     const failed = job.lines.filter((l) => l.startsWith('stream-error') || l.startsWith('start-error'))
     assert.deepEqual(failed, [], `run ${i} had no failed batch`)
   }
-  // Every batch id from 0 up was committed by some run: none skipped, whatever the outages.
-  const committed = new Set(
-    jobs.flatMap((job) =>
-      job.lines.filter((l) => l.startsWith('committed:')).map((l) => Number(l.slice(10))),
-    ),
-  )
-  const highest = Math.max(...committed)
-  assert.deepEqual(
-    [...committed].sort((a, b) => a - b),
-    Array.from({ length: highest + 1 }, (_, i) => i),
-  )
   assert.deepEqual(await world.counts(), expected)
   assert.deepEqual(await world.stored(), endOffsets(topic, partitions, lineCount))
+
+  // Every batch id from 0 up was planned by some run (a re-run with the same ranges), and the
+  // batches' ranges tile each partition from 0 to its end: no batch skipped, whatever the outages.
+  const planned = new Map<number, ReturnType<typeof rangesOf>>()
+  for (const job of jobs) {
+    for (const line of job.lines) {
+      const id = Number(/^ranges:(\d+):/.exec(line)?.[1] ?? Number.NaN)
+      if (Number.isNaN(id)) continue
+      const ranges = rangesOf(job, id)
+      const earlier = planned.get(id)
+      if (earlier) assert.deepEqual(ranges, earlier, `batch ${id} re-ran with the ranges it was planned with`)
+      else planned.set(id, ranges)
+    }
+  }
+  const ids = [...planned.keys()].sort((a, b) => a - b)
+  assert.deepEqual(
+    ids,
+    Array.from({ length: ids.length }, (_, i) => i),
+  )
+  const ends = endOffsets(topic, partitions, lineCount)[topic]!
+  for (let partition = 0; partition < partitions; partition++) {
+    let next = 0n
+    for (const id of ids) {
+      const range = planned.get(id)!.find((r) => r.partition === partition)
+      if (range === undefined) continue
+      assert.equal(
+        range.fromOffset,
+        next,
+        `batch ${id} of partition ${partition} starts where the one before ended`,
+      )
+      next = range.untilOffset
+    }
+    assert.equal(next, ends[partition], `partition ${partition} is read to its end`)
+  }
   t.diagnostic(`${at()}: checked`)
   t.after(() => t.diagnostic(`${at()}: cleaned up`))
 })
