@@ -12,7 +12,8 @@ need_apt=""
 for part in "$@"; do
   case "$part" in
     kafka)
-      command -v java >/dev/null 2>&1 || need_apt="$need_apt openjdk-17-jre-headless"
+      # A JDK, not only a JRE: the tests compile a small reader that uses Kafka's own consumer.
+      command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || need_apt="$need_apt openjdk-17-jdk-headless"
       command -v mvn >/dev/null 2>&1 || need_apt="$need_apt maven"
       ;;
     postgres)

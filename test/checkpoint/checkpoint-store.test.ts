@@ -6,7 +6,9 @@ import { CheckpointStore, type CheckpointStoreOptions } from '../../src/checkpoi
 import type { PlannedBatch } from '../../src/checkpoint/planned-batch.ts'
 import { ErrorCodes, isSluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { FIXED_TIME, fixedClock, makeTempDir, recordingLogger } from './temp-dir.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { FIXED_TIME, fixedClock } from './fixed-clock.ts'
 
 const options: CheckpointStoreOptions = { appName: 'wordcount', logger: silentLogger, clock: fixedClock }
 
@@ -39,7 +41,7 @@ async function openStore(
 }
 
 test('a new directory gets its metadata, both logs and a lock, and recovers to batch 0', async (t) => {
-  const dir = join(await makeTempDir(t), 'ckpt')
+  const dir = join(tempDir(t), 'ckpt')
   const store = await openStore(t, dir)
   assert.deepEqual(await store.recover(), { nextBatchId: 0 })
   assert.deepEqual((await readdir(dir)).sort(), ['commits', 'lock', 'metadata', 'offsets'])
@@ -55,7 +57,7 @@ test('a new directory gets its metadata, both logs and a lock, and recovers to b
 })
 
 test('entries are written as offsets/<id> and commits/<id>, in the documented format', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir)
   await store.writePlanned({ ...plan(0), metadata: { lostRecords: 0 } })
   await store.writeCommitted(0, { rows: 42 })
@@ -77,7 +79,7 @@ test('entries are written as offsets/<id> and commits/<id>, in the documented fo
 })
 
 test('after a clean stop, recovery continues after the last committed batch', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 3)
   await first.close()
@@ -88,7 +90,7 @@ test('after a clean stop, recovery continues after the last committed batch', as
 })
 
 test('a planned but uncommitted batch is handed back for a re-run with identical ranges', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 2)
   const inFlight: PlannedBatch = {
@@ -128,7 +130,7 @@ test('a planned but uncommitted batch is handed back for a re-run with identical
 })
 
 test('a very first batch that never committed is pending, with nothing committed', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await first.writePlanned(plan(0))
   await first.close()
@@ -137,7 +139,7 @@ test('a very first batch that never committed is pending, with nothing committed
 })
 
 test('the store enforces plan N, commit N, plan N+1', async (t) => {
-  const store = await openStore(t, await makeTempDir(t))
+  const store = await openStore(t, tempDir(t))
   const misuse = (message: string) => (error: unknown) => {
     assert.ok(isSluiceError(error, ErrorCodes.INVALID_ARGUMENT))
     assert.equal(error.message, message)
@@ -161,7 +163,7 @@ test('the store enforces plan N, commit N, plan N+1', async (t) => {
 })
 
 test('a directory of another application is refused, saying what to do', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   await (await CheckpointStore.open(dir, options)).close()
   await assert.rejects(CheckpointStore.open(dir, { ...options, appName: 'billing' }), (error) => {
     assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT))
@@ -178,7 +180,7 @@ test('a directory of another application is refused, saying what to do', async (
 })
 
 test('an unknown format version is refused, in the metadata and in an entry', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await first.writePlanned(plan(0))
   await first.close()
@@ -207,7 +209,7 @@ test('an unknown format version is refused, in the metadata and in an entry', as
 })
 
 test('an edited or truncated entry is caught by its checksum, naming the file', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir)
   await runBatches(store, 2)
   const file = join(dir, 'offsets', '1')
@@ -240,7 +242,7 @@ test('an edited or truncated entry is caught by its checksum, naming the file', 
 })
 
 test('temp files left by interrupted writes are never read as entries, and are swept on open', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 1)
   await first.close()
@@ -260,7 +262,7 @@ test('temp files left by interrupted writes are never read as entries, and are s
 })
 
 test('readPlannedBatches returns a run of entries in order and refuses a gap', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir)
   await runBatches(store, 4)
   assert.deepEqual(await store.readPlannedBatches(1, 3), [plan(1), plan(2), plan(3)])
@@ -277,7 +279,7 @@ test('readPlannedBatches returns a run of entries in order and refuses a gap', a
 })
 
 test('prune keeps the newest `retain` batches of both logs', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir, { retain: 3 })
   await runBatches(store, 10)
   assert.deepEqual(await store.prune(), { planned: [0, 1, 2, 3, 4, 5, 6], committed: [0, 1, 2, 3, 4, 5, 6] })
@@ -288,7 +290,7 @@ test('prune keeps the newest `retain` batches of both logs', async (t) => {
 })
 
 test('prune never removes batches from keepFromBatchId on', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir, { retain: 2 })
   await runBatches(store, 8)
   // A window still needs batches 3..7: only 0..2 may go, although retain alone would keep just 6 and 7.
@@ -303,7 +305,7 @@ test('prune never removes batches from keepFromBatchId on', async (t) => {
 })
 
 test('with retain 1 and a pending batch, the newest commit is kept', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, { ...options, retain: 1 })
   await runBatches(first, 3)
   await first.writePlanned(plan(3))
@@ -319,7 +321,7 @@ test('with retain 1 and a pending batch, the newest commit is kept', async (t) =
 })
 
 test('a directory whose logs disagree is refused on open', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 2)
   await first.close()
@@ -340,7 +342,7 @@ test('a directory whose logs disagree is refused on open', async (t) => {
 })
 
 test('a closed store refuses further use', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await CheckpointStore.open(dir, options)
   await store.close()
   await store.close()
@@ -352,7 +354,7 @@ test('a closed store refuses further use', async (t) => {
 })
 
 test('invalid options fail before the directory is touched', async (t) => {
-  const dir = join(await makeTempDir(t), 'never-created')
+  const dir = join(tempDir(t), 'never-created')
   await assert.rejects(CheckpointStore.open(dir, { ...options, appName: ' ' }), {
     code: ErrorCodes.INVALID_OPTION,
     message: `CheckpointStore: option 'appName' must be a non-empty string, got a string (" ")`,

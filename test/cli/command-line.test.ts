@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { type CliIo, defineCommand, defineGroup, runCommandLine } from '../../src/cli/command.ts'
 import { booleanFlag, choiceFlag, integerFlag, stringFlag, UsageError } from '../../src/cli/flags.ts'
 import { main } from '../../src/cli/main.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const repo = join(import.meta.dirname, '..', '..')
 const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }
@@ -243,8 +243,7 @@ async function spawnSluice(bin: string, nodeBinary: string, ...argv: string[]) {
 
 test('a failing command prints its message and code, never a stack trace', async (t) => {
   // A broker directory that is a file: the command itself fails, after the line parsed fine.
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'cli')
   const file = join(dir, 'not-a-dir')
   writeFileSync(file, '')
   const result = await spawnSluice(
@@ -264,8 +263,7 @@ test('a failing command prints its message and code, never a stack trace', async
 
 test('on a Node.js older than package.json engines, the command says which Node.js it needs', async (t) => {
   // An installed copy (no src/) whose engines ask for more than this Node.js has.
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'cli')
   mkdirSync(join(dir, 'bin'))
   cpSync(join(repo, 'bin', 'sluice.js'), join(dir, 'bin', 'sluice.js'))
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'))

@@ -190,14 +190,44 @@ test('a failing decoder names the coordinates; buffers come as views of the fetc
       error.message.startsWith('could not deserialize the value of t-3 at offset 41:') &&
       error.details.offset === 41n,
   )
-  const custom = decodeFetch(result, {
+  // A custom deserializer, the 'buffer' built-in and header values get views of the fetched
+  // bytes themselves: no copy per record.
+  const withHeader = fetched([
+    encodeBatch({ firstOffset: 40n, records: [{ value: '{"ok":1}', headers: [['trace', 'abc']] }] }),
+  ])
+  const bytes = withHeader.recordSet!
+  const viewOf = (text: string) => ({
+    buffer: bytes.buffer,
+    byteOffset: bytes.byteOffset + bytes.indexOf(text),
+  })
+  const seen: Buffer[] = []
+  const custom = decodeFetch(withHeader, {
     from: 40n,
     until: 41n,
     readCommitted: true,
     key: text,
-    value: resolveDeserializer((b: Buffer) => b.length, 'value'),
+    value: resolveDeserializer((b: Buffer) => {
+      seen.push(b)
+      return b.length
+    }, 'value'),
   })
   assert.equal(custom.records[0]?.value, 8)
+  const raw = decodeFetch(withHeader, {
+    from: 40n,
+    until: 41n,
+    readCommitted: true,
+    key: text,
+    value: resolveDeserializer<Buffer>('buffer', 'value'),
+  })
+  const header = raw.records[0]!.headers[0]![1]!
+  for (const [what, view, content] of [
+    ['custom deserializer', seen[0]!, '{"ok":1}'],
+    ["'buffer' value", raw.records[0]!.value!, '{"ok":1}'],
+    ['header value', header, 'abc'],
+  ] as const) {
+    assert.equal(view.toString(), content, what)
+    assert.deepEqual({ buffer: view.buffer, byteOffset: view.byteOffset }, viewOf(content), `${what}: a view`)
+  }
 })
 
 test('records show and serialize every field although offset and timestamp are computed when read', () => {

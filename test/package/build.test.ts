@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { copyAssets } from '../../scripts/build.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 test('the build copies every non-TypeScript file under src/ to the same place, except excluded folders', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-build-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'build')
   const src = join(dir, 'src')
   const files: Record<string, string> = {
     'index.ts': 'export {}',

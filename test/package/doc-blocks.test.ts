@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { tempDir } from '../helpers/temp-dir.ts'
 import { blockFileName, docBlocks, explainErrors } from './doc-blocks.ts'
 
 test('TypeScript blocks are found with the line they start on; other fences are not', (t) => {
-  const repo = mkdtempSync(join(tmpdir(), 'sluice-docs-'))
-  t.after(() => rmSync(repo, { recursive: true, force: true }))
+  const repo = tempDir(t, 'docs')
   mkdirSync(join(repo, 'docs'))
   writeFileSync(join(repo, 'README.md'), '# x\n\n```ts\nconst a = 1\n```\n\n```sh\nnpm test\n```\n')
   writeFileSync(

@@ -2,8 +2,6 @@
 // type: each is refused at construction (or when the call is made), before anything
 // connects, with a message naming the option as it was written.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { KafkaClient } from '../../src/admin/index.ts'
@@ -22,6 +20,7 @@ import {
   StreamingContext,
   silentLogger,
 } from '../../src/index.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 type Options = Record<string, unknown>
 
@@ -271,8 +270,7 @@ for (const c of cases) {
 }
 
 test('upsert options inside a batch: a misspelt key fails the batch and applies nothing', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-strict-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'strict')
   const sink = createSqlSink({ app: 'wc', sqlite: { path: join(dir, 'db.sqlite') }, logger: silentLogger })
   await sink.start()
   t.after(() => sink.close())

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { parallelize } from '../../src/rdd/parallelize.ts'
 import type { Rdd } from '../../src/rdd/rdd.ts'
@@ -124,11 +125,28 @@ test('first, isEmpty and reduce', async () => {
 test('foreach awaits what the function returns; foreachPartition sees records and context', async () => {
   const runner = quietRunner({ concurrency: 1 })
   const seen: number[] = []
+  // Each call finishes a timer later: foreach resolves only after every one of them…
   await parallelize([1, 2, 3, 4], 2, { runner }).foreach(async (n) => {
-    await Promise.resolve()
+    await sleep(5)
     seen.push(n)
   })
   assert.deepEqual(seen, [1, 2, 3, 4])
+  // …one at a time within a partition (the next record waits for the previous call)…
+  const events: string[] = []
+  await parallelize([1, 2], 1, { runner }).foreach(async (n) => {
+    events.push(`start ${n}`)
+    await sleep(5)
+    events.push(`end ${n}`)
+  })
+  assert.deepEqual(events, ['start 1', 'end 1', 'start 2', 'end 2'])
+  // …and a call that rejects, late, fails it.
+  await assert.rejects(
+    parallelize([1, 2, 3], 1, { runner }).foreach(async (n) => {
+      await sleep(5)
+      if (n === 3) throw new Error('rejected late')
+    }),
+    /rejected late/,
+  )
 
   const partitions: [number, number[]][] = []
   await parallelize([1, 2, 3, 4, 5], 2, { runner }).foreachPartition(async (records, ctx) => {

@@ -8,7 +8,7 @@ import { freePort } from '../../src/local-servers/ports.ts'
 import type { SinkBatch, SinkOffsetRange } from '../../src/sinks/batch.ts'
 import { createKafkaSink, type KafkaSink, type KafkaSinkTransaction } from '../../src/sinks/kafka-sink.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { readTopic } from '../kafka/committed-reads.ts'
+import { consumeTopic } from '../helpers/topic-reader.ts'
 
 interface World {
   readonly app: string
@@ -84,7 +84,7 @@ function mirror(out: string) {
 }
 
 const values = async (w: World, isolation?: 'read_uncommitted') =>
-  (await readTopic(w.client, w.out, 2, isolation)).map((r) => r.value)
+  (await consumeTopic(w.out, isolation)).map((r) => r.value)
 
 test('each batch is visible exactly once to read_committed readers, and the group holds its until-offsets', async (t) => {
   const w = await world(t)

@@ -1,50 +1,46 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { after, before, type TestContext, test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { KafkaClient } from '../../src/kafka/client.ts'
+import { type FetchEvent, fetchChannel } from '../../src/kafka/diagnostics.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
-import { type LocalKafka, startLocalKafka } from '../../src/local-kafka/broker.ts'
+import type { LocalKafka } from '../../src/local-kafka/broker.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
 import { createDirectStream } from '../../src/source/direct-stream.ts'
 import type { BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
+import { eventually } from '../helpers/eventually.ts'
+import { privateBroker } from '../helpers/own-servers.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
-// These tests kill and restart a broker, so they share one of their own rather than the run's broker.
-const brokerDir = mkdtempSync(join(tmpdir(), 'sluice-restart-'))
-let kafka: LocalKafka
-let client: KafkaClient
+// What a client sees of a broker restart is the downtime plus the broker's own start (JVM, log
+// recovery after SIGKILL): 10–30 s on the shared machine. Budgets that must outlast an outage
+// leave room for that.
+const outlastsAnyOutage = 120_000
 
-before(async () => {
-  kafka = (await startLocalKafka({ dir: brokerDir, logger: silentLogger, heapMb: 512 })).kafka
-  client = new KafkaClient({ brokers: [kafka.bootstrap], logger: silentLogger, retryTimeoutMs: 120_000 })
-})
+const values = (from: number, until: number) => Array.from({ length: until - from }, (_, i) => `v${from + i}`)
 
-after(async () => {
-  await client?.close()
-  await kafka?.stop()
-  rmSync(brokerDir, { recursive: true, force: true })
-})
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-restart-ckpt-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
+/** A topic on the test's broker, deleted when the subtest ends. */
+async function topicOf(
+  t: TestContext,
+  client: KafkaClient,
+  name: string,
+  partitions: number,
+): Promise<string> {
+  await client.createTopics([{ name, partitions }])
+  t.after(() => client.deleteTopics([name]).catch(() => {}))
+  return name
 }
 
-async function eventually(predicate: () => boolean, what: string, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-async function produceValues(topic: string, partitions: number, from: number, count: number): Promise<void> {
+async function produceValues(
+  client: KafkaClient,
+  topic: string,
+  partitions: number,
+  from: number,
+  count: number,
+) {
   await client.produce(
     Array.from({ length: count }, (_, i) => ({
       topic,
@@ -54,11 +50,10 @@ async function produceValues(topic: string, partitions: number, from: number, co
   )
 }
 
-const values = (from: number, until: number) => Array.from({ length: until - from }, (_, i) => `v${from + i}`)
-
 /** A stream that collects every value and BatchInfo, and remembers how it ended. */
 async function startStream(
   t: TestContext,
+  kafka: LocalKafka,
   topic: string,
   checkpoint: string,
   extra: { retryTimeoutMs?: number } = {},
@@ -100,126 +95,173 @@ async function startStream(
   )
   /** Waits until `count` values were seen; a stream that fails meanwhile fails the wait with its error. */
   const waitForValues = async (count: number) => {
-    await eventually(() => seen.length >= count || failure !== undefined, `${count} values`)
+    await eventually(() => seen.length >= count || failure !== undefined, `${count} values`, {
+      timeoutMs: outlastsAnyOutage,
+    })
     if (failure) throw failure
   }
   return { ssc, seen, infos, ended, failure: () => failure, waitForValues }
 }
 
 /** Kills the broker (SIGKILL), leaves it down for `downMs`, and starts it again on the same port and data. */
-async function outage(downMs: number): Promise<void> {
+async function outage(kafka: LocalKafka, downMs: number): Promise<void> {
   await kafka.kill()
   await sleep(downMs)
   await kafka.start()
 }
 
-test('a direct stream rides out a broker killed for 2 s and for 8 s: exact output, consecutive batches', async (t) => {
-  const topic = 'outages'
-  await client.createTopics([{ name: topic, partitions: 2 }])
-  t.after(() => client.deleteTopics([topic]).catch(() => {}))
-  await produceValues(topic, 2, 0, 2000)
-  // What the stream sees is the downtime plus the broker's own start (JVM, log recovery after
-  // SIGKILL): 10–20 s on a busy machine. The budget leaves room for that.
-  const job = await startStream(t, topic, tempDir(t), { retryTimeoutMs: 120_000 })
-
-  // The first outage hits a stream with a backlog (reads in flight), the second an idle one (planning).
-  await job.waitForValues(400)
-  await outage(2000)
-  await produceValues(topic, 2, 2000, 1000)
-  await job.waitForValues(3000)
-  await outage(8000)
-  await produceValues(topic, 2, 3000, 1000)
-  await job.waitForValues(4000)
-  await job.ssc.stop({ graceful: true })
-  assert.equal(await job.ended, undefined, 'the stream did not fail')
-
-  assert.deepEqual([...job.seen].sort(), values(0, 4000).sort())
-  assert.deepEqual(
-    job.infos.map((i) => i.id),
-    job.infos.map((_, i) => i),
-    'every batch id, none skipped',
-  )
-  // Batches due while the broker was down waited for it: their scheduling delay shows the outage.
-  const longestDelay = Math.max(...job.infos.map((i) => i.schedulingDelay))
-  assert.ok(longestDelay >= 8000 - 200, `the longest scheduling delay (${longestDelay} ms) covers the outage`)
-})
-
-test('an outage longer than retryTimeoutMs fails naming the broker and ECONNREFUSED; a restart resumes exactly', async (t) => {
-  const topic = 'long-outage'
-  await client.createTopics([{ name: topic, partitions: 2 }])
-  t.after(() => client.deleteTopics([topic]).catch(() => {}))
-  const checkpoint = tempDir(t)
-  await produceValues(topic, 2, 0, 200)
-  const first = await startStream(t, topic, checkpoint, { retryTimeoutMs: 2000 })
-  await first.waitForValues(200)
-
-  await kafka.kill()
-  const error = await first.ended
-  await kafka.start()
-  assert.ok(error !== undefined, 'the stream failed')
-  assert.equal(first.failure(), error)
-  assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${kafka.state.port}`))
-  assert.match(error.message, /ECONNREFUSED/)
-  assert.equal(error.code, ErrorCodes.KAFKA)
-
-  await produceValues(topic, 2, 200, 200)
-  const second = await startStream(t, topic, checkpoint)
-  await eventually(() => first.seen.length + second.seen.length >= 400, 'the rest')
-  await second.ssc.stop({ graceful: true })
-  assert.equal(await second.ended, undefined)
-  assert.deepEqual([...first.seen, ...second.seen].sort(), values(0, 400).sort())
-})
-
-test('a range read across a broker restart returns every record exactly once', async (t) => {
-  const topic = 'restart-read'
-  await client.createTopics([{ name: topic, partitions: 1 }])
-  t.after(() => client.deleteTopics([topic]).catch(() => {}))
-  const total = 3000
-  for (let sent = 0; sent < total; sent += 500) await produceValues(topic, 1, sent, 500)
-
-  let restarted = false
-  const rdd = createRDD({ client, deserializers: { value: 'string' }, maxBytesPerFetch: 4096 }, [
-    OffsetRange.create(topic, 0, 0n, BigInt(total)),
-  ]).mapPartitions(async function* restartHalfWay(records) {
-    let seen = 0
-    for await (const record of records) {
-      if (++seen === total / 2) {
-        await kafka.restart()
-        restarted = true
-      }
-      yield record
-    }
+// One broker of the test's own for all of these: they restart and kill it.
+test('reads and planning across broker restarts and SIGKILLs', { timeout: 900_000 }, async (t) => {
+  const kafka = await privateBroker(t)
+  const client = new KafkaClient({
+    brokers: [kafka.bootstrap],
+    logger: silentLogger,
+    retryTimeoutMs: outlastsAnyOutage,
   })
-  const records = await rdd.collect()
-  assert.ok(restarted)
-  assert.deepEqual(
-    records.map((r) => r.offset),
-    Array.from({ length: total }, (_, i) => BigInt(i)),
-  )
-  assert.deepEqual(
-    records.map((r) => r.value),
-    values(0, total),
-  )
-})
+  t.after(() => client.close())
 
-test('createRDD planned and read while the broker is down completes once it is back', async (t) => {
-  const topic = 'rdd-outage'
-  await client.createTopics([{ name: topic, partitions: 2 }])
-  t.after(() => client.deleteTopics([topic]).catch(() => {}))
-  await produceValues(topic, 2, 0, 400)
-  const rdd = createRDD(
+  await t.test(
+    'a range read across a broker restart fetches the rest from the restarted broker and returns every record exactly once',
     {
-      brokers: [kafka.bootstrap],
-      deserializers: { value: 'string' },
-      logger: silentLogger,
-      retryTimeoutMs: 120_000, // the broker's own start can take half a minute on a busy machine
+      timeout: 300_000,
     },
-    [OffsetRange.create(topic, 0, 0n, 200n), OffsetRange.create(topic, 1, 0n, 200n)],
+    async (t) => {
+      const topic = await topicOf(t, client, 'restart', 1)
+      const total = 3000
+      // 30 small record batches, read a few per 4 KiB fetch: half of them are still unread when the
+      // broker restarts half-way, so the read must fetch again from the restarted broker.
+      for (let sent = 0; sent < total; sent += 100) await produceValues(client, topic, 1, sent, 100)
+
+      // Every fetch the read sends, and whether it went out after the restart.
+      const fetches: { offset: bigint; afterRestart: boolean }[] = []
+      const onFetch = (message: unknown) => {
+        const event = message as FetchEvent
+        if (event.topic === topic) fetches.push({ offset: event.offset, afterRestart: restarted })
+      }
+      fetchChannel.subscribe(onFetch)
+      t.after(() => fetchChannel.unsubscribe(onFetch))
+      let restarted = false
+      const rdd = createRDD({ client, deserializers: { value: 'string' }, maxBytesPerFetch: 4096 }, [
+        OffsetRange.create(topic, 0, 0n, BigInt(total)),
+      ]).mapPartitions(async function* restartHalfWay(records) {
+        let seen = 0
+        for await (const record of records) {
+          if (++seen === total / 2) {
+            await kafka.restart()
+            restarted = true
+          }
+          yield record
+        }
+      })
+      const records = await rdd.collect()
+      assert.ok(restarted)
+      const after = fetches.filter((f) => f.afterRestart)
+      assert.ok(
+        after.length > 0 && after[0]!.offset >= BigInt(total / 2) && after[0]!.offset < BigInt(total),
+        `records after the restart were fetched from the restarted broker (fetches at ${fetches.map((f) => `${f.offset}${f.afterRestart ? '*' : ''}`).join(', ')})`,
+      )
+      assert.deepEqual(
+        records.map((r) => r.offset),
+        Array.from({ length: total }, (_, i) => BigInt(i)),
+      )
+      assert.deepEqual(
+        records.map((r) => r.value),
+        values(0, total),
+      )
+    },
   )
-  await kafka.kill()
-  // The action checks its ranges against the log (metadata, ListOffsets) with nobody answering.
-  const collected = rdd.map((r) => r.value!).collect()
-  await sleep(2000)
-  await kafka.start()
-  assert.deepEqual((await collected).sort(), values(0, 400).sort())
+
+  await t.test(
+    'a direct stream rides out a broker killed for 2 s and for 8 s: exact output, consecutive batches',
+    {
+      timeout: 300_000,
+    },
+    async (t) => {
+      const topic = await topicOf(t, client, 'outages', 2)
+      await produceValues(client, topic, 2, 0, 2000)
+      const job = await startStream(t, kafka, topic, tempDir(t, 'outage-ckpt'), {
+        retryTimeoutMs: outlastsAnyOutage,
+      })
+
+      // The first outage hits a stream with a backlog (reads in flight), the second an idle one (planning).
+      await job.waitForValues(400)
+      await outage(kafka, 2000)
+      await produceValues(client, topic, 2, 2000, 1000)
+      await job.waitForValues(3000)
+      await outage(kafka, 8000)
+      await produceValues(client, topic, 2, 3000, 1000)
+      await job.waitForValues(4000)
+      await job.ssc.stop({ graceful: true })
+      assert.equal(await job.ended, undefined, 'the stream did not fail')
+
+      assert.deepEqual([...job.seen].sort(), values(0, 4000).sort())
+      assert.deepEqual(
+        job.infos.map((i) => i.id),
+        job.infos.map((_, i) => i),
+        'every batch id, none skipped',
+      )
+      // Batches due while the broker was down waited for it: their scheduling delay shows the outage.
+      const longestDelay = Math.max(...job.infos.map((i) => i.schedulingDelay))
+      assert.ok(
+        longestDelay >= 8000 - 200,
+        `the longest scheduling delay (${longestDelay} ms) covers the outage`,
+      )
+    },
+  )
+
+  await t.test(
+    'an outage longer than retryTimeoutMs fails naming the broker and ECONNREFUSED; a restart resumes exactly',
+    {
+      timeout: 300_000,
+    },
+    async (t) => {
+      const topic = await topicOf(t, client, 'long-outage', 2)
+      const checkpoint = tempDir(t, 'outage-ckpt')
+      await produceValues(client, topic, 2, 0, 200)
+      const first = await startStream(t, kafka, topic, checkpoint, { retryTimeoutMs: 2000 })
+      await first.waitForValues(200)
+
+      await kafka.kill()
+      const error = await first.ended
+      await kafka.start()
+      assert.ok(error !== undefined, 'the stream failed')
+      assert.equal(first.failure(), error)
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${kafka.state.port}`))
+      assert.match(error.message, /ECONNREFUSED/)
+      assert.equal(error.code, ErrorCodes.KAFKA)
+
+      await produceValues(client, topic, 2, 200, 200)
+      const second = await startStream(t, kafka, topic, checkpoint)
+      await eventually(() => first.seen.length + second.seen.length >= 400, 'the rest', { timeoutMs: 60_000 })
+      await second.ssc.stop({ graceful: true })
+      assert.equal(await second.ended, undefined)
+      assert.deepEqual([...first.seen, ...second.seen].sort(), values(0, 400).sort())
+    },
+  )
+
+  await t.test(
+    'createRDD planned and read while the broker is down completes once it is back',
+    {
+      timeout: 300_000,
+    },
+    async (t) => {
+      const topic = await topicOf(t, client, 'rdd-outage', 2)
+      await produceValues(client, topic, 2, 0, 400)
+      const rdd = createRDD(
+        {
+          brokers: [kafka.bootstrap],
+          deserializers: { value: 'string' },
+          logger: silentLogger,
+          retryTimeoutMs: outlastsAnyOutage,
+        },
+        [OffsetRange.create(topic, 0, 0n, 200n), OffsetRange.create(topic, 1, 0n, 200n)],
+      )
+      await kafka.kill()
+      // The action checks its ranges against the log (metadata, ListOffsets) with nobody answering.
+      const collected = rdd.map((r) => r.value!).collect()
+      await sleep(2000)
+      await kafka.start()
+      assert.deepEqual((await collected).sort(), values(0, 400).sort())
+    },
+  )
 })

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import type { Batch, BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
+import { eventually as until } from '../helpers/eventually.ts'
 import { FakeInput } from '../helpers/fake-input.ts'
-
-function checkpointDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-ssc-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { tempDir } from '../helpers/temp-dir.ts'
 
 function context(options: { checkpoint?: string; batchInterval?: number } = {}) {
   return new StreamingContext({
@@ -23,14 +18,6 @@ function context(options: { checkpoint?: string; batchInterval?: number } = {}) 
     logger: silentLogger,
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
   })
-}
-
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
 }
 
 test('batches are due at start + k * interval, run one at a time, and record their delays', async () => {
@@ -65,7 +52,7 @@ test('batches are due at start + k * interval, run one at a time, and record the
 })
 
 test('a failing output operation stops the stream naming the batch and its ranges; a restart replays it exactly', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const first = context({ checkpoint: dir })
   const input = new FakeInput(first)
   const seen: Batch[] = []
@@ -110,7 +97,7 @@ test('a failing output operation stops the stream naming the batch and its range
 })
 
 test('a graceful stop finishes and commits the running batch; the next start continues after it', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   const input = new FakeInput(ssc)
   let entered = false
@@ -142,7 +129,7 @@ test('a graceful stop finishes and commits the running batch; the next start con
 })
 
 test('a forced stop abandons the running batch uncommitted, and it is replayed on restart', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   const input = new FakeInput(ssc)
   let entered = false
@@ -234,7 +221,7 @@ test('invalid context options fail at construction naming the option', () => {
 })
 
 test('a checkpoint of another application or held by a live context is refused at start', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const first = context({ checkpoint: dir })
   new FakeInput(first).foreachBatch(() => {})
   await first.start()

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../../src/core/errors.ts'
 import { parallelize } from '../../../src/rdd/parallelize.ts'
 import type { Rdd } from '../../../src/rdd/rdd.ts'
 import type { BatchInfo } from '../../../src/stream/batch.ts'
 import { ENTRY_OVERHEAD } from '../../../src/stream/state/size-estimate.ts'
-import { checkpointDir, runThrough, sorted } from '../support.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { runThrough, sorted } from '../support.ts'
 import { context, recordsOfBatch, syntheticInput, totalsAfter } from './fixtures.ts'
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
@@ -226,7 +229,7 @@ test('stateful options are checked when the operation is declared, naming the op
 })
 
 test('a state that plain JSON cannot hold stops the stream at its first snapshot, saying which codec to give', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   syntheticInput(ssc)
     .updateStateByKey<string, number, bigint>((values, state) => (state ?? 0n) + BigInt(sum(values)), {
@@ -247,6 +250,10 @@ test('a state that plain JSON cannot hold stops the stream at its first snapshot
     )
     return true
   })
+  // Batch 1 is in the commit log (its outputs ran), its snapshot is not on disk, and no
+  // listener heard of it.
+  assert.deepEqual((await readdir(join(dir, 'commits'))).sort(), ['0', '1'], 'batches 0 and 1 committed')
+  assert.deepEqual(await readdir(join(dir, 'state', 'big')), [], 'no snapshot, not even a temp file')
   assert.deepEqual(
     infos.map((i) => i.id),
     [0],
