@@ -12,6 +12,8 @@ export interface WordCountJobOptions {
   readonly startingOffsets?: StartingOffsets | undefined
   /** How long Kafka calls ride out a broker restart or a leader move before the stream fails (default 30 s). */
   readonly retryTimeoutMs?: number | undefined
+  /** false: skip records retention deleted before they were read (the sink records them) instead of failing. */
+  readonly failOnDataLoss?: boolean | undefined
   readonly logger: Logger
 }
 
@@ -41,6 +43,7 @@ export function wordCountJob(options: WordCountJobOptions): {
       ? {}
       : { maxRatePerPartition: options.maxRatePerPartition }),
     ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
+    ...(options.failOnDataLoss === undefined ? {} : { failOnDataLoss: options.failOnDataLoss }),
     logger: options.logger,
   })
   const counts = lines

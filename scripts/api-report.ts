@@ -12,6 +12,7 @@ const root = join(import.meta.dirname, '..')
 export const entryPoints: Readonly<Record<string, string>> = {
   sluice: 'src/index.ts',
   'sluice/admin': 'src/admin/index.ts',
+  'sluice/testing': 'src/testing/index.ts',
 }
 
 export const reportFile = join(root, 'docs', 'api.md')

@@ -16,8 +16,17 @@
 export type { JsonObject, JsonValue } from './checkpoint/json-value.ts'
 export type { ErrorCode, SluiceErrorOptions } from './core/errors.ts'
 export { ErrorCodes, isSluiceError, SluiceError } from './core/errors.ts'
-export type { ConsoleLoggerOptions, LogFields, Logger, LogLevel, LogSink } from './core/logger.ts'
+export type {
+  ConsoleLoggerOptions,
+  LogFields,
+  Logger,
+  LogLevel,
+  LogSink,
+  StructuredLogger,
+} from './core/logger.ts'
 export { createLogger, silentLogger } from './core/logger.ts'
+export type { PinoLikeLogger } from './core/pino-logger.ts'
+export { fromPino } from './core/pino-logger.ts'
 export type { OffsetLike, OffsetRangeJson } from './kafka/offset-range.ts'
 export { OffsetRange } from './kafka/offset-range.ts'
 export type { KafkaConnectionOptions, SaslOptions, TlsOptions } from './kafka/options.ts'
@@ -31,6 +40,7 @@ export type { ShuffleOptions } from './rdd/shuffle-options.ts'
 export type { ChunkSource } from './rdd/source-rdd.ts'
 export { fromSource } from './rdd/source-rdd.ts'
 export type { TaskContext } from './rdd/task-context.ts'
+export type { Clock } from './scheduler/batch-clock.ts'
 export type { BackpressureOptions, PidOptions, RateControlOptions } from './scheduler/rate-control-options.ts'
 export type { SinkBatch, SinkOffsetRange } from './sinks/batch.ts'
 export type { FileSink, FileSinkOptions, FileSinkWriter } from './sinks/file-sink.ts'
@@ -54,10 +64,28 @@ export type { DirectKafkaInputDStream, DirectStreamOptions } from './source/dire
 export { createDirectStream } from './source/direct-stream.ts'
 export type { KafkaRDD } from './source/kafka-rdd.ts'
 export type { SubscriptionOptions } from './source/partition-discovery.ts'
+export type { QueueInputDStream, QueueStreamOptions } from './source/queue-stream.ts'
+export { queueStream } from './source/queue-stream.ts'
 export type { StartingOffsets } from './source/starting-offsets.ts'
-export type { Batch, BatchInfo, BatchRef, StreamingListener } from './stream/batch.ts'
-export type { StopOptions, StreamingContextOptions } from './stream/context-options.ts'
+export type { Batch, BatchInfo, BatchRef, FailedBatchInfo } from './stream/batch.ts'
+export type {
+  BatchProgress,
+  OutputProgress,
+  PartitionProgress,
+  SourceProgress,
+} from './stream/batch-progress.ts'
+export type { StopOptions, StreamingContextOptions, UiOptions } from './stream/context-options.ts'
 export type { BatchFunction, DStream, MapWithStateDStream, PrintOptions } from './stream/dstream.ts'
+export type {
+  BatchStartedEvent,
+  BatchSubmittedEvent,
+  OutputOperationCompletedEvent,
+  OutputOperationStartedEvent,
+  SourcePosition,
+  StreamingListener,
+  StreamingStartedEvent,
+  StreamingStoppedEvent,
+} from './stream/listener.ts'
 export type { IncrementalWindowOptions } from './stream/reduce-window.ts'
 export type { State } from './stream/state/state.ts'
 export type { JsonCodec } from './stream/state/state-codec.ts'

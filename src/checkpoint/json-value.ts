@@ -59,6 +59,17 @@ export function assertJsonObject(value: unknown, what: string, root: string): as
   }
 }
 
+/** Checks that `value` is plain JSON of any shape (object, array, string, number, boolean, null). */
+export function assertJsonValue(value: unknown, what: string, root: string): asserts value is JsonValue {
+  const found = firstNonJson(value, root)
+  if (found) {
+    throw new SluiceError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${what} must be plain JSON, but ${found.path} is ${describeValue(found.value)}`,
+    )
+  }
+}
+
 /**
  * JSON with object keys sorted at every level: the same value always gives the same text,
  * whatever order the keys were written in, so it can be hashed.

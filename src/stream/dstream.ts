@@ -12,7 +12,7 @@ import type { ChunkFunction, Rdd } from '../rdd/rdd.ts'
 import { resolveShuffleOptions, type ShuffleOptions } from '../rdd/shuffle-options.ts'
 import { fromSource } from '../rdd/source-rdd.ts'
 import type { Batch, BatchRef } from './batch.ts'
-// Windows and state (issue 5). These modules build their streams from DerivedDStream below
+// Windows and state. These modules build their streams from DerivedDStream below
 // and use it only inside functions, never at module load, so the import cycle is harmless.
 import {
   type IncrementalWindowOptions,
@@ -86,7 +86,7 @@ export abstract class DStream<T> {
   }
 
   /**
-   * @internal Set by the context at start, from each output up (issue 5): this stream's RDD
+   * @internal Set by the context at start, from each output up: this stream's RDD
    * of a batch is read again `batches` batches later, and its parents' for as long again
    * plus what this stream reads back itself. Only a window's parents keep old RDDs — with the
    * shuffle outputs and window results they hold — not every stream of the job.
@@ -97,7 +97,7 @@ export abstract class DStream<T> {
     for (const parent of this.parents()) parent.rememberBatches(batches + this.readsBack())
   }
 
-  /** @internal Drops the RDDs that no batch from `batchId` on reads again (issue 5). */
+  /** @internal Drops the RDDs that no batch from `batchId` on reads again. */
   forgetOld(batchId: number): void {
     this.forgetOwnBefore(batchId - this.#remember)
     for (const parent of this.parents()) parent.forgetOld(batchId)
@@ -185,7 +185,7 @@ export abstract class DStream<T> {
     )
   }
 
-  // ---- windows (issue 5): window-dstream.ts, reduce-window.ts ----
+  // ---- windows: window-dstream.ts, reduce-window.ts ----
   // `length` and `slide` are milliseconds, multiples of the batch interval; `slide` defaults
   // to one batch. A window is emitted at batch b when (b + 1) % (slide / interval) === 0 and
   // covers batches b − length / interval + 1 … b (clipped at 0); other batches have no RDD.
@@ -251,7 +251,7 @@ export abstract class DStream<T> {
     )
   }
 
-  // ---- state (issue 5): state/ ----
+  // ---- state: state/ ----
 
   /**
    * Per-key state: after each batch, `fn(values, state)` gives every key that received

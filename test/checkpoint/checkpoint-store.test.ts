@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { CheckpointStore, type CheckpointStoreOptions } from '../../src/checkpoint/checkpoint-store.ts'
@@ -17,9 +17,16 @@ function plan(id: number): PlannedBatch {
   return {
     batchId: id,
     batchTime: FIXED_TIME + id * 1000,
-    ranges: [
-      { topic: 'words', partition: 0, fromOffset: BigInt(id * 100), untilOffset: BigInt(id * 100 + 100) },
-    ],
+    inputs: {
+      words: {
+        kind: 'kafka-direct',
+        plan: {
+          ranges: [
+            { topic: 'words', partition: 0, fromOffset: `${id * 100}`, untilOffset: `${id * 100 + 100}` },
+          ],
+        },
+      },
+    },
   }
 }
 
@@ -47,7 +54,7 @@ test('a new directory gets its metadata, both logs and a lock, and recovers to b
   assert.deepEqual((await readdir(dir)).sort(), ['commits', 'lock', 'metadata', 'offsets'])
   const metadata = JSON.parse(await readFile(join(dir, 'metadata'), 'utf8'))
   assert.deepEqual(Object.keys(metadata), ['version', 'appName', 'createdAt', 'checksum'])
-  assert.equal(metadata.version, 1)
+  assert.equal(metadata.version, 2)
   assert.equal(metadata.appName, 'wordcount')
   assert.equal(metadata.createdAt, FIXED_TIME)
   assert.equal(store.appName, 'wordcount')
@@ -59,21 +66,29 @@ test('a new directory gets its metadata, both logs and a lock, and recovers to b
 test('entries are written as offsets/<id> and commits/<id>, in the documented format', async (t) => {
   const dir = tempDir(t)
   const store = await openStore(t, dir)
-  await store.writePlanned({ ...plan(0), metadata: { lostRecords: 0 } })
+  await store.writePlanned({
+    ...plan(0),
+    inputs: { ...plan(0).inputs, idle: { kind: 'queue', state: { next: 0 } } },
+  })
   await store.writeCommitted(0, { rows: 42 })
   const entry = JSON.parse(await readFile(join(dir, 'offsets', '0'), 'utf8'))
   const { checksum, ...payload } = entry
   assert.deepEqual(payload, {
-    version: 1,
+    version: 2,
     batchId: 0,
     batchTime: FIXED_TIME,
-    ranges: [{ topic: 'words', partition: 0, fromOffset: '0', untilOffset: '100' }],
-    metadata: { lostRecords: 0 },
+    inputs: {
+      words: {
+        kind: 'kafka-direct',
+        plan: { ranges: [{ topic: 'words', partition: 0, fromOffset: '0', untilOffset: '100' }] },
+      },
+      idle: { kind: 'queue', state: { next: 0 } },
+    },
   })
   assert.match(checksum, /^sha256:[0-9a-f]{64}$/)
   const commit = JSON.parse(await readFile(join(dir, 'commits', '0'), 'utf8'))
   delete commit.checksum
-  assert.deepEqual(commit, { version: 1, batchId: 0, committedAt: FIXED_TIME, info: { rows: 42 } })
+  assert.deepEqual(commit, { version: 2, batchId: 0, committedAt: FIXED_TIME, info: { rows: 42 } })
   assert.deepEqual(await store.readCommitted(0), { batchId: 0, committedAt: FIXED_TIME, info: { rows: 42 } })
   assert.equal(await store.readCommitted(1), undefined)
 })
@@ -96,16 +111,18 @@ test('a planned but uncommitted batch is handed back for a re-run with identical
   const inFlight: PlannedBatch = {
     batchId: 2,
     batchTime: FIXED_TIME + 2000,
-    ranges: [
-      { topic: 'words', partition: 0, fromOffset: 200n, untilOffset: 250n },
-      {
-        topic: 'words',
-        partition: 1,
-        fromOffset: 9_007_199_254_740_993n,
-        untilOffset: 9_007_199_254_741_093n,
+    inputs: {
+      words: {
+        kind: 'kafka-direct',
+        plan: {
+          ranges: [
+            { topic: 'words', partition: 0, fromOffset: '200', untilOffset: '250' },
+            { topic: 'words', partition: 1, fromOffset: '9007199254740993', untilOffset: '9007199254741093' },
+          ],
+        },
+        state: { latestRate: 900, latestError: 1000 },
       },
-    ],
-    metadata: { rateEstimator: { latestRate: 900, latestError: 1000 } },
+    },
   }
   await first.writePlanned(inFlight)
   await first.close() // the process dies here: tasks may have run, outputs did not all succeed
@@ -150,7 +167,7 @@ test('the store enforces plan N, commit N, plan N+1', async (t) => {
   await store.writePlanned(plan(0))
   await assert.rejects(
     store.writePlanned(plan(0)),
-    misuse('cannot plan batch 0 again: it is already planned; re-run it with its recorded ranges'),
+    misuse('cannot plan batch 0 again: it is already planned; re-run it with its recorded plans'),
   )
   await assert.rejects(
     store.writePlanned(plan(1)),
@@ -187,23 +204,24 @@ test('an unknown format version is refused, in the metadata and in an entry', as
 
   const entryFile = join(dir, 'offsets', '0')
   const entry = await readFile(entryFile, 'utf8')
-  await writeFile(entryFile, entry.replace('"version": 1', '"version": 2'))
+  await writeFile(entryFile, entry.replace('"version": 2', '"version": 0'))
   const store = await openStore(t, dir)
   await assert.rejects(store.recover(), {
     code: ErrorCodes.CHECKPOINT,
     message:
-      `checkpoint file '${entryFile}' has format version 2, but this sluice reads version 1; ` +
+      `checkpoint file '${entryFile}' has format version 0, but this sluice reads versions 1 and 2; ` +
       `use another checkpoint directory, or delete '${dir}' to start over`,
   })
   await store.close()
 
   const metadataFile = join(dir, 'metadata')
   const metadata = await readFile(metadataFile, 'utf8')
-  await writeFile(metadataFile, metadata.replace('"version": 1', '"version": 3'))
+  await writeFile(metadataFile, metadata.replace('"version": 2', '"version": 3'))
   await assert.rejects(CheckpointStore.open(dir, options), {
     code: ErrorCodes.CHECKPOINT,
     message:
-      `checkpoint file '${metadataFile}' has format version 3, but this sluice reads version 1; ` +
+      `checkpoint file '${metadataFile}' has format version 3, but this sluice reads versions 1 and 2 ` +
+      '(it was written by a newer sluice: upgrade this one); ' +
       `use another checkpoint directory, or delete '${dir}' to start over`,
   })
 })
@@ -364,4 +382,52 @@ test('invalid options fail before the directory is touched', async (t) => {
     message: "CheckpointStore: option 'retain' must be at least 1 (batches to keep), got 0",
   })
   await assert.rejects(readdir(dir), { code: 'ENOENT' })
+})
+
+test('a format-1 directory is upgraded as it is opened: metadata rewritten, old entries read as format 2', async (t) => {
+  const dir = tempDir(t)
+  await cp(join(import.meta.dirname, 'fixtures', 'v1-direct-stream', 'checkpoint'), dir, { recursive: true })
+  const { logger, entries } = recordingLogger()
+  const store = await openStore(t, dir, { appName: 'v1-fixture', logger })
+  const metadata = JSON.parse(await readFile(join(dir, 'metadata'), 'utf8'))
+  assert.equal(metadata.version, 2)
+  assert.equal(metadata.appName, 'v1-fixture')
+  assert.ok(entries.some((e) => e.msg === 'upgraded the checkpoint format' && e.from === 1 && e.to === 2))
+  const view = await store.recover()
+  assert.equal(view.lastCommittedBatchId, 3)
+  assert.equal(view.nextBatchId, 5)
+  assert.deepEqual(view.pendingBatch, {
+    batchId: 4,
+    batchTime: 1796053122680,
+    inputs: {
+      'direct-kafka-0': {
+        kind: 'kafka-direct',
+        plan: {
+          ranges: [
+            { topic: 'sluice-v1-fixture', partition: 0, fromOffset: '16', untilOffset: '21' },
+            { topic: 'sluice-v1-fixture', partition: 1, fromOffset: '16', untilOffset: '21' },
+          ],
+        },
+        state: {
+          latestRate: 574.1176470588235,
+          estimator: {
+            firstRun: false,
+            latestTime: 1796053122609,
+            latestRate: 574.1176470588235,
+            latestError: 1041.764705882353,
+          },
+        },
+      },
+    },
+    upgradedFrom: 1,
+  })
+  assert.equal((await store.readCommitted(3))?.batchId, 3, 'format-1 commits read back')
+  await store.writeCommitted(4)
+  await store.writePlanned({ batchId: 5, batchTime: 1796053122780, inputs: {} })
+  assert.equal(JSON.parse(await readFile(join(dir, 'offsets', '5'), 'utf8')).version, 2)
+  assert.equal(
+    JSON.parse(await readFile(join(dir, 'offsets', '4'), 'utf8')).version,
+    1,
+    'old entries stay as they are',
+  )
 })

@@ -191,7 +191,7 @@ test('CheckpointStore.stateSnapshots opens <dir>/state/<stream>; prune() leaves 
   assert.equal(snapshots.dir, join(dir, 'state', 'totals'))
   await snapshots.write({ ...header, batchId: 0 }, [])
   for (let id = 0; id < 3; id++) {
-    await store.writePlanned({ batchId: id, batchTime: id, ranges: [] })
+    await store.writePlanned({ batchId: id, batchTime: id, inputs: {} })
     await store.writeCommitted(id)
   }
   await store.prune()

@@ -16,6 +16,7 @@ import {
   fromSource,
   OffsetRange,
   parallelize,
+  queueStream,
   SluiceError,
   StreamingContext,
   silentLogger,
@@ -54,6 +55,20 @@ const cases: Case[] = [
     run: (o) => new StreamingContext(o as never),
     typo: ['checkpointDir', './ckpt', 'checkpoint'],
     wrongType: ['batchInterval', '1000'],
+  },
+  {
+    call: 'new StreamingContext ui',
+    valid: { appName: 'wc', batchInterval: 1000, ui: { port: 0 } },
+    run: (o) => new StreamingContext(o as never),
+    typo: ['ui.prot', 4040, 'ui.port'],
+    wrongType: ['stopTimeout', '5s'],
+  },
+  {
+    call: 'queueStream',
+    valid: {},
+    run: (o) => queueStream(context(), [parallelize([1])], o as never),
+    typo: ['oneAtATim', true, 'oneAtATime'],
+    wrongType: ['name', 7],
   },
   {
     call: 'StreamingContext.stop',

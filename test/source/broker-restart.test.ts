@@ -77,8 +77,8 @@ async function startStream(
   let failure: SluiceError | undefined
   ssc.addListener({
     onBatchCompleted: (info) => infos.push(info),
-    onStreamError: (error) => {
-      failure = error
+    onStreamingStopped: (event) => {
+      if (event.error) failure = event.error
     },
   })
   stream

@@ -45,8 +45,8 @@ async function startValueStream(t: TestContext, options: ValueStreamOptions) {
   let failure: unknown
   ssc.addListener({
     onBatchCompleted: (info) => infos.push(info),
-    onStreamError: (error) => {
-      failure = error
+    onStreamingStopped: (event) => {
+      failure = event.error
     },
   })
   const map = options.map ?? ((value: string) => value)
@@ -433,13 +433,16 @@ test('with backpressure, each batch is sized by the PID estimate of the batches 
     assert.equal(info.records, Math.min(expected, totalLag), `batch ${info.id}: ${rate.toFixed(1)} records/s`)
     for (const range of info.offsetRanges) until[range.partition] = Number(range.untilOffset)
 
+    // As in Spark, the estimator sees the batch's own running time (outputs and commit) as its
+    // processing delay; planning counts as scheduling delay.
+    const { planning, outputs, commit } = info.progress.durationsMs
     const time = info.startedAt + info.processingTime
-    const processingRate = (info.records / info.processingTime) * 1000
+    const processingRate = (info.records / (outputs + commit)) * 1000
     if (latest === undefined) {
       latest = { time, rate: processingRate }
       continue
     }
-    const historicalError = (info.schedulingDelay * processingRate) / interval
+    const historicalError = ((info.schedulingDelay + planning) * processingRate) / interval
     latest = {
       time,
       rate: Math.max(100, latest.rate - (latest.rate - processingRate) - 0.2 * historicalError),

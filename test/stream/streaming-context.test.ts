@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/core/logger.ts'
 import type { Batch, BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { eventually as until } from '../helpers/eventually.ts'
-import { FakeInput } from '../helpers/fake-input.ts'
+import { FakeInput, rangesOfPlan } from '../helpers/fake-input.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 function context(options: { checkpoint?: string; batchInterval?: number } = {}) {
@@ -85,7 +85,10 @@ test('a failing output operation stops the stream naming the batch and its range
   await second.start()
   await until(() => replayed.length >= 2, 'two batches')
   await second.stop()
-  assert.deepEqual(again.opened[0]?.lastRanges?.map(String), ['fake-0 [10, 15)', 'fake-1 [10, 15)'])
+  assert.deepEqual(rangesOfPlan(again.opened[0]?.lastPlan).map(String), [
+    'fake-0 [10, 15)',
+    'fake-1 [10, 15)',
+  ])
   assert.equal(replayed[0]!.id, 2)
   assert.equal(replayed[0]!.replay, true)
   assert.equal(replayed[0]!.time, seen[2]!.time)
@@ -302,4 +305,24 @@ test('print shows records readably: bigint offsets as numbers, buffers as text',
   await until(() => printed.length > 0, 'a printed batch')
   await ssc.stop()
   assert.match(printed[0]!, /\n\{"offset":"0","value":"v0"\}\n/)
+})
+
+test('a listener that throws or rejects is logged and never stops a healthy stream', async () => {
+  const ssc = context()
+  const input = new FakeInput(ssc)
+  const completed: number[] = []
+  ssc.addListener({
+    onBatchCompleted: () => {
+      throw new Error('listener bug')
+    },
+  })
+  ssc.addListener({ onBatchCompleted: async () => Promise.reject(new Error('async listener bug')) })
+  ssc.addListener({ onBatchCompleted: (info) => completed.push(info.id) })
+  input.foreachBatch(() => {})
+  await ssc.start()
+  await until(() => completed.length >= 3, 'three batches past the throwing listener')
+  assert.equal(ssc.state, 'active')
+  await ssc.stop()
+  await ssc.awaitTermination()
+  assert.deepEqual(completed.slice(0, 3), [0, 1, 2])
 })
