@@ -3,6 +3,7 @@ import type { KafkaClient } from '../src/kafka/client.ts'
 import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { observeOverhead } from './observe-overhead.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -36,4 +37,5 @@ export const benches: readonly Bench[] = [
   stateUpdateBench,
   windowInverseBench,
   sinkWordCount,
+  observeOverhead,
 ]
