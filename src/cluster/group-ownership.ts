@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import {
   type Assignment,
   GroupMembership,
@@ -10,7 +11,7 @@ import {
 } from '../kafka/group-membership.ts'
 import type { ResolvedClientOptions } from '../kafka/options.ts'
 import type { PartitionOwner } from '../kafka/partition-owner.ts'
-import { partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { TopicPartition } from '../kafka/types.ts'
 import type { OwnershipCheck, OwnershipLease, PartitionOwnership } from './partition-ownership.ts'
 import { assignSticky, decodeOwnership, encodeOwnership } from './sticky-assignor.ts'
 

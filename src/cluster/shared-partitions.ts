@@ -1,7 +1,8 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import { describeOwner } from '../kafka/partition-owner.ts'
-import { partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { TopicPartition } from '../kafka/types.ts'
 import type { PartitionOffsetStore } from './offset-store.ts'
 import type { OwnershipLease, PartitionOwnership } from './partition-ownership.ts'
 

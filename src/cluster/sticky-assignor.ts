@@ -1,4 +1,5 @@
-import { partitionKey, type TopicPartition } from '../kafka/types.ts'
+import { partitionKey } from '../core/partition-key.ts'
+import type { TopicPartition } from '../kafka/types.ts'
 
 /** What the group leader knows of one member when it assigns partitions. */
 export interface AssignorMember {

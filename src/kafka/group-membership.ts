@@ -4,7 +4,6 @@ import {
   Consumer,
   type ExtendedGroupProtocolSubscription,
   type GroupPartitionsAssignments,
-  kGetApi,
 } from '@platformatic/kafka'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -12,6 +11,7 @@ import { kafkaError, protocolErrorId } from './errors.ts'
 import type { ResolvedClientOptions } from './options.ts'
 import { wireClientOptions } from './options.ts'
 import type { TopicPartition } from './types.ts'
+import { negotiatedApi } from './wire.ts'
 
 /** The name every sluice member gives its assignment protocol: only sluice members can share a group. */
 export const stickyProtocolName = 'sluice-sticky'
@@ -184,7 +184,7 @@ export class GroupMembership {
       if (broker === undefined)
         throw new Error(`the group coordinator (node ${coordinatorId}) is not in the metadata`)
       const connection = await this.#consumer.connections.get(broker)
-      const api = await this.#api('Heartbeat')
+      const api = await negotiatedApi(this.#consumer, 'Heartbeat')
       await api.async(
         connection,
         this.groupId,
@@ -344,14 +344,5 @@ export class GroupMembership {
         details: { groupId: this.groupId, kafkaError: protocolErrorId(error) },
       },
     )
-  }
-
-  async #api(name: string): Promise<{ async: (...args: unknown[]) => Promise<unknown> }> {
-    return new Promise((resolve, reject) => {
-      // biome-ignore lint/suspicious/noExplicitAny: kGetApi negotiates the highest version both sides support
-      ;(this.#consumer as any)[kGetApi](name, (error: Error | null, api: never) =>
-        error ? reject(error) : resolve(api),
-      )
-    })
   }
 }

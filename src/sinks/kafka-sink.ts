@@ -11,11 +11,12 @@ import {
   required,
   stringOption,
 } from '../core/options.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
 import { describeOwner, type PartitionOwner } from '../kafka/partition-owner.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
-import { type ProduceRecord, partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { ProduceRecord, TopicPartition } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
 import { decodeLostRecords, type LostRecords, nextLostMetadata } from './kafka-lost-records.ts'
 import { checkStoredOffsets } from './offset-check.ts'
@@ -251,8 +252,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       .catch((error) => {
         throw batchWriteError(this.app, batch, error, `reading the offsets of ${store}`)
       })
-    const stored = new Map(committed.map((o) => [`${o.topic}\u0000${o.partition}`, o]))
-    const storedOf = (r: { topic: string; partition: number }) => stored.get(`${r.topic}\u0000${r.partition}`)
+    const stored = new Map(committed.map((o) => [partitionKey(o.topic, o.partition), o]))
+    const storedOf = (r: { topic: string; partition: number }) =>
+      stored.get(partitionKey(r.topic, r.partition))
     const check = checkStoredOffsets(
       ranges,
       (r) => storedOf(r)?.offset,

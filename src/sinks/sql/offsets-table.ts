@@ -1,6 +1,6 @@
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
+import { partitionKey } from '../../core/partition-key.ts'
 import type { PartitionOwner } from '../../kafka/partition-owner.ts'
-import { partitionKey } from '../../kafka/types.ts'
 import { lostRangesOf, type SinkBatch, type SinkOffsetRange } from '../batch.ts'
 import { checkStoredOffsets, lowestStartOf, type OffsetCheck } from '../offset-check.ts'
 import { type StoredOffsets, toStoredOffsets } from '../sink.ts'
