@@ -115,7 +115,8 @@ export class GroupOwnership implements PartitionOwnership {
 
   async check(lease: OwnershipLease): Promise<OwnershipCheck> {
     if (this.#held?.lease !== lease) return 'lost'
-    const answer = await this.#membership.heartbeat()
+    // The lease's own token: the wire client may already hold a newer one from a rejoin under way.
+    const answer = await this.#membership.heartbeat(lease.owner)
     return answer === 'stable' ? 'current' : answer
   }
 

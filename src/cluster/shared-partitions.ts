@@ -118,6 +118,7 @@ export class SharedPartitions {
         {
           owner: describeOwner(lease.owner),
           group: check,
+          code: failure.code,
           reason: failure.message,
         },
       )

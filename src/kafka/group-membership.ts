@@ -171,11 +171,17 @@ export class GroupMembership {
   }
 
   /**
-   * Asks the coordinator whether this member's generation is still current, with a heartbeat
-   * of its own (the answer is what matters, not keeping the session). Network failures throw.
+   * Asks the coordinator whether a member id and generation — by default this member's now —
+   * are still current, with a heartbeat of its own (the answer is what matters, not keeping
+   * the session). Network failures throw.
    */
-  async heartbeat(): Promise<HeartbeatAnswer> {
-    const memberId = this.#consumer.memberId
+  async heartbeat(
+    token: { readonly memberId: string | undefined; readonly generation: number } = {
+      memberId: this.#consumer.memberId ?? undefined,
+      generation: this.#consumer.generationId,
+    },
+  ): Promise<HeartbeatAnswer> {
+    const { memberId, generation } = token
     if (!memberId) return 'lost'
     try {
       const coordinatorId = await this.#consumer.findGroupCoordinator()
@@ -185,13 +191,7 @@ export class GroupMembership {
         throw new Error(`the group coordinator (node ${coordinatorId}) is not in the metadata`)
       const connection = await this.#consumer.connections.get(broker)
       const api = await negotiatedApi(this.#consumer, 'Heartbeat')
-      await api.async(
-        connection,
-        this.groupId,
-        this.#consumer.generationId,
-        memberId,
-        this.instanceId ?? null,
-      )
+      await api.async(connection, this.groupId, generation, memberId, this.instanceId ?? null)
       return 'stable'
     } catch (error) {
       const id = protocolErrorId(error)

@@ -18,12 +18,14 @@ import { describeOwner, type PartitionOwner } from '../kafka/partition-owner.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
 import type { ProduceRecord, TopicPartition } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
+import { Abandoned, throwIfAbandoned, untilAbandoned } from './batch-signal.ts'
 import { decodeLostRecords, type LostRecords, nextLostMetadata } from './kafka-lost-records.ts'
 import { checkStoredOffsets } from './offset-check.ts'
 import { type BatchOutcome, type OffsetStoringSink, type StoredOffsets, toStoredOffsets } from './sink.ts'
 import { publishingOutcome } from './sink-diagnostics.ts'
 import {
   alreadyAppliedByAnotherError,
+  batchAbandonedError,
   batchWriteError,
   closedError,
   notStartedError,
@@ -245,6 +247,8 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     this.#checkStarted()
     const ranges = checkBatch(batch)
     const store = `consumer group '${this.groupId}'`
+    const member = this.#memberOf(batch)
+    throwIfAbandoned(this.app, batch)
     const producer = await this.#usableProducer(batch)
     // Stable offsets only: an offset commit of a transaction still completing is waited for.
     const committed = await this.#client
@@ -278,15 +282,22 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     try {
       await producer.begin()
       try {
-        await write({ batch, send: async (records) => void (await producer.send(records)) })
+        await untilAbandoned(
+          batch,
+          write({ batch, send: async (records) => void (await producer.send(records)) }),
+        )
       } catch (error) {
+        if (error instanceof Abandoned) throw batchAbandonedError(this.app, batch, error.reason)
         if (isSluiceError(error, ErrorCodes.FENCED)) throw error
         throw batchWriteError(this.app, batch, error)
       }
-      await producer.commitOffsets(this.groupId, offsets)
+      throwIfAbandoned(this.app, batch)
+      // A member's offsets carry its generation: the coordinator refuses them once the group moved on.
+      await producer.commitOffsets(this.groupId, offsets, member)
       if (stepChannel.hasSubscribers) {
         stepChannel.publish({ app: this.app, batchId: batch.id, step: 'offsets-committed' })
       }
+      throwIfAbandoned(this.app, batch)
       await producer.commit()
     } catch (error) {
       await producer.abort().catch(() => {})
@@ -334,13 +345,30 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     return producer
   }
 
+  /** The group member a batch of a shared stream is written by; it must belong to this sink's group. */
+  #memberOf(batch: SinkBatch): PartitionOwner | undefined {
+    const { owner } = batch
+    if (owner === undefined) return undefined
+    if (owner.kind !== 'group' || owner.groupId !== this.groupId) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `batch ${batch.id} comes from ${describeOwner(owner)}, but the Kafka sink of app '${this.app}' commits ` +
+          `offsets to consumer group '${this.groupId}': the stream and the sink must use the same group`,
+        { details: { app: this.app, batchId: batch.id } },
+      )
+    }
+    return owner
+  }
+
   /**
-   * The producer for the next batch. After a commit or abort whose outcome is unknown the
-   * old producer cannot go on; a new one's init aborts whatever it left open. Safe for
-   * exactly-once: the offsets check runs after it, against stable offsets.
+   * The producer for the next batch. After a commit or abort whose outcome is unknown the old
+   * producer cannot go on; a new one's init aborts whatever it left open. A group member's
+   * producer fenced because its transaction outlived the transaction timeout (the broker
+   * aborted it and bumped the epoch) is replaced too: in a group the generation fences, and a
+   * process that really lost its partitions has its batches refused by the coordinator.
    */
   async #usableProducer(batch: SinkBatch): Promise<TransactionalProducer> {
-    if (this.#producer?.broken) {
+    if (this.#producer?.broken || (batch.owner !== undefined && this.#producer?.fenced)) {
       this.#logger.warn('recreating the transactional producer after a failed commit or abort', {
         batchId: batch.id,
       })
@@ -354,6 +382,26 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   }
 
   #failure(batch: SinkBatch, error: unknown): SluiceError {
+    if (isSluiceError(error, ErrorCodes.PARTITIONS_REVOKED) && error.details.batchId !== batch.id) {
+      return new SluiceError(
+        ErrorCodes.PARTITIONS_REVOKED,
+        `batch ${batch.id} of app '${this.app}' was not written: ${error.message}; nothing of the batch was applied`,
+        { cause: error, details: { ...error.details, app: this.app, batchId: batch.id } },
+      )
+    }
+    if (isSluiceError(error, ErrorCodes.FENCED) && batch.owner !== undefined) {
+      // In a group the generation fences; the producer is replaced for the next batch.
+      return new SluiceError(
+        ErrorCodes.FENCED,
+        `batch ${batch.id} of app '${this.app}' was not written: transactional id '${this.transactionalId}' was ` +
+          'fenced (its transaction outlived transactionTimeoutMs and the broker aborted it, or another process uses ' +
+          'the same transactional id); nothing of the batch was applied',
+        {
+          cause: error,
+          details: { app: this.app, batchId: batch.id, transactionalId: this.transactionalId },
+        },
+      )
+    }
     if (isSluiceError(error, ErrorCodes.FENCED)) {
       this.#state = 'fenced'
       this.#fenced = new SluiceError(

@@ -2,10 +2,21 @@
 // (test/fixtures/shared-wordcount-child.ts): their assignments, and a topic fed in waves.
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
-import type { ChildJob } from '../helpers/child-job.ts'
+import { type ChildJob, fixtures, jobStarter } from '../helpers/child-job.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { createTestTopic, testClient } from '../helpers/kafka.ts'
-import { endOffsets, produceLines, wordLines } from '../helpers/words.ts'
+import { createTestTopic, randomTopicName, testClient } from '../helpers/kafka.ts'
+import { endOffsets, produceLines, reached, wordLines } from '../helpers/words.ts'
+import { kafkaJobWorld } from '../sinks/stream/kafka-job.ts'
+import { type SqlJobWorld, sqlJobWorld } from '../sinks/stream/sql-job.ts'
+
+/** Short group timeouts keep the tests quick: a killed process is noticed after 6 s. */
+export const groupTimeouts = {
+  SESSION_TIMEOUT_MS: '6000',
+  HEARTBEAT_MS: '1000',
+  REBALANCE_TIMEOUT_MS: '15000',
+}
+/** Batches every 300 ms of at most 2,000 records/s per partition: many batches, and rebalances land between and inside them. */
+export const rate = { BATCH_INTERVAL: '300', MAX_RATE: '2000' }
 
 /** The partitions a process holds in a generation, from its last `assigned:` line. */
 export interface Share {
@@ -73,4 +84,169 @@ export async function wavesTopic(t: TestContext, partitions: number) {
     /** Every partition's end offset after all waves so far. */
     ends: () => endOffsets(topic, partitions, lines.length),
   }
+}
+
+export interface ScenarioOptions {
+  readonly partitions: number
+  readonly topic: Awaited<ReturnType<typeof wavesTopic>>
+  /** Starts one more process of the job. */
+  readonly start: () => ChildJob
+  /** Resolves once the sink's offsets reach every partition's log end. */
+  readonly caughtUp: (what: string) => Promise<void>
+  /** While the zombie sleeps, once the others hold its partitions: what the sink shows of the takeover. */
+  readonly takenOver?: (survivors: readonly ChildJob[]) => Promise<void>
+  /** What the zombie's late batch was refused with (its `refused:` line, without the prefix). */
+  readonly zombieRefusal: RegExp
+}
+
+/**
+ * Three processes share the topic; one is killed (the other two take its partitions over and
+ * keep their own), a fourth joins (it gets a share), and one stops inside a batch's
+ * transaction past its session timeout (the others take over; when it wakes up its late batch
+ * is refused and it rejoins). Data arrives in waves throughout. Returns the processes still
+ * running.
+ */
+export async function killJoinZombie(options: ScenarioOptions): Promise<ChildJob[]> {
+  const { partitions, topic, start, caughtUp } = options
+  await topic.produce(6_000, 1)
+  const a = start()
+  const b = start()
+  const c = start()
+  const three = await settled([a, b, c], partitions)
+  assertBalanced(three)
+  await caughtUp('with three processes')
+
+  // Killed outright: noticed after the session timeout; the other two keep their own partitions.
+  await topic.produce(3_000, 2)
+  await b.kill()
+  const two = await settled([a, c], partitions)
+  assertBalanced(two)
+  for (const [before, after] of [
+    [three[0]!, two[0]!],
+    [three[2]!, two[1]!],
+  ] as const) {
+    for (const p of before.partitions)
+      assert.ok(after.partitions.includes(p), `partition ${p} stayed where it was`)
+  }
+  await caughtUp('after the kill')
+
+  // A fourth process joins and gets a share, taken from the others.
+  const d = start()
+  const withD = await settled([a, c, d], partitions)
+  assertBalanced(withD)
+  await topic.produce(3_000, 3)
+  await caughtUp('after the join')
+
+  // A zombie: `a` stops inside a batch's transaction, long past its session timeout. The
+  // others take its partitions over and process on; when it wakes up its late batch is refused.
+  a.process.stdin!.write('pause\n')
+  const paused = await a.waitFor((l) => l.startsWith('paused in-transaction:'))
+  const lateBatch = Number(paused.split(':')[1])
+  a.process.kill('SIGSTOP')
+  await topic.produce(3_000, 4)
+  await settled([c, d], partitions)
+  await options.takenOver?.([c, d])
+  await caughtUp('while the zombie sleeps')
+  a.process.kill('SIGCONT')
+  a.process.stdin!.write('resume\n')
+  await a.waitFor(`withdrawn:${lateBatch}`)
+  const refusal = a.lines.findLast((l) => l.startsWith('refused:'))
+  assert.match(refusal ?? '', options.zombieRefusal, a.describe())
+  const back = await settled([a, c, d], partitions)
+  assertBalanced(back)
+  assert.ok(back[0]!.generation > withD[0]!.generation)
+  await topic.produce(3_000, 5)
+  await caughtUp('after the zombie came back')
+  return [a, c, d]
+}
+
+/** Stops the processes gracefully and checks that each exited cleanly. */
+export async function stopAll(jobs: readonly ChildJob[]): Promise<void> {
+  for (const job of jobs) {
+    assert.equal(await job.kill('SIGTERM'), 0, job.describe())
+    assert.ok(job.lines.includes('stopped'), job.describe())
+  }
+}
+
+/** One shared word count job: its processes, where its sink stores offsets, and its output. */
+export interface SharedDeployment {
+  readonly topic: Awaited<ReturnType<typeof wavesTopic>>
+  /** Starts one more process; `extra` adds to (or overrides) the environment. */
+  start(extra?: Record<string, string>): ChildJob
+  /** Resolves once the sink's stored offsets reach every partition's log end. */
+  caughtUp(what: string): Promise<void>
+  /** The output's counts per word, read independently of sluice (SQL, or Kafka's Java consumer). */
+  counts(): Promise<Map<string, number>>
+  /** The sink's offsets table rows (SQL only). */
+  readonly world: { readonly sql?: SqlJobWorld }
+}
+
+/**
+ * A word count whose processes share a `partitions`-partition topic through a consumer group
+ * (or, with SPLIT in `extra`, a static split) and write to PostgreSQL or to the Kafka sink.
+ * Each Kafka-sink process gets its own transactional id.
+ */
+export async function sharedDeployment(
+  t: TestContext,
+  sink: 'postgres' | 'kafka',
+  partitions: number,
+): Promise<SharedDeployment> {
+  const startJob = jobStarter(t, fixtures.sharedWordCount)
+  const topic = await wavesTopic(t, partitions)
+  const group = randomTopicName('group')
+  const base = { ...rate, ...groupTimeouts, GROUP_ID: group }
+  const caughtUpOn = (stored: () => Promise<Record<string, Record<number, bigint>>>) => (what: string) =>
+    eventually(
+      async () => reached(await stored(), topic.ends()),
+      `the stored offsets to reach the log ends ${what}`,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 200,
+      },
+    )
+  if (sink === 'postgres') {
+    const sql = await sqlJobWorld(t, 'postgres')
+    return {
+      topic,
+      start: (extra = {}) => startJob(sql.env(topic.topic, { ...base, ...extra })),
+      caughtUp: caughtUpOn(() => sql.stored()),
+      counts: () => sql.counts(),
+      world: { sql },
+    }
+  }
+  const world = await kafkaJobWorld(t, topic.client)
+  let processes = 0
+  // Not requireStable: with batches committing all the time some offsets are always pending.
+  const stored = async () => {
+    const result: Record<string, Record<number, bigint>> = {}
+    for (const o of await topic.client.groupOffsets(group)) {
+      result[o.topic] ??= {}
+      result[o.topic]![o.partition] = o.offset
+    }
+    return result
+  }
+  return {
+    topic,
+    start: (extra = {}) =>
+      startJob(
+        world.env(topic.topic, {
+          ...base,
+          TRANSACTIONAL_ID: `${world.app}-${processes++}`,
+          TRANSACTION_TIMEOUT_MS: '60000',
+          ...extra,
+        }),
+      ),
+    caughtUp: caughtUpOn(stored),
+    counts: () => world.counts(),
+    world: {},
+  }
+}
+
+/** The `paused in-transaction:<id>` line of the batch paused after batch `after`: its id. */
+export async function pausedBatch(job: ChildJob, after = -1): Promise<number> {
+  job.process.stdin!.write('pause\n')
+  const line = await job.waitFor(
+    (l) => l.startsWith('paused in-transaction:') && Number(l.split(':')[1]) > after,
+  )
+  return Number(line.split(':')[1])
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger.ts'
 import { describeOwner, type PartitionOwner } from '../../kafka/partition-owner.ts'
 import type { TopicPartition } from '../../kafka/types.ts'
 import { byPartition, checkBatch, type SinkBatch } from '../batch.ts'
+import { Abandoned, throwIfAbandoned, untilAbandoned } from '../batch-signal.ts'
 import type { BatchOutcome, OffsetStoringSink, StoredOffsets } from '../sink.ts'
 import { publishingOutcome } from '../sink-diagnostics.ts'
 import {
@@ -307,37 +308,6 @@ function applicationNameOf(app: string): string {
 /** A partition to claim and where it starts when nothing is stored for it. */
 export interface PartitionClaimRow extends TopicPartition {
   readonly startOffset: bigint
-}
-
-/** Thrown inside the transaction when the batch's signal aborted while the write function ran. */
-class Abandoned extends Error {
-  readonly reason: unknown
-  constructor(reason: unknown) {
-    super('abandoned')
-    this.reason = reason
-  }
-}
-
-/** `work`, unless the batch's signal aborts first (then Abandoned); the write function may still be running. */
-async function untilAbandoned(batch: SinkBatch, work: Promise<void>): Promise<void> {
-  const { signal } = batch
-  if (signal === undefined) return work
-  if (signal.aborted) throw new Abandoned(signal.reason)
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Abandoned(signal.reason))
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  work.catch(() => {})
-  try {
-    await Promise.race([work, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort!)
-  }
-}
-
-function throwIfAbandoned(app: string, batch: SinkBatch): void {
-  if (batch.signal?.aborted) throw batchAbandonedError(app, batch, batch.signal.reason)
 }
 
 /** Creates an SQL sink; options are checked now, the database is contacted by `start()`. */
