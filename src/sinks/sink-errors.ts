@@ -162,7 +162,7 @@ export function partitionsRevokedError(
   return new SluiceError(
     ErrorCodes.PARTITIONS_REVOKED,
     `batch ${batch.id} of app '${app}' was not written: ${store} says that ${names} no longer belong to ` +
-      `${describeOwner(owner)} (another process claimed them in a newer generation); nothing of the batch was applied`,
+      `${describeOwner(owner)} (another process claimed them since: a newer generation, or a restart of the same instance); nothing of the batch was applied`,
     {
       details: {
         app,
