@@ -4,6 +4,7 @@ import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
+import { scaleOut } from './scale-out.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -38,4 +39,5 @@ export const benches: readonly Bench[] = [
   windowInverseBench,
   sinkWordCount,
   observeOverhead,
+  scaleOut,
 ]
