@@ -16,6 +16,8 @@ export interface WordCountJobOptions {
   readonly app: string
   readonly brokers: readonly string[]
   readonly topic: string
+  /** Reads every topic whose name matches instead of `topic` (subscribePattern). */
+  readonly topicPattern?: RegExp | undefined
   readonly checkpoint?: string | undefined
   readonly batchInterval?: number | undefined
   readonly maxRatePerPartition?: number | undefined
@@ -53,7 +55,9 @@ export function wordCountJob(options: WordCountJobOptions): {
   })
   const lines = createDirectStream<string, string>(ssc, {
     brokers: [...options.brokers],
-    subscribe: [options.topic],
+    ...(options.topicPattern === undefined
+      ? { subscribe: [options.topic] }
+      : { subscribePattern: options.topicPattern }),
     // A checkpoint, when it has a position, takes precedence over the starting offsets.
     startingOffsets: options.startingOffsets ?? 'earliest',
     deserializers: { key: 'string', value: 'string' },
