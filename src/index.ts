@@ -59,6 +59,13 @@ export { createDirectStream, DirectKafkaInputDStream } from './source/direct-str
 export { KafkaRDD } from './source/kafka-rdd.ts'
 export type { QueueStreamOptions } from './source/queue-stream.ts'
 export { QueueInputDStream, queueStream } from './source/queue-stream.ts'
+// the receiver + write-ahead log contrast (Spark's KafkaUtils.createStream)
+export type { PartitionSpan, ReceivedBlock, WalHandle } from './source/receiver/received-block.ts'
+export { ReceivedBlockRdd } from './source/receiver/received-block-rdd.ts'
+export type { ReceiverStats } from './source/receiver/receiver-input-dstream.ts'
+export { createReceiverStream, ReceiverInputDStream } from './source/receiver/receiver-input-dstream.ts'
+export type { ReceiverStreamOptions, WriteAheadLogOptions } from './source/receiver/receiver-options.ts'
+export type { RecoveryReport } from './source/receiver/recovery-report.ts'
 export type { StartingOffsets } from './source/starting-offsets.ts'
 export type { Batch, BatchInfo, BatchRef, FailedBatchInfo } from './stream/batch.ts'
 export type {
