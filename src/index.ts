@@ -62,6 +62,8 @@ export { QueueInputDStream, queueStream } from './source/queue-stream.ts'
 // the receiver + write-ahead log contrast (Spark's KafkaUtils.createStream)
 export type { PartitionSpan, ReceivedBlock, WalHandle } from './source/receiver/received-block.ts'
 export { ReceivedBlockRdd } from './source/receiver/received-block-rdd.ts'
+export type { BlockEvent } from './source/receiver/receiver-diagnostics.ts'
+export { blockChannel } from './source/receiver/receiver-diagnostics.ts'
 export type { ReceiverStats } from './source/receiver/receiver-input-dstream.ts'
 export { createReceiverStream, ReceiverInputDStream } from './source/receiver/receiver-input-dstream.ts'
 export type { ReceiverStreamOptions, WriteAheadLogOptions } from './source/receiver/receiver-options.ts'
