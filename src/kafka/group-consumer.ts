@@ -36,11 +36,6 @@ export interface GroupConsumerOptions {
   readonly sessionTimeoutMs: number
   readonly heartbeatIntervalMs: number
   readonly isolationLevel: IsolationLevel
-  /**
-   * Commit what was fetched every this many ms (the consumer's auto-commit, ahead of any
-   * processing); undefined: only `commit()` commits.
-   */
-  readonly autoCommitIntervalMs?: number
   /** Where a partition without a committed offset starts. */
   readonly startFrom: 'earliest' | 'latest'
   readonly topics: readonly string[]
@@ -51,8 +46,6 @@ export interface GroupConsumerHandlers {
   onRecord(record: ConsumedRecord): void
   /** The consumer failed and stopped; close it and start another to go on. */
   onError(error: SluiceError): void
-  /** An auto-commit failed; the next one retries. */
-  onAutoCommitFailed?(error: SluiceError): void
 }
 
 /**
@@ -84,7 +77,9 @@ export class GroupConsumer {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       isolationLevel: options.isolationLevel === 'read_committed' ? 1 : 0,
-      autocommit: options.autoCommitIntervalMs ?? false,
+      // Only commit() commits: the wire client's auto-commit would commit what it fetched,
+      // including records still in its buffer that nobody was handed yet.
+      autocommit: false,
     })
     let failed = false
     let member: GroupConsumer | undefined
@@ -116,11 +111,6 @@ export class GroupConsumer {
     // Nothing is fetched until the caller, ready for records, calls resume().
     stream.pause()
     stream.on('error', (error: unknown) => fail('reading', error))
-    stream.on('autocommit', (error: unknown) => {
-      // A failed auto-commit is retried with the next one; the group only lags behind.
-      if (error)
-        handlers.onAutoCommitFailed?.(kafkaError(`auto-committing group '${options.groupId}'`, error))
-    })
     stream.on('data', (message: ConsumedRecord) => handlers.onRecord(message))
     stream.on('close', () => {
       if (!started.#closed) fail('reading', new Error('the message stream closed unexpectedly'))
@@ -149,8 +139,7 @@ export class GroupConsumer {
 
   /**
    * Pauses, then hands `onRecord` (through the 'data' event, as ever) every record already
-   * fetched into the stream's buffer: with auto-commit those may already be committed, so a
-   * stopping receiver must not drop them.
+   * fetched into the stream's buffer, so that a stopping receiver takes in what it has.
    */
   drainBuffered(): void {
     if (this.#closed) return

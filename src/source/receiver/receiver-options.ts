@@ -53,7 +53,10 @@ export interface ReceiverStreamOptions<K, V> extends Partial<Omit<KafkaClientOpt
   readonly startingOffsets?: 'earliest' | 'latest'
   /** Default 'read_committed'. */
   readonly isolationLevel?: IsolationLevel
-  /** Without the write-ahead log: how often the consumer auto-commits what it fetched, in ms. Default 5,000 (Kafka's). */
+  /**
+   * Without the write-ahead log: how often the receiver auto-commits the records it has taken
+   * in, processed or not, in ms. Default 5,000 (Kafka's auto.commit.interval.ms).
+   */
   readonly autoCommitInterval?: number
   /** The consumer's session timeout, in ms. Default 30,000. */
   readonly sessionTimeout?: number

@@ -1,6 +1,11 @@
 import { ErrorCodes, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
-import { type ConsumedRecord, GroupConsumer, type GroupConsumerOptions } from '../../kafka/group-consumer.ts'
+import {
+  type ConsumedRecord,
+  GroupConsumer,
+  type GroupConsumerOptions,
+  type OffsetToCommit,
+} from '../../kafka/group-consumer.ts'
 import { TokenBucket } from '../../scheduler/token-bucket.ts'
 import type { EncodedBlock } from './block-codec.ts'
 import { BlockGenerator } from './block-generator.ts'
@@ -13,8 +18,10 @@ export interface ReceiverSupervisorOptions {
   /** The input's name, for diagnostics. */
   readonly input: string
   readonly consumer: GroupConsumerOptions
-  /** Reliable: blocks are committed to the group once stored (write-ahead log); otherwise the consumer auto-commits. */
+  /** Reliable: blocks are committed to the group once stored (write-ahead log); otherwise the receiver auto-commits. */
   readonly reliable: boolean
+  /** Unreliable mode: every this many ms, what the receiver has taken in is committed, processed or not. */
+  readonly autoCommitIntervalMs: number
   readonly blockIntervalMs: number
   readonly blockQueueSize: number
   /** records/s at most (Infinity: no limit), until backpressure says otherwise. */
@@ -50,6 +57,10 @@ export class ReceiverSupervisor {
   #restartTimer: NodeJS.Timeout | undefined
   #fatal: SluiceError | undefined
   #committing: Promise<void> = Promise.resolve()
+  /** Per partition, the next offset after the last record taken in (auto-commit's position). */
+  readonly #taken = new Map<string, OffsetToCommit>()
+  #takenChanged = false
+  #autoCommitTimer: NodeJS.Timeout | undefined
   #stopped = false
   #records = 0
   #restarts = 0
@@ -100,6 +111,9 @@ export class ReceiverSupervisor {
   async start(): Promise<void> {
     this.#generator.start()
     await this.#startConsumer()
+    if (!this.#options.reliable) {
+      this.#autoCommitTimer = setInterval(() => this.#autoCommit(), this.#options.autoCommitIntervalMs)
+    }
   }
 
   /**
@@ -126,9 +140,11 @@ export class ReceiverSupervisor {
     this.#stopped = true
     clearTimeout(this.#rateTimer)
     clearTimeout(this.#restartTimer)
+    clearInterval(this.#autoCommitTimer)
     this.#setPaused('stopping', true)
     this.#consumer?.drainBuffered()
     await this.#generator.stop()
+    if (!this.#options.reliable) this.#autoCommit()
     await this.#committing
     await this.#consumer?.close()
     this.#consumer = undefined
@@ -141,8 +157,6 @@ export class ReceiverSupervisor {
       onError: (error) => {
         if (running !== undefined) this.#onConsumerError(running, error)
       },
-      onAutoCommitFailed: (error) =>
-        this.#options.logger.warn('an auto-commit of the receiver failed; the next one retries', { error }),
     })
     running = consumer
     if (this.#stopped) {
@@ -172,6 +186,35 @@ export class ReceiverSupervisor {
   #take(record: ConsumedRecord): void {
     this.#records++
     this.#generator.add(record)
+    if (this.#options.reliable) return
+    const key = `${record.topic}:${record.partition}`
+    this.#taken.set(key, {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset + 1n,
+      leaderEpoch: record.leaderEpoch,
+    })
+    this.#takenChanged = true
+  }
+
+  /**
+   * Unreliable mode's auto-commit, as Kafka's consumer does it: the positions of the records
+   * handed to the receiver, whether or not a batch has processed them yet.
+   */
+  #autoCommit(): void {
+    if (!this.#takenChanged) return
+    this.#takenChanged = false
+    const offsets = [...this.#taken.values()]
+    this.#committing = this.#committing.then(async () => {
+      try {
+        const consumer = this.#consumer
+        if (consumer === undefined) throw new SluiceError(ErrorCodes.CLOSED, 'no consumer is running')
+        await consumer.commit(offsets)
+      } catch (error) {
+        this.#options.logger.warn('an auto-commit of the receiver failed; the next one retries', { error })
+        this.#takenChanged = true
+      }
+    })
   }
 
   async #push(encoded: EncodedBlock): Promise<void> {
