@@ -39,6 +39,11 @@ export interface GroupConsumerOptions {
   /** Where a partition without a committed offset starts. */
   readonly startFrom: 'earliest' | 'latest'
   readonly topics: readonly string[]
+  /**
+   * Bytes a fetch returns at most. The wire client hands a fetch's records over in one
+   * synchronous loop, so a small fetch keeps the event loop (timers, heartbeats) turning.
+   */
+  readonly maxBytesPerFetch: number
 }
 
 export interface GroupConsumerHandlers {
@@ -80,6 +85,8 @@ export class GroupConsumer {
       // Only commit() commits: the wire client's auto-commit would commit what it fetched,
       // including records still in its buffer that nobody was handed yet.
       autocommit: false,
+      maxBytes: options.maxBytesPerFetch,
+      maxBytesPerPartition: options.maxBytesPerFetch,
     })
     let failed = false
     let member: GroupConsumer | undefined

@@ -1,7 +1,6 @@
 import { ErrorCodes, SluiceError } from '../../core/errors.ts'
 import type { ConsumedRecord } from '../../kafka/group-consumer.ts'
 import type { KafkaRecord, PayloadDecoder } from '../../kafka/records.ts'
-import { partitionKey } from '../../kafka/types.ts'
 import { MAX_CHUNK_LENGTH } from '../../rdd/chunks.ts'
 import type { PartitionSpan, ReceivedBlock } from './received-block.ts'
 
@@ -12,22 +11,28 @@ import type { PartitionSpan, ReceivedBlock } from './received-block.ts'
  *
  *   magic "SLBK", u8 version (1), f64 block id, u8 + ascii receiver id, f64 block time,
  *   u32 record count, u16 topic count, per topic u16 + utf8 name, u32 body length, body.
- *   Body, per record: u16 topic index, u32 partition, i64 offset, f64 timestamp,
+ *   Body, per record: u16 topic index, u32 partition, f64 offset, f64 timestamp,
  *   i32 key length (-1: null) + bytes, i32 value length + bytes,
  *   u16 header count, per header u16 + utf8 key, i32 value length (-1: null) + bytes.
  *
- * Integers are little-endian. Integrity is the write-ahead log's business (a checksum per frame).
+ * Integers are little-endian. Offsets are stored as doubles, exact up to 2^53 (a partition
+ * writing a million records a second reaches that in 285 years); writing a 64-bit integer from
+ * a bigint costs more than the rest of the record. Integrity is the write-ahead log's business
+ * (a checksum per frame).
  */
 const MAGIC = 0x4b424c53 // "SLBK" read little-endian
 const VERSION = 1
 const initialBodyBytes = 64 * 1024
 
+/** One partition's records in the block being built; offsets as numbers (see the format note). */
 interface SpanBuilder {
-  topic: string
-  partition: number
-  fromOffset: bigint
-  untilOffset: bigint
+  readonly topic: string
+  readonly topicIndex: number
+  readonly partition: number
+  from: number
+  until: number
   records: number
+  leaderEpoch: number
 }
 
 /** What a cut block is, before it is stored: its description (no write-ahead log place yet) and its bytes. */
@@ -47,7 +52,10 @@ export class BlockBuilder {
   #length = 0
   #records = 0
   readonly #topics = new Map<string, number>()
-  readonly #spans = new Map<string, SpanBuilder & { leaderEpoch: number }>()
+  /** Per topic, the spans by partition. */
+  readonly #spans = new Map<string, SpanBuilder[]>()
+  /** Records come in runs of one partition (a fetch's batches): the last span is usually the next one's. */
+  #lastSpan: SpanBuilder | undefined
 
   get records(): number {
     return this.#records
@@ -60,49 +68,71 @@ export class BlockBuilder {
   add(record: ConsumedRecord): void {
     const key = payloadOf(record.key)
     const value = payloadOf(record.value)
+    const headers = record.headerEntries
     let size = 2 + 4 + 8 + 8 + 4 + (key?.length ?? 0) + 4 + (value?.length ?? 0) + 2
-    for (const [hk, hv] of record.headerEntries) size += 2 + hk.length + 4 + (payloadOf(hv)?.length ?? 0)
-    this.#ensure(size)
-    let topicIndex = this.#topics.get(record.topic)
-    if (topicIndex === undefined) {
-      topicIndex = this.#topics.size
-      this.#topics.set(record.topic, topicIndex)
+    for (let i = 0; i < headers.length; i++) {
+      const [hk, hv] = headers[i]!
+      size += 2 + hk.length + 4 + (payloadOf(hv)?.length ?? 0)
     }
+    this.#ensure(size)
+    const offset = Number(record.offset)
+    if (offset > Number.MAX_SAFE_INTEGER) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `offset ${record.offset} of ${record.topic}-${record.partition} is beyond what a received block stores (2^53)`,
+      )
+    }
+    const span = this.#spanOf(record)
     const b = this.#body
     let at = this.#length
-    at = b.writeUInt16LE(topicIndex, at)
+    at = b.writeUInt16LE(span.topicIndex, at)
     at = b.writeUInt32LE(record.partition, at)
-    at = b.writeBigInt64LE(record.offset, at)
+    at = b.writeDoubleLE(offset, at)
     at = b.writeDoubleLE(Number(record.timestamp), at)
     at = writeBytes(b, at, key)
     at = writeBytes(b, at, value)
-    at = b.writeUInt16LE(record.headerEntries.length, at)
-    for (const [hk, hv] of record.headerEntries) {
+    at = b.writeUInt16LE(headers.length, at)
+    for (let i = 0; i < headers.length; i++) {
+      const [hk, hv] = headers[i]!
       at = b.writeUInt16LE(hk.length, at)
-      at += hk.copy(b, at)
+      b.set(hk, at)
+      at += hk.length
       at = writeBytes(b, at, payloadOf(hv))
     }
     this.#length = at
     this.#records++
-    const spanKey = partitionKey(record.topic, record.partition)
-    const span = this.#spans.get(spanKey)
-    if (span === undefined) {
-      this.#spans.set(spanKey, {
-        topic: record.topic,
-        partition: record.partition,
-        fromOffset: record.offset,
-        untilOffset: record.offset + 1n,
-        records: 1,
-        leaderEpoch: record.leaderEpoch,
-      })
-    } else {
-      if (record.offset < span.fromOffset) span.fromOffset = record.offset
-      if (record.offset >= span.untilOffset) {
-        span.untilOffset = record.offset + 1n
-        span.leaderEpoch = record.leaderEpoch
-      }
-      span.records++
+    if (span.records === 0 || offset < span.from) span.from = offset
+    if (span.records === 0 || offset >= span.until) {
+      span.until = offset + 1
+      span.leaderEpoch = record.leaderEpoch
     }
+    span.records++
+  }
+
+  #spanOf(record: ConsumedRecord): SpanBuilder {
+    const last = this.#lastSpan
+    if (last !== undefined && last.partition === record.partition && last.topic === record.topic) return last
+    let spans = this.#spans.get(record.topic)
+    if (spans === undefined) {
+      spans = []
+      this.#spans.set(record.topic, spans)
+      this.#topics.set(record.topic, this.#topics.size)
+    }
+    let span = spans[record.partition]
+    if (span === undefined) {
+      span = {
+        topic: record.topic,
+        topicIndex: this.#topics.get(record.topic)!,
+        partition: record.partition,
+        from: 0,
+        until: 0,
+        records: 0,
+        leaderEpoch: record.leaderEpoch,
+      }
+      spans[record.partition] = span
+    }
+    this.#lastSpan = span
+    return span
   }
 
   /** The block of everything added, and the builder emptied for the next one. */
@@ -132,20 +162,24 @@ export class BlockBuilder {
     this.#body.copy(bytes, at, 0, this.#length)
     const spans: PartitionSpan[] = []
     const commits: EncodedBlock['commits'][number][] = []
-    for (const s of this.#spans.values()) {
-      spans.push({
-        topic: s.topic,
-        partition: s.partition,
-        fromOffset: s.fromOffset,
-        untilOffset: s.untilOffset,
-        records: s.records,
-      })
-      commits.push({
-        topic: s.topic,
-        partition: s.partition,
-        offset: s.untilOffset,
-        leaderEpoch: s.leaderEpoch,
-      })
+    for (const byPartition of this.#spans.values()) {
+      for (const s of byPartition) {
+        if (s === undefined) continue
+        const untilOffset = BigInt(s.until)
+        spans.push({
+          topic: s.topic,
+          partition: s.partition,
+          fromOffset: BigInt(s.from),
+          untilOffset,
+          records: s.records,
+        })
+        commits.push({
+          topic: s.topic,
+          partition: s.partition,
+          offset: untilOffset,
+          leaderEpoch: s.leaderEpoch,
+        })
+      }
     }
     const block: ReceivedBlock = { id, receiver, time, records: this.#records, bytes: bytes.length, spans }
     this.#reset()
@@ -159,6 +193,7 @@ export class BlockBuilder {
     this.#records = 0
     this.#topics.clear()
     this.#spans.clear()
+    this.#lastSpan = undefined
   }
 
   #ensure(more: number): void {
@@ -178,7 +213,9 @@ function payloadOf(payload: Buffer | null | undefined): Buffer | null {
 function writeBytes(target: Buffer, at: number, payload: Buffer | null): number {
   if (payload === null) return target.writeInt32LE(-1, at)
   const next = target.writeInt32LE(payload.length, at)
-  return next + payload.copy(target, next)
+  // TypedArray#set copies natively; Buffer#copy goes through more JS for small payloads.
+  target.set(payload, next)
+  return next + payload.length
 }
 
 /** A block's header fields, read without decoding its records. */
@@ -231,7 +268,7 @@ export function* decodeBlockRecords<K, V>(
     const topic = header.topics[read.u16()]
     if (topic === undefined) throw malformedBlock(`record ${i} names a topic the block does not list`)
     const partition = read.u32()
-    const offset = read.i64()
+    const offset = BigInt(read.f64())
     const timestamp = read.f64()
     const keyRange = read.payload()
     const valueRange = read.payload()
@@ -301,9 +338,6 @@ class Reader {
   }
   u32(): number {
     return this.#bytes.readUInt32LE(this.#need(4))
-  }
-  i64(): bigint {
-    return this.#bytes.readBigInt64LE(this.#need(8))
   }
   f64(): number {
     return this.#bytes.readDoubleLE(this.#need(8))

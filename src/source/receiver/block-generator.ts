@@ -34,6 +34,8 @@ export class BlockGenerator {
   #pushing: Promise<void> | undefined
   #failed = false
   #full = false
+  /** A batch of this time has taken its blocks: later blocks are stamped after it. */
+  #sealedThrough = Number.NEGATIVE_INFINITY
   readonly #waiters: { readonly time: number; readonly resolve: () => void }[] = []
 
   constructor(options: BlockGeneratorOptions) {
@@ -60,8 +62,13 @@ export class BlockGenerator {
     this.#builder.add(record)
   }
 
-  /** Resolves once no block cut at or before `time` waits to be pushed (at once after a push failed). */
-  whenPushedThrough(time: number): Promise<void> {
+  /**
+   * A batch of `time` is about to take its blocks: no block cut from now on is stamped at or
+   * before it. Resolves once no block stamped at or before `time` waits to be pushed (at once
+   * after a push failed).
+   */
+  sealThrough(time: number): Promise<void> {
+    if (time > this.#sealedThrough) this.#sealedThrough = time
     if (this.#pushedThrough(time)) return Promise.resolve()
     return new Promise((resolve) => this.#waiters.push({ time, resolve }))
   }
@@ -76,7 +83,8 @@ export class BlockGenerator {
 
   #cut(): void {
     if (this.#failed || this.#builder.records === 0) return
-    const encoded = this.#builder.build(this.#nextId++, this.#options.receiverId, this.#options.now())
+    const time = Math.max(this.#options.now(), this.#sealedThrough + 1)
+    const encoded = this.#builder.build(this.#nextId++, this.#options.receiverId, time)
     this.#queue.push(encoded)
     if (!this.#full && this.#queue.length >= this.#options.queueSize) {
       this.#full = true

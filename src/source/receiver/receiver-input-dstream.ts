@@ -204,6 +204,7 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
         isolationLevel: settings.isolationLevel,
         startFrom: settings.startFrom,
         topics: settings.topics,
+        maxBytesPerFetch: settings.maxBytesPerFetch,
       },
       reliable: settings.wal !== undefined,
       autoCommitIntervalMs: settings.autoCommitIntervalMs,

@@ -53,6 +53,8 @@ export interface ReceiverStreamOptions<K, V> extends Partial<Omit<KafkaClientOpt
   readonly startingOffsets?: 'earliest' | 'latest'
   /** Default 'read_committed'. */
   readonly isolationLevel?: IsolationLevel
+  /** Bytes the receiver's consumer fetches at most per request. Default 512 KiB. */
+  readonly maxBytesPerFetch?: number
   /**
    * Without the write-ahead log: how often the receiver auto-commits the records it has taken
    * in, processed or not, in ms. Default 5,000 (Kafka's auto.commit.interval.ms).
@@ -89,6 +91,7 @@ export interface ResolvedReceiverSettings<K, V> {
   readonly value: PayloadDecoder<V>
   readonly startFrom: 'earliest' | 'latest'
   readonly isolationLevel: IsolationLevel
+  readonly maxBytesPerFetch: number
   readonly autoCommitIntervalMs: number
   readonly sessionTimeoutMs: number
   readonly heartbeatIntervalMs: number
@@ -102,6 +105,7 @@ const RECEIVER_DEFAULTS = {
   blockQueueSize: 10,
   startFrom: 'latest',
   isolationLevel: 'read_committed',
+  maxBytesPerFetch: 512 * 1024,
   autoCommitIntervalMs: 5_000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
@@ -133,6 +137,7 @@ const RECEIVER_KEYS = [
   'deserializers',
   'startingOffsets',
   'isolationLevel',
+  'maxBytesPerFetch',
   'autoCommitInterval',
   'sessionTimeout',
   'heartbeatInterval',
@@ -258,6 +263,8 @@ export function resolveReceiverOptions<K, V>(
     value: resolveDeserializer<V>(deserializers.value as Deserializers<K, V>['value'], 'deserializers.value'),
     startFrom,
     isolationLevel,
+    maxBytesPerFetch:
+      integer(o.maxBytesPerFetch, 'maxBytesPerFetch', 1024, 2 ** 30) ?? RECEIVER_DEFAULTS.maxBytesPerFetch,
     autoCommitIntervalMs:
       integer(o.autoCommitInterval, 'autoCommitInterval', 1, MAX_TIMER_MS) ??
       RECEIVER_DEFAULTS.autoCommitIntervalMs,

@@ -57,8 +57,11 @@ export class ReceiverSupervisor {
   #restartTimer: NodeJS.Timeout | undefined
   #fatal: SluiceError | undefined
   #committing: Promise<void> = Promise.resolve()
-  /** Per partition, the next offset after the last record taken in (auto-commit's position). */
-  readonly #taken = new Map<string, OffsetToCommit>()
+  /** Per topic and partition, the next offset after the last record taken in (auto-commit's position). */
+  readonly #taken = new Map<
+    string,
+    { topic: string; partition: number; offset: bigint; leaderEpoch: number }[]
+  >()
   #takenChanged = false
   #autoCommitTimer: NodeJS.Timeout | undefined
   #stopped = false
@@ -117,11 +120,12 @@ export class ReceiverSupervisor {
   }
 
   /**
-   * Resolves once every block cut at or before `time` is stored and known to the tracker, so
-   * that a batch of that time gets all of them (never rejects).
+   * A batch of `time` is being planned: resolves once every block stamped at or before it is
+   * stored and known to the tracker, and no later block will be, so that the batch gets
+   * exactly the blocks of its interval (never rejects).
    */
   blocksCutBy(time: number): Promise<void> {
-    return this.#generator.whenPushedThrough(time)
+    return this.#generator.sealThrough(time)
   }
 
   /** Backpressure's new rate (records/s), never above the configured maximum. */
@@ -187,13 +191,24 @@ export class ReceiverSupervisor {
     this.#records++
     this.#generator.add(record)
     if (this.#options.reliable) return
-    const key = `${record.topic}:${record.partition}`
-    this.#taken.set(key, {
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset + 1n,
-      leaderEpoch: record.leaderEpoch,
-    })
+    let partitions = this.#taken.get(record.topic)
+    if (partitions === undefined) {
+      partitions = []
+      this.#taken.set(record.topic, partitions)
+    }
+    const taken = partitions[record.partition]
+    // The record's own offset is kept; the commit adds one (no bigint made per record).
+    if (taken === undefined) {
+      partitions[record.partition] = {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        leaderEpoch: record.leaderEpoch,
+      }
+    } else {
+      taken.offset = record.offset
+      taken.leaderEpoch = record.leaderEpoch
+    }
     this.#takenChanged = true
   }
 
@@ -204,7 +219,11 @@ export class ReceiverSupervisor {
   #autoCommit(): void {
     if (!this.#takenChanged) return
     this.#takenChanged = false
-    const offsets = [...this.#taken.values()]
+    const offsets: OffsetToCommit[] = []
+    for (const partitions of this.#taken.values()) {
+      for (const taken of partitions)
+        if (taken !== undefined) offsets.push({ ...taken, offset: taken.offset + 1n })
+    }
     this.#committing = this.#committing.then(async () => {
       try {
         const consumer = this.#consumer
