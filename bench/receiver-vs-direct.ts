@@ -161,7 +161,7 @@ export const receiverVsDirect: Bench = {
   description:
     `The direct stream against the receiver (Spark's createStream), with and without its write-ahead log, in one run; each measure runs all three on one topic of ${partitions} partitions, 100-byte records. ` +
     `Throughput: a backlog of ${backlog.toLocaleString('en')} records, no rate limit, every record read, 1 s batches. ` +
-    `Memory: a producer writes ${steadyRate.toLocaleString('en')} records/s while the output sleeps ${slowOutputMs} ms per 500 ms batch, for ${memorySeconds} s (peak RSS from a plain run, the live heap every 2 s from a run with --expose-gc). ` +
+    `Memory: a producer writes ${steadyRate.toLocaleString('en')} records/s while the output sleeps ${slowOutputMs} ms per 500 ms batch, for ${memorySeconds} s (peak RSS from a plain run; live memory — heap plus Buffers — every 2 s after a full GC, from a run with --expose-gc). ` +
     `Storage: bytes the job process wrote to disk (/proc/self/io write_bytes) while draining the backlog, per record. ` +
     `Latency: ${latencyRate.toLocaleString('en')} records/s, output keeping up, ${latencySeconds} s; record timestamp to its batch's commit. ` +
     `Crashes: ${(partitions * crashPerPartition).toLocaleString('en')} records read at ${crashRate.toLocaleString('en')}/s, the job SIGKILLed ${kills} times at random moments (0.2-1.5 s after each start), then a last run reads the rest; copies of each record counted in the batches' output files.`,
@@ -221,7 +221,7 @@ export const receiverVsDirect: Bench = {
       ...lines,
       '',
       `throughput receiver + WAL / direct: **${ratio(rate('receiver-wal'), rate('direct'))}x**; receiver without WAL / direct: **${ratio(rate('receiver'), rate('direct'))}x**`,
-      `live heap at ${memorySeconds} s / at 10 s, processing slower than input: direct **${ratio(Number(liveAt('direct', 30)), Number(liveAt('direct', 10)))}x**, receiver + WAL **${ratio(Number(liveAt('receiver-wal', 30)), Number(liveAt('receiver-wal', 10)))}x**`,
+      `live memory at ${memorySeconds} s / at 10 s, processing slower than input: direct **${ratio(Number(liveAt('direct', 30)), Number(liveAt('direct', 10)))}x**, receiver + WAL **${ratio(Number(liveAt('receiver-wal', 30)), Number(liveAt('receiver-wal', 10)))}x**`,
       `The machine is shared: compare the columns of one run, not figures across runs.`,
     ]
   },

@@ -1,6 +1,7 @@
 // One mode (direct | receiver-wal | receiver) on a live topic for a while, reading every
-// record; the output then sleeps `sleepMs` per batch (0: none). Reports memory every 2 s
-// (after a full GC when run with --expose-gc), what the receiver holds, and the latency of
+// record; the output then sleeps `sleepMs` per batch (0: none). Reports memory every 2 s —
+// live memory is the JS heap plus the Buffers it holds (received blocks live in Buffers,
+// outside the heap), after a full GC when run with --expose-gc — what the receiver holds, and the latency of
 // each record from its timestamp to the commit of its batch, as a histogram in 10 ms buckets.
 // Arguments: brokers, topic, partitions, mode, seconds, sleepMs, checkpoint directory.
 import { setTimeout as sleep } from 'node:timers/promises'
