@@ -17,7 +17,9 @@ import { ratio } from './stats.ts'
 const partitions = 4
 const backlog = 2_000_000
 const steadyRate = 10_000
-const memorySeconds = 30
+const memorySeconds = 60
+/** When the memory samples shown were taken, in seconds. */
+const marks = [15, 30, 45, 60]
 const slowOutputMs = 1_000
 const latencyRate = 5_000
 const latencySeconds = 20
@@ -154,7 +156,7 @@ async function crashes(context: BenchContext): Promise<Record<Mode, CrashOutcome
   }
 }
 
-type Samples = { s: number; liveHeapMb: number | null; rssMb: number; receiverMb: number }[]
+type Samples = { s: number; liveMb: number | null; rssMb: number; receiverMb: number }[]
 
 export const receiverVsDirect: Bench = {
   name: 'receiver-vs-direct',
@@ -184,7 +186,7 @@ export const receiverVsDirect: Bench = {
       return bytes === null ? 'n/a' : (bytes / drained[mode].records).toFixed(1)
     }
     const samples = (mode: Mode) => memoryLive[mode].extra!.samples as Samples
-    const liveAt = (mode: Mode, s: number) => samples(mode).find((x) => x.s === s)?.liveHeapMb ?? 'n/a'
+    const liveAt = (mode: Mode, s: number) => samples(mode).find((x) => x.s === s)?.liveMb ?? 'n/a'
     const histogram = (mode: Mode) => latency[mode].extra!.latency as [number, number][]
     const row = (name: string, value: (mode: Mode) => string | number) =>
       `| ${name} | ${MODES.map((mode) => value(mode)).join(' | ')} |`
@@ -198,17 +200,20 @@ export const receiverVsDirect: Bench = {
         (m) =>
           `${drained[m].extra!.batches} (${(drained[m].extra!.largestBatch as number).toLocaleString('en')})`,
       ),
+      row('tasks per batch with records: fewest / most', (m) => {
+        const tasks = drained[m].extra!.tasks as number[]
+        return `${Math.min(...tasks)} / ${Math.max(...tasks)}`
+      }),
       row('storage bytes written per record', perRecord),
       row('… of which write-ahead log bytes per record', (m) =>
         ((drained[m].extra!.walBytes as number) / drained[m].records).toFixed(1),
       ),
       row(`peak RSS MB, processing slower than input (${memorySeconds} s)`, (m) => memoryRss[m].maxRssMb),
-      row(
-        'live heap MB at 10 s / 20 s / 30 s',
-        (m) => `${liveAt(m, 10)} / ${liveAt(m, 20)} / ${liveAt(m, 30)}`,
+      row(`live memory MB (heap + Buffers, after a full GC) at ${marks.join(' / ')} s`, (m) =>
+        marks.map((s) => liveAt(m, s)).join(' / '),
       ),
-      row('MB of received blocks held at 10 s / 20 s / 30 s', (m) =>
-        [10, 20, 30].map((s) => samples(m).find((x) => x.s === s)?.receiverMb ?? 'n/a').join(' / '),
+      row(`MB of received blocks held at ${marks.join(' / ')} s`, (m) =>
+        marks.map((s) => samples(m).find((x) => x.s === s)?.receiverMb ?? 'n/a').join(' / '),
       ),
       row('records processed in that time', (m) => memoryRss[m].records.toLocaleString('en')),
       row(`latency p50 / p99 / max ms (${latencyRate.toLocaleString('en')}/s, keeping up)`, (m) =>
@@ -221,7 +226,7 @@ export const receiverVsDirect: Bench = {
       ...lines,
       '',
       `throughput receiver + WAL / direct: **${ratio(rate('receiver-wal'), rate('direct'))}x**; receiver without WAL / direct: **${ratio(rate('receiver'), rate('direct'))}x**`,
-      `live memory at ${memorySeconds} s / at 10 s, processing slower than input: direct **${ratio(Number(liveAt('direct', 30)), Number(liveAt('direct', 10)))}x**, receiver + WAL **${ratio(Number(liveAt('receiver-wal', 30)), Number(liveAt('receiver-wal', 10)))}x**`,
+      `live memory at ${marks.at(-1)} s / at ${marks[0]} s, processing slower than input: ${MODES.map((m) => `${label[m]} **${ratio(Number(liveAt(m, marks.at(-1)!)), Number(liveAt(m, marks[0]!)))}x**`).join(', ')}`,
       `The machine is shared: compare the columns of one run, not figures across runs.`,
     ]
   },

@@ -28,10 +28,13 @@ const input = modeInput(ssc, mode, {
   partitions,
 })
 let bytes = 0
+/** Tasks (RDD partitions) of each batch with records: Kafka partitions for the direct stream, blocks for a receiver. */
+const tasks: number[] = []
 input
   .map((record) => record.value?.length ?? 0)
   .foreachBatch(async (rdd) => {
     if (await rdd.isEmpty()) return
+    tasks.push(rdd.numPartitions)
     bytes += await rdd.reduce((a, b) => a + b)
   })
 const writtenBefore = storageBytesWritten()
@@ -44,6 +47,7 @@ report({
   extra: {
     bytes,
     batches: run.batches,
+    tasks,
     largestBatch: run.largestBatch,
     storageBytes:
       writtenBefore === undefined || writtenAfter === undefined ? null : writtenAfter - writtenBefore,

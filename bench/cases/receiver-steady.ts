@@ -51,7 +51,7 @@ ssc.addListener({
   },
 })
 const gc = (globalThis as { gc?: () => void }).gc
-const samples: { s: number; liveHeapMb: number | null; rssMb: number; receiverMb: number }[] = []
+const samples: { s: number; liveMb: number | null; rssMb: number; receiverMb: number }[] = []
 const started = performance.now()
 await ssc.start()
 for (let s = 2; s <= Number(seconds); s += 2) {
@@ -60,7 +60,7 @@ for (let s = 2; s <= Number(seconds); s += 2) {
   const memory = process.memoryUsage()
   samples.push({
     s,
-    liveHeapMb: gc ? Math.round(memory.heapUsed / 2 ** 20) : null,
+    liveMb: gc ? Math.round((memory.heapUsed + memory.external) / 2 ** 20) : null,
     rssMb: Math.round(memory.rss / 2 ** 20),
     receiverMb: Math.round((receiver?.stats.memoryBytes ?? 0) / 2 ** 20),
   })
