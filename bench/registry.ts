@@ -1,4 +1,6 @@
+import type { Logger } from '../src/core/logger.ts'
 import type { KafkaClient } from '../src/kafka/client.ts'
+import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { receiverVsDirect } from './receiver-vs-direct.ts'
@@ -11,6 +13,7 @@ import { streamWordCount } from './stream-wordcount.ts'
 export interface BenchContext {
   readonly client: KafkaClient
   readonly brokers: readonly string[]
+  readonly logger: Logger
   readonly runCase: (
     file: string,
     args: readonly string[],
@@ -28,6 +31,7 @@ export interface Bench {
 export const benches: readonly Bench[] = [
   kafkaRddCount,
   streamWordCount,
+  crc32cBench,
   streamMemory,
   streamInterval,
   stateUpdateBench,

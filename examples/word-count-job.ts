@@ -1,12 +1,6 @@
 // The word count pipeline every example shares: a direct stream of lines, turned into
 // [word, count] pairs per batch. Each example adds only its own output.
-import {
-  createDirectStream,
-  type DStream,
-  type Logger,
-  type StartingOffsets,
-  StreamingContext,
-} from '../src/index.ts'
+import { createDirectStream, type DStream, type Logger, type StartingOffsets, StreamingContext } from 'sluice'
 
 export interface WordCountJobOptions {
   readonly app: string

@@ -7,8 +7,14 @@
 // is needed: the stream starts where the sink's offsets say (give one anyway to keep
 // windows or state across restarts).
 //
-//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
-//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
+//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount-sql.ts
+//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount-sql.ts
+//
+// Run it from the repository: the "example" script runs the file on Node 24 and resolves
+// 'sluice' to the sources, as the installed package would be resolved. `npx sluice kafka
+// start` starts a local broker and prints its bootstrap address. TOPIC must name an
+// existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
+// gracefully.
 import { DatabaseSync } from 'node:sqlite'
 import pg from 'pg'
 import {
@@ -20,7 +26,7 @@ import {
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
-} from '../src/index.ts'
+} from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 
@@ -35,6 +41,8 @@ export interface SqlWordCountOptions {
   readonly table?: string
   /** Where the sink keeps offsets (default 'sluice_offsets'). */
   readonly offsetsTable?: string
+  /** How long a batch rides out a database outage before it fails (the sink's default: 30 s). */
+  readonly retryTimeoutMs?: number
   /** Optional: without a checkpoint the stream resumes from the sink's stored offsets. */
   readonly checkpoint?: string
   readonly batchInterval?: number
@@ -58,6 +66,8 @@ export async function createCountsTable(
 ): Promise<void> {
   if (database.postgres) {
     const client = new pg.Client({ connectionString: database.postgres.connectionString })
+    // A connection the server drops emits 'error'; the awaited query reports it anyway.
+    client.on('error', () => {})
     await client.connect()
     try {
       await client.query(countsTableDdl('postgres', table))
@@ -92,6 +102,7 @@ export async function startSqlWordCount(
     ...options.database,
     tables: [table],
     ...(options.offsetsTable === undefined ? {} : { offsetsTable: options.offsetsTable }),
+    ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
     logger,
   })
   await sink.start()

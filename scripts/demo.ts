@@ -5,9 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createLogger } from 'sluice'
+import { KafkaClient } from 'sluice/admin'
 import { defineWordCount, wordTotals } from '../examples/wordcount.ts'
-import { createLogger } from '../src/core/logger.ts'
-import { KafkaClient } from '../src/kafka/client.ts'
 import { startLocalKafka } from '../src/local-kafka/broker.ts'
 
 const logger = createLogger({ level: 'warn' })

@@ -1,35 +1,51 @@
-// `npm test`: starts one Kafka broker for the whole run (unless KAFKA_BOOTSTRAP points at a
-// cluster), runs every test file with node:test against it, then stops it. Arguments are
-// passed to node --test, e.g. `npm test -- test/kafka`.
-// It also starts a private PostgreSQL server for the SQL sink tests (unless PG_URL is set).
+// `npm test`: runs test files with node:test, starting only the servers they need.
+//   npm test                        every test file
+//   npm test -- test/kafka          the test files of a folder (or name files)
+//   npm test -- --unit              only the unit tests: no broker, no PostgreSQL (seconds)
+//   npm test -- --test-name-pattern=crash    other flags go to node --test (use `=`)
+// A test file needs the run's Kafka broker when it imports test/helpers/kafka.ts, its
+// PostgreSQL when it imports test/helpers/postgres.ts, and servers of its own when it imports
+// test/helpers/own-servers.ts, directly or through other modules (scripts/test-files.ts).
+// The broker is private to the run unless KAFKA_BOOTSTRAP points at a cluster; PostgreSQL
+// likewise unless PG_URL is set. Every test has a time limit (--test-timeout, 2 minutes
+// unless the test sets its own), so a deadlock fails with a message instead of hanging.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 import type { LocalPostgres } from '../src/local-postgres/server.ts'
 import { startLocalPostgres } from '../src/local-postgres/server.ts'
+import { nodeOptionsWithSources } from './source-condition.ts'
+import { type Server, serversNeeded, testFiles } from './test-files.ts'
+import { slowestFiles } from './test-timings.ts'
+
+const defaultTestTimeoutMs = 120_000
 
 const args = process.argv.slice(2)
-const files = args.filter((a) => !a.startsWith('--'))
-const flags = args.filter((a) => a.startsWith('--'))
-const patterns =
-  files.length > 0
-    ? files.map((f) => (f.endsWith('.ts') ? f : `${f.replace(/\/$/, '')}/**/*.test.ts`))
-    : ['test/**/*.test.ts']
+const unitOnly = args.includes('--unit')
+const flags = args.filter((a) => a.startsWith('--') && a !== '--unit')
+const selected = testFiles(args.filter((a) => !a.startsWith('--')))
 
-// --- private PostgreSQL for the run (SQL sink tests) ---
+const needs = new Map(selected.map((file) => [file, serversNeeded(file)]))
+const files = unitOnly ? selected.filter((file) => needs.get(file)!.size === 0) : selected
+if (files.length === 0) {
+  console.error('no test file to run: every selected file needs a server, and --unit leaves those out')
+  process.exit(1)
+}
+const needed = new Set<Server>(files.flatMap((file) => [...needs.get(file)!]))
+const serverFiles = files.filter((file) => needs.get(file)!.size > 0).length
+console.log(
+  `${files.length} test files: ${files.length - serverFiles} unit, ${serverFiles} with servers` +
+    (needed.size > 0 ? ` (${[...needed].join(', ')})` : ''),
+)
+
 let postgres: LocalPostgres | undefined
-const stopPostgres = async () => {
+let brokerDir: string | undefined
+const cleanup = async () => {
   const server = postgres
   postgres = undefined
   await server?.stop()
-}
-// --- end PostgreSQL ---
-
-let brokerDir: string | undefined
-const cleanup = async () => {
-  await stopPostgres()
   if (brokerDir === undefined) return
   const dir = brokerDir
   brokerDir = undefined
@@ -40,31 +56,60 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void cleanup().finally(() => process.exit(130)))
 }
 
+// The spec reporter (unless the caller chose reporters), and the timings recorder.
+const timings = join(mkdtempSync(join(tmpdir(), 'sluice-test-timings-')), 'timings.jsonl')
+const reporters = [
+  ...(flags.some((f) => f.startsWith('--test-reporter'))
+    ? []
+    : ['--test-reporter=spec', '--test-reporter-destination=stdout']),
+  `--test-reporter=${join(import.meta.dirname, 'test-timings.ts')}`,
+  '--test-reporter-destination=stderr',
+]
+const timeout = flags.some((f) => f.startsWith('--test-timeout'))
+  ? []
+  : [`--test-timeout=${defaultTestTimeoutMs}`]
+
 try {
-  if (!process.env.PG_URL) {
-    postgres = await startLocalPostgres()
-    process.env.PG_URL = postgres.url
-    console.log(`test PostgreSQL: ${postgres.url} (${postgres.dir})`)
-  } else {
-    console.log('using the PostgreSQL server at PG_URL')
+  if (needed.has('postgres')) {
+    if (!process.env.PG_URL) {
+      postgres = await startLocalPostgres()
+      process.env.PG_URL = postgres.url
+      console.log(`test PostgreSQL: ${postgres.url} (${postgres.dir})`)
+    } else {
+      console.log('using the PostgreSQL server at PG_URL')
+    }
   }
-  if (!process.env.KAFKA_BOOTSTRAP) {
-    brokerDir = mkdtempSync(join(tmpdir(), 'sluice-test-kafka-'))
-    const { kafka } = await startLocalKafka({ dir: brokerDir })
-    process.env.KAFKA_BOOTSTRAP = kafka.bootstrap
-    process.env.SLUICE_TEST_KAFKA_DIR = brokerDir
-    console.log(`test broker: ${kafka.bootstrap} (${brokerDir})`)
-  } else {
-    console.log(`using the cluster at KAFKA_BOOTSTRAP=${process.env.KAFKA_BOOTSTRAP}`)
+  if (needed.has('kafka')) {
+    if (!process.env.KAFKA_BOOTSTRAP) {
+      brokerDir = mkdtempSync(join(tmpdir(), 'sluice-test-kafka-'))
+      const { kafka } = await startLocalKafka({ dir: brokerDir })
+      process.env.KAFKA_BOOTSTRAP = kafka.bootstrap
+      console.log(`test broker: ${kafka.bootstrap} (${brokerDir})`)
+    } else {
+      console.log(`using the cluster at KAFKA_BOOTSTRAP=${process.env.KAFKA_BOOTSTRAP}`)
+    }
   }
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...patterns], {
-      stdio: 'inherit',
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
-    })
+    const child = spawn(
+      process.execPath,
+      // --test-force-exit: a file whose tests are done exits even if a failed test left a
+      // stream or a socket open; that failure is reported, the run does not hang on it.
+      ['--test', '--test-concurrency=2', '--test-force-exit', ...timeout, ...reporters, ...flags, ...files],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn',
+          SLUICE_TEST_TIMINGS: timings,
+          NODE_OPTIONS: nodeOptionsWithSources(),
+        },
+      },
+    )
     child.once('close', (status) => resolve(status ?? 1))
   })
   process.exitCode = code
+  console.log(`\n${slowestFiles(timings).join('\n')}`)
 } finally {
+  rmSync(dirname(timings), { recursive: true, force: true })
   await cleanup()
 }

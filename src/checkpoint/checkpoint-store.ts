@@ -1,7 +1,16 @@
 import { join, resolve } from 'node:path'
 import { describeValue } from '../core/describe-value.ts'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import {
+  functionOption,
+  integerOption,
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  required,
+} from '../core/options.ts'
 import { createDirectoryDurably, readFileIfExists, removeTempFiles, writeFileAtomic } from './atomic-file.ts'
 import { BatchLog } from './batch-log.ts'
 import { CHECKPOINT_FORMAT_VERSION, inconsistentDirectory } from './checkpoint-errors.ts'
@@ -63,20 +72,20 @@ interface ResolvedOptions {
   clock: () => number
 }
 
+const storeOptions = optionsObject({
+  appName: required(nonEmptyString),
+  retain: integerOption({ min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'batches to keep' }),
+  logger: loggerOption,
+  clock: functionOption<() => number>(),
+})
+
 function resolveOptions(options: CheckpointStoreOptions): ResolvedOptions {
-  const { appName, retain = DEFAULT_RETAIN, logger, clock = Date.now } = options
-  if (typeof appName !== 'string' || appName.trim() === '') {
-    throw invalidOption('appName', `must be a non-empty string, got ${describeValue(appName)}`)
-  }
-  if (!Number.isSafeInteger(retain) || retain < 1) {
-    throw invalidOption(
-      'retain',
-      `must be a positive integer (batches to keep), got ${describeValue(retain)}`,
-    )
-  }
-  if (typeof clock !== 'function') {
-    throw invalidOption('clock', `must be a function, got ${describeValue(clock)}`)
-  }
+  const {
+    appName,
+    retain = DEFAULT_RETAIN,
+    logger,
+    clock = Date.now,
+  } = parseOptions(storeOptions, options, 'CheckpointStore')
   return { appName, retain, logger: (logger ?? createLogger()).child({ component: 'checkpoint' }), clock }
 }
 

@@ -7,7 +7,9 @@ import { ErrorCodes, SluiceError } from '../core/errors.ts'
  * functions, no class instances whose meaning depends on code.
  */
 export type JsonPrimitive = string | number | boolean | null
+/** A plain JSON value: what checkpoints and state snapshots hold. */
 export type JsonValue = JsonPrimitive | JsonValue[] | JsonObject
+/** A plain JSON object. */
 export type JsonObject = { [key: string]: JsonValue }
 
 function isPlainObject(value: object): boolean {

@@ -1,3 +1,7 @@
+import { describeReceived } from './describe-value.ts'
+import { invalidOption } from './errors.ts'
+import { customOption, functionOption, oneOf, optionsObject, parseOptions } from './options.ts'
+
 /**
  * A small structured logger. Library code logs through it (never console.log) so that
  * applications can route sluice's messages into their own logging by passing a Logger, or
@@ -6,8 +10,10 @@
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
+/** Structured fields of a log line. */
 export type LogFields = Record<string, unknown>
 
+/** Where sluice's log lines go: `createLogger()`'s JSON lines by default; pass your own (pino's loggers fit) to route them. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void
   info(message: string, fields?: LogFields): void
@@ -34,14 +40,29 @@ export interface StructuredLogger extends Logger {
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
+/** Receives each formatted log line (ending in a newline). */
 export type LogSink = (line: string) => void
 
+/** Options of `createLogger`. */
 export interface ConsoleLoggerOptions {
+  /** The least severe level written. Default: SLUICE_LOG_LEVEL, else 'info'. */
   level?: LogLevel
   /** Where formatted lines go; stderr by default so stdout stays the program's own. */
   sink?: LogSink
+  /** Fields added to every line. */
   bindings?: LogFields
 }
+
+const loggerOptions = optionsObject({
+  level: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
+  sink: functionOption<LogSink>(),
+  bindings: customOption<LogFields>('an object of fields', (value, path) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw invalidOption(path, `must be an object of fields, got ${describeReceived(value)}`)
+    }
+    return value as LogFields
+  }),
+})
 
 function levelFromEnv(): LogLevel {
   const raw = process.env.SLUICE_LOG_LEVEL
@@ -60,6 +81,7 @@ export function logReplacer(_key: string, value: unknown): unknown {
 
 /** Writes one JSON object per line: `{"time":...,"level":"warn","msg":"...",...fields}`. */
 export function createLogger(options: ConsoleLoggerOptions = {}): StructuredLogger {
+  parseOptions(loggerOptions, options, 'createLogger')
   const threshold = rank[options.level ?? levelFromEnv()]
   const sink: LogSink = options.sink ?? ((line) => process.stderr.write(line))
   const bindings = options.bindings ?? {}

@@ -1,5 +1,3 @@
-import { describeValue } from './describe-value.ts'
-import { invalidOption } from './errors.ts'
 import { createLogger, type LogFields, type Logger, logReplacer } from './logger.ts'
 
 type PinoMethod = (fields: Record<string, unknown>, message?: string) => void
@@ -48,23 +46,13 @@ export function fromPino(pino: PinoLikeLogger): Logger {
   }
 }
 
-/** The logger behind a `logger` option: the default, sluice's own kind, or a pino-compatible one. */
+/**
+ * The logger behind a `logger` option (already checked to have sluice's five methods): the
+ * default, sluice's own kind, or a pino-compatible one.
+ */
 export function adaptLogger(logger: Logger | PinoLikeLogger | undefined): Logger {
   if (logger === undefined) return createLogger()
-  if (isPinoLike(logger)) return fromPino(logger)
-  const candidate = logger as unknown as Partial<Record<keyof Logger, unknown>> | null
-  const methods = ['debug', 'info', 'warn', 'error', 'child'] as const
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    methods.some((m) => typeof candidate[m] !== 'function')
-  ) {
-    throw invalidOption(
-      'logger',
-      `must have debug, info, warn, error and child methods (sluice's Logger, or a pino logger), got ${describeValue(logger)}`,
-    )
-  }
-  return logger as Logger
+  return isPinoLike(logger) ? fromPino(logger) : (logger as Logger)
 }
 
 function plainFields(fields: LogFields): Record<string, unknown> {

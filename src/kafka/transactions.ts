@@ -1,16 +1,18 @@
 import { kGetApi, Producer, type txnOffsetCommitV4 } from '@platformatic/kafka'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { durationMs, nonEmptyString, optionsObject, parseOptions, required } from '../core/options.ts'
 import { callAllowingPartitionErrors, type LowLevelApi, toWireMessage } from './client.ts'
 import { describeProtocolError, hasProtocolError, kafkaError } from './errors.ts'
 import {
+  clientOptionFields,
   type KafkaClientOptions,
   type ResolvedClientOptions,
-  resolveClientOptions,
+  resolveConnection,
   wireClientOptions,
 } from './options.ts'
 import { retryKafka } from './retry.ts'
-import type { PartitionOffset, ProduceRecord } from './types.ts'
+import type { CommittedOffset, PartitionOffset, ProduceRecord } from './types.ts'
 
 /** The wire client's transaction handle (not exported by the package under its own name). */
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
@@ -34,6 +36,12 @@ const groupKeyType = 0
 const anyProducer = { producerId: -1n, producerEpoch: -1 }
 
 const defaultTransactionTimeoutMs = 60_000
+
+const producerOptions = optionsObject({
+  ...clientOptionFields,
+  transactionalId: required(nonEmptyString),
+  transactionTimeoutMs: durationMs(),
+})
 
 /** The message of the first, most deeply nested error of a wire-client error tree. */
 function innermostMessage(error: unknown): string | undefined {
@@ -81,18 +89,14 @@ export class TransactionalProducer {
   readonly #groupCoordinators = new Map<string, { host: string; port: number }>()
 
   constructor(options: TransactionalProducerOptions) {
-    this.options = resolveClientOptions(options)
-    if (typeof options.transactionalId !== 'string' || options.transactionalId === '') {
-      throw invalidOption('transactionalId', 'must be a non-empty string')
-    }
-    const timeout = options.transactionTimeoutMs ?? defaultTransactionTimeoutMs
-    if (!Number.isInteger(timeout) || timeout <= 0) {
-      throw invalidOption(
-        'transactionTimeoutMs',
-        `must be a positive integer (milliseconds), got ${String(timeout)}`,
-      )
-    }
-    this.transactionalId = options.transactionalId
+    const { transactionalId, transactionTimeoutMs, ...client } = parseOptions(
+      producerOptions,
+      options,
+      'TransactionalProducer',
+    )
+    this.options = resolveConnection(client)
+    const timeout = transactionTimeoutMs ?? defaultTransactionTimeoutMs
+    this.transactionalId = transactionalId
     this.transactionTimeoutMs = timeout
     this.#logger = this.options.logger.child({
       component: 'kafka-transactions',
@@ -190,7 +194,7 @@ export class TransactionalProducer {
    * as part of the transaction: they become the group's committed offsets when, and only
    * when, the transaction commits.
    */
-  async commitOffsets(groupId: string, offsets: readonly PartitionOffset[]): Promise<void> {
+  async commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
     const transaction = this.#inTransaction()
     if (offsets.length === 0) return
     this.#touched = true
@@ -204,7 +208,12 @@ export class TransactionalProducer {
     const topics = new Map<string, txnOffsetCommitV4.TxnOffsetCommitRequestPartition[]>()
     for (const o of offsets) {
       const list = topics.get(o.topic) ?? []
-      list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1 })
+      list.push({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: -1,
+        ...(o.metadata === undefined ? {} : { committedMetadata: o.metadata }),
+      })
       topics.set(o.topic, list)
     }
     const request = [...topics].map(([name, partitions]) => ({ name, partitions }))

@@ -1,8 +1,18 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
-import { describeValue, nonNegativeNumberOption, positiveIntegerOption } from './option-checks.ts'
+import {
+  loggerOption,
+  MAX_TIMER_MS,
+  numberOption,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+  signalOption,
+} from '../core/options.ts'
+import { withEventLoopTurns } from './event-loop-turns.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
 import type { TaskContext } from './task-context.ts'
@@ -33,12 +43,24 @@ export const DEFAULT_RETRY_BACKOFF_MS = 50
 
 let nextJobId = 1
 
+const taskRunnerOptions = optionsObject({
+  concurrency: positiveInteger,
+  maxAttempts: positiveInteger,
+  retryBackoffMs: numberOption({ min: 0, max: MAX_TIMER_MS, unit: 'milliseconds' }),
+  logger: loggerOption,
+})
+
+/** Options of an action (`collect`, `count`...), checked by the job that runs it. */
+export const runJobOptions = optionsObject({ signal: signalOption })
+
 /** The runner whose task the current async context runs inside, if any. */
 const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
 
 /**
  * Runs jobs: one task per requested partition, at most `concurrency` at once, each retried
  * from scratch (a fresh `computeChunks` call) until it succeeds or runs out of attempts.
+ * Between chunks a task hands the event loop a turn when it has had none for a while, so
+ * timers and I/O keep running during long CPU-bound jobs (event-loop-turns.ts).
  */
 export class TaskRunner {
   readonly concurrency: number
@@ -48,14 +70,11 @@ export class TaskRunner {
   readonly #slots: Semaphore
 
   constructor(options: TaskRunnerOptions = {}) {
-    this.concurrency = positiveIntegerOption('concurrency', options.concurrency, DEFAULT_CONCURRENCY)
-    this.maxAttempts = positiveIntegerOption('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS)
-    this.retryBackoffMs = nonNegativeNumberOption(
-      'retryBackoffMs',
-      options.retryBackoffMs,
-      DEFAULT_RETRY_BACKOFF_MS,
-    )
-    this.#logger = checkLogger(options.logger) ?? createLogger({ bindings: { component: 'task-runner' } })
+    const given = parseOptions(taskRunnerOptions, options, 'TaskRunner')
+    this.concurrency = given.concurrency ?? DEFAULT_CONCURRENCY
+    this.maxAttempts = given.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+    this.retryBackoffMs = given.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS
+    this.#logger = given.logger ?? createLogger({ bindings: { component: 'task-runner' } })
     this.#slots = new Semaphore(this.concurrency)
   }
 
@@ -71,7 +90,7 @@ export class TaskRunner {
     options: RunJobOptions = {},
   ): Promise<R[]> {
     checkPartitions(rdd, partitions)
-    const outer = options.signal
+    const outer = parseOptions(runJobOptions, options, 'action').signal
     outer?.throwIfAborted()
     // Shuffle map stages run before this job takes any slot: a reduce task holding a slot while
     // it waits for map tasks that need slots could deadlock a full pool.
@@ -125,7 +144,9 @@ export class TaskRunner {
       signal.throwIfAborted()
       const ctx: TaskContext = { jobId, nodeId: rdd.id, partition, attempt, signal }
       try {
-        return await runningTaskOf.run(this, () => task(rdd.computeChunks(partition, ctx), ctx))
+        return await runningTaskOf.run(this, () =>
+          task(withEventLoopTurns(rdd.computeChunks(partition, ctx)), ctx),
+        )
       } catch (error) {
         // Once the job is failing or cancelled, errors are echoes of the abort, not new failures.
         signal.throwIfAborted()
@@ -154,17 +175,6 @@ export class TaskRunner {
       }
     }
   }
-}
-
-function checkLogger(logger: unknown): Logger | undefined {
-  if (logger === undefined) return undefined
-  if (typeof logger !== 'object' || logger === null || typeof (logger as Logger).warn !== 'function') {
-    throw invalidOption(
-      'logger',
-      `must be a Logger (an object with a warn method), got ${describeValue(logger)}`,
-    )
-  }
-  return logger as Logger
 }
 
 function checkPartitions(rdd: Rdd<unknown>, partitions: readonly number[]): void {

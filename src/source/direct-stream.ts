@@ -1,14 +1,16 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
 import { type PartitionOffset, partitionKey, type TopicPartition } from '../kafka/types.ts'
 import {
-  normalizeRateControlOptions,
   type RateControlOptions,
   type RateControlSettings,
+  rateControlOptionFields,
+  rateControlSettings,
 } from '../scheduler/rate-control-options.ts'
 import { createRateController, type RateController } from '../scheduler/rate-controller.ts'
 import type { BatchInfo, BatchRef } from '../stream/batch.ts'
@@ -16,19 +18,26 @@ import type { SourceProgress } from '../stream/batch-progress.ts'
 import { InputDStream, type InputRecovery, type InputSlice } from '../stream/input-dstream.ts'
 import type { SourcePosition } from '../stream/listener.ts'
 import type { StreamingContext } from '../stream/streaming-context.ts'
-import { type KafkaReadOptions, resolveReadSettings } from './create-rdd.ts'
+import { checkReadSource, type KafkaReadOptions, readOptionFields, readSettings } from './create-rdd.ts'
 import { planningDataLoss, rerunDataLoss } from './data-loss.ts'
 import { planKafkaBatch } from './kafka-batch-planner.ts'
 import { decodeKafkaPlan, encodeKafkaPlan, type KafkaPlan } from './kafka-plan.ts'
 import type { KafkaReadSettings } from './kafka-rdd.ts'
 import { KafkaSlice } from './kafka-slice.ts'
-import { type PartitionDiscovery, resolveDiscovery, type SubscriptionOptions } from './partition-discovery.ts'
+import {
+  checkSubscription,
+  type PartitionDiscovery,
+  resolveDiscovery,
+  type SubscriptionOptions,
+  subscriptionOptionFields,
+} from './partition-discovery.ts'
 import {
   type ResolvedStartingOffsets,
-  resolveStartingOffsets,
   type StartingOffsets,
+  startingOffsetsOption,
 } from './starting-offsets.ts'
 
+/** Options of `createDirectStream`: the cluster, the topics, where to start, rate limits and decoding. */
 export interface DirectStreamOptions<K, V>
   extends KafkaReadOptions<K, V>,
     SubscriptionOptions,
@@ -50,6 +59,22 @@ export interface DirectStreamOptions<K, V>
    */
   readonly failOnDataLoss?: boolean
 }
+
+const directStreamOptions = optionsObject(
+  {
+    ...readOptionFields,
+    ...subscriptionOptionFields,
+    ...rateControlOptionFields,
+    name: nonEmptyString,
+    startingOffsets: startingOffsetsOption,
+    groupId: nonEmptyString,
+    failOnDataLoss: booleanOption,
+  },
+  (options, path) => {
+    checkReadSource(options, path)
+    checkSubscription(options, path)
+  },
+)
 
 /**
  * The Kafka direct stream (Spark's DirectKafkaInputDStream): no receiver, no buffer. Each
@@ -78,29 +103,19 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   #client: KafkaClient | undefined
 
   constructor(context: StreamingContext, options: DirectStreamOptions<K, V>) {
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    const settings = resolveReadSettings(options)
-    const discovery = resolveDiscovery(options)
-    const starting = resolveStartingOffsets(options.startingOffsets)
-    const rates = normalizeRateControlOptions(options)
-    if (options.groupId !== undefined && (typeof options.groupId !== 'string' || options.groupId === '')) {
-      throw invalidOption('groupId', `must be a non-empty string, got ${JSON.stringify(options.groupId)}`)
-    }
-    if (options.failOnDataLoss !== undefined && typeof options.failOnDataLoss !== 'boolean') {
-      throw invalidOption(
-        'failOnDataLoss',
-        `must be a boolean, got ${JSON.stringify(options.failOnDataLoss)}`,
-      )
-    }
+    const given = parseOptions(directStreamOptions, options, 'createDirectStream')
+    const rates = withOwner('createDirectStream', () => rateControlSettings(given, context.batchInterval))
+    const settings = readSettings<K, V>(given)
+    const discovery = resolveDiscovery(given)
     // Registered with the context only once every option is known to be valid.
-    super(context, { name: options.name, defaultPrefix: 'direct-kafka' })
+    super(context, { name: given.name, defaultPrefix: 'direct-kafka', owner: 'createDirectStream' })
     this.#settings = settings
     this.#discovery = discovery
-    this.#starting = starting
+    this.#starting = given.startingOffsets ?? { kind: 'latest' }
     this.#rates = rates
     this.#rateController = createRateController(rates, context.batchInterval)
-    this.#groupId = options.groupId
-    this.#failOnDataLoss = options.failOnDataLoss ?? true
+    this.#groupId = given.groupId
+    this.#failOnDataLoss = given.failOnDataLoss ?? true
     this.#logger = context.logger.child({ input: this.name })
   }
 
@@ -239,11 +254,14 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   }
 
   override onBatchCompleted(info: BatchInfo, own: SourceProgress | undefined): void {
+    // As in Spark, the rate is what the batch's jobs processed per second of their own
+    // running time: planning (the ListOffsets round trips) is not processing.
+    const { planning, outputs, commit } = info.progress.durationsMs
     this.#rateController?.onBatchCompleted({
       processingEndTime: info.startedAt + info.processingTime,
       numRecords: own?.numInputRecords ?? 0,
-      processingDelay: info.processingTime,
-      schedulingDelay: info.schedulingDelay,
+      processingDelay: outputs + commit,
+      schedulingDelay: info.schedulingDelay + planning,
     })
     if (this.#commitQueue.length > 0 && this.#groupId !== undefined) {
       const ranges = this.#commitQueue

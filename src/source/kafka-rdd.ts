@@ -16,6 +16,8 @@ export interface KafkaReadSettings<K, V> {
   readonly value: PayloadDecoder<V>
   readonly isolationLevel: IsolationLevel
   readonly maxBytesPerFetch: number
+  /** Verify every fetched record batch's CRC-32C. */
+  readonly checkCrcs: boolean
   /**
    * Whether offsets may have gaps (compacted topics, transaction markers): then `count()`
    * and `isEmpty()` must read, since offset arithmetic would overcount. `'auto'` checks each
@@ -72,6 +74,7 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
           until: range.untilOffset,
           isolationLevel: settings.isolationLevel,
           maxBytesPerFetch: settings.maxBytesPerFetch,
+          checkCrcs: settings.checkCrcs,
           key: settings.key,
           value: settings.value,
           signal,

@@ -1,6 +1,7 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
-import { describeValue } from '../core/describe-value.ts'
+import { describeReceived, describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
 import { Rdd } from '../rdd/rdd.ts'
 import type { BatchRef } from '../stream/batch.ts'
 import type { SourceProgress } from '../stream/batch-progress.ts'
@@ -13,6 +14,7 @@ import {
 import type { SourcePosition } from '../stream/listener.ts'
 import type { StreamingContext } from '../stream/streaming-context.ts'
 
+/** Options of `queueStream`. */
 export interface QueueStreamOptions {
   /** One queued RDD per batch (default), or every RDD queued since the last batch, as one union. */
   readonly oneAtATime?: boolean
@@ -43,17 +45,11 @@ export class QueueInputDStream<T> extends InputDStream<T> {
   #fresh = true
 
   constructor(context: StreamingContext, rdds: readonly Rdd<T>[], options: QueueStreamOptions = {}) {
-    if (!Array.isArray(rdds))
-      throw invalidOption('rdds', `must be an array of RDDs, got ${describeValue(rdds)}`)
-    checkRdds(rdds)
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    const { oneAtATime = true } = options
-    if (typeof oneAtATime !== 'boolean') {
-      throw invalidOption('oneAtATime', `must be a boolean, got ${describeValue(oneAtATime)}`)
-    }
-    super(context, { name: options.name, defaultPrefix: 'queue' })
+    withOwner('queueStream', () => checkRdds(rdds))
+    const given = parseOptions(queueStreamOptions, options, 'queueStream')
+    super(context, { name: given.name, defaultPrefix: 'queue', owner: 'queueStream' })
     this.#rdds = rdds
-    this.#oneAtATime = oneAtATime
+    this.#oneAtATime = given.oneAtATime ?? true
   }
 
   async open(recovery: InputRecovery): Promise<void> {
@@ -151,13 +147,16 @@ interface QueueSlice<T> extends InputSlice<T> {
   readonly until: number
 }
 
-function checkRdds(rdds: readonly unknown[]): void {
+const queueStreamOptions = optionsObject({ oneAtATime: booleanOption, name: nonEmptyString })
+
+function checkRdds(rdds: unknown): void {
+  if (!Array.isArray(rdds))
+    throw invalidOption('rdds', `must be an array of RDDs, got ${describeReceived(rdds)}`)
   const bad = rdds.findIndex((rdd) => !(rdd instanceof Rdd))
-  if (bad >= 0)
-    throw invalidOption(
-      `rdds[${bad}]`,
-      `must be an RDD (parallelize(...) makes one), got ${describeValue(rdds[bad])}`,
-    )
+  if (bad >= 0) {
+    const got = describeReceived(rdds[bad])
+    throw invalidOption(`rdds[${bad}]`, `must be an RDD (parallelize(...) makes one), got ${got}`)
+  }
 }
 
 function readPosition(json: JsonValue, field: string, what: string): number {

@@ -35,6 +35,7 @@ export interface BatchProgress {
   readonly error?: { readonly code: string; readonly message: string }
 }
 
+/** One output operation's part of a batch. */
 export interface OutputProgress {
   /** Position among the job's output operations, from 0. */
   readonly index: number
@@ -60,6 +61,7 @@ export interface SourceProgress {
   readonly partitions: readonly PartitionProgress[]
 }
 
+/** One Kafka partition's part of a batch: its range, and how far behind the log it leaves the stream. */
 export interface PartitionProgress {
   readonly topic: string
   readonly partition: number

@@ -47,6 +47,7 @@ export interface BatchRunnerOptions {
 export class BatchRunner {
   readonly #options: BatchRunnerOptions
   #completed = 0
+  #batchAbort: AbortController | undefined
 
   constructor(options: BatchRunnerOptions) {
     this.#options = options
@@ -57,8 +58,30 @@ export class BatchRunner {
     return this.#completed
   }
 
+  /** The running batch's signal (aborts on a forced stop); the stop's own between batches. */
+  get signal(): AbortSignal {
+    return this.#batchAbort?.signal ?? this.#options.stop.forcedSignal
+  }
+
   async run(planned: BatchScope): Promise<void> {
-    const { graph, batches, bus, clock, stop, store } = this.#options
+    // Each batch has its own signal, tied to the stop's for as long as the batch runs: the
+    // listeners the batch's work adds go away with it instead of piling up on the context.
+    const forced = this.#options.stop.forcedSignal
+    const batchAbort = new AbortController()
+    const onForcedStop = () => batchAbort.abort(forced.reason)
+    if (forced.aborted) onForcedStop()
+    else forced.addEventListener('abort', onForcedStop, { once: true })
+    this.#batchAbort = batchAbort
+    try {
+      await this.#run(planned, batchAbort.signal)
+    } finally {
+      forced.removeEventListener('abort', onForcedStop)
+      this.#batchAbort = undefined
+    }
+  }
+
+  async #run(planned: BatchScope, signal: AbortSignal): Promise<void> {
+    const { graph, batches, bus, clock, store } = this.#options
     // A batch planned by an earlier run starts now: its "planning" is checking that its
     // data is still there.
     const started = clock.now()
@@ -71,7 +94,6 @@ export class BatchRunner {
     batches.set(scope)
     const { ref, replay } = scope
     const { offsetRanges, lostRanges } = sourcesOf(scope)
-    const signal = stop.forcedSignal
     const batch: Batch = { ...ref, offsetRanges, lostRanges, replay, signal }
     const measures = this.#measuresOf(scope)
     bus.post('onBatchSubmitted', {

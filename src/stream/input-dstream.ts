@@ -53,6 +53,8 @@ export interface InputNaming {
   readonly name?: string | undefined
   /** The default names are `<defaultPrefix>-0`, `-1`, ... in registration order within the context. */
   readonly defaultPrefix: string
+  /** Names the function that creates the input in option errors: 'createDirectStream'. */
+  readonly owner: string
 }
 
 /**

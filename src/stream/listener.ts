@@ -37,6 +37,7 @@ export interface SourcePosition {
   readonly offsets: readonly { readonly topic: string; readonly partition: number; readonly offset: string }[]
 }
 
+/** The stream is running: recovery is done and the first batch comes next. */
 export interface StreamingStartedEvent {
   readonly app: string
   /** ms since the epoch. */
@@ -53,6 +54,7 @@ export interface StreamingStartedEvent {
   }
 }
 
+/** The stream stopped; nothing follows. */
 export interface StreamingStoppedEvent {
   readonly app: string
   readonly time: number
@@ -64,6 +66,7 @@ export interface StreamingStoppedEvent {
   readonly batchesCompleted: number
 }
 
+/** A batch's plan is durably logged (a replay's read back) and the batch is queued to run. */
 export interface BatchSubmittedEvent {
   readonly batchId: number
   readonly batchTime: number
@@ -85,6 +88,7 @@ export interface BatchStartedEvent extends Batch {
   readonly startedAt: number
 }
 
+/** An output operation of a batch (foreachBatch, print...) starts. */
 export interface OutputOperationStartedEvent {
   readonly batchId: number
   /** Position among the job's output operations, from 0. */
@@ -93,6 +97,7 @@ export interface OutputOperationStartedEvent {
   readonly startedAt: number
 }
 
+/** An output operation of a batch finished, or failed (`error`). */
 export interface OutputOperationCompletedEvent extends OutputOperationStartedEvent {
   readonly durationMs: number
   /** Set when the output operation failed. */

@@ -11,9 +11,10 @@ export interface ObservabilityHandle {
  * The web UI and metrics live in src/observe, above the stream layer: observe imports the
  * stream, never the reverse. So the context loads it only when a job asks for a UI, at
  * start, by a dynamic import whose path is not a literal — no import at load time, and jobs
- * without a UI never load prom-client or the server.
+ * without a UI never load prom-client or the server. The extension follows this module's
+ * own: `.ts` run from the sources, `.js` from the built package.
  */
-const observeModule = '../observe/index.ts'
+const observeModule = `../observe/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`
 
 export async function attachObservability(
   context: object,

@@ -1,5 +1,6 @@
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { withOwner } from '../core/options.ts'
 import type { BatchRef } from './batch.ts'
 import type { BatchFunction, DStream } from './dstream.ts'
 import type { InputDStream, InputNaming } from './input-dstream.ts'
@@ -42,6 +43,12 @@ export class StreamGraph {
    * one process therefore name their inputs alike, and a checkpoint finds its inputs again.
    */
   registerInput(input: InputDStream<unknown>, naming: InputNaming): string {
+    const name = withOwner(naming.owner, () => this.#nameOf(naming))
+    this.inputs.push(input)
+    return name
+  }
+
+  #nameOf(naming: InputNaming): string {
     let name: string
     if (naming.name === undefined) {
       const k = this.#unnamed.get(naming.defaultPrefix) ?? 0
@@ -62,7 +69,6 @@ export class StreamGraph {
         `'${name}' is already the name of another input of this StreamingContext; give each input its own name`,
       )
     }
-    this.inputs.push(input)
     return name
   }
 

@@ -7,8 +7,10 @@ import { batchFailed } from './batch-errors.ts'
 import { BatchLoop } from './batch-loop.ts'
 import { BatchRunner, insideOutputOf } from './batch-runner.ts'
 import {
+  isGracefulStop,
   type ResolvedContextOptions,
   resolveContextOptions,
+  type StopOptions,
   type StreamingContextOptions,
 } from './context-options.ts'
 import type { BatchFunction, DStream } from './dstream.ts'
@@ -23,15 +25,11 @@ import { installSignalHandlers } from './signal-handlers.ts'
 import { StopRequest } from './stop-request.ts'
 import { StreamGraph } from './stream-graph.ts'
 
+/** A StreamingContext's lifecycle: 'initialized' until `start()`, 'active' while batches run, 'stopped' for good. */
 export type ContextState = 'initialized' | 'active' | 'stopped'
 
 /** After a stop forced by a second signal, how long the process may take to exit on its own. */
 const forcedExitGraceMs = 1_000
-
-export interface StopOptions {
-  /** Let the running batch finish and commit (default), or abandon it uncommitted. */
-  readonly graceful?: boolean
-}
 
 /**
  * The driver of a streaming job, and a small facade over its roles, each in its own file:
@@ -68,8 +66,8 @@ export class StreamingContext {
     this.logger = this.#options.logger
     this.clock = this.#options.clock
     this.runner = new TaskRunner({
-      ...(options.taskConcurrency === undefined ? {} : { concurrency: options.taskConcurrency }),
-      ...(options.maxTaskAttempts === undefined ? {} : { maxAttempts: options.maxTaskAttempts }),
+      ...(this.#options.taskConcurrency === undefined ? {} : { concurrency: this.#options.taskConcurrency }),
+      ...(this.#options.maxTaskAttempts === undefined ? {} : { maxAttempts: this.#options.maxTaskAttempts }),
       logger: this.logger,
     })
     this.#bus = new ListenerBus(this.logger)
@@ -122,7 +120,7 @@ export class StreamingContext {
    * done.
    */
   async stop(options: StopOptions = {}): Promise<void> {
-    const graceful = options.graceful ?? true
+    const graceful = isGracefulStop(options)
     if (this.#state === 'initialized') {
       this.#state = 'stopped'
       this.#termination.resolve()
@@ -189,9 +187,9 @@ export class StreamingContext {
     return this.#batches.get(id)?.ref
   }
 
-  /** @internal Aborts on a forced stop: the signal of every batch's work. */
+  /** @internal The running batch's signal, which aborts on a forced stop. */
   batchSignal(): AbortSignal {
-    return this.#stop.forcedSignal
+    return this.#batchRunner?.signal ?? this.#stop.forcedSignal
   }
 
   // ---- the lifecycle ----

@@ -6,7 +6,9 @@ import { CheckpointStore, type CheckpointStoreOptions } from '../../src/checkpoi
 import type { PlannedBatch } from '../../src/checkpoint/planned-batch.ts'
 import { ErrorCodes, isSluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { FIXED_TIME, fixedClock, makeTempDir, recordingLogger } from './temp-dir.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { FIXED_TIME, fixedClock } from './fixed-clock.ts'
 
 const options: CheckpointStoreOptions = { appName: 'wordcount', logger: silentLogger, clock: fixedClock }
 
@@ -46,7 +48,7 @@ async function openStore(
 }
 
 test('a new directory gets its metadata, both logs and a lock, and recovers to batch 0', async (t) => {
-  const dir = join(await makeTempDir(t), 'ckpt')
+  const dir = join(tempDir(t), 'ckpt')
   const store = await openStore(t, dir)
   assert.deepEqual(await store.recover(), { nextBatchId: 0 })
   assert.deepEqual((await readdir(dir)).sort(), ['commits', 'lock', 'metadata', 'offsets'])
@@ -62,7 +64,7 @@ test('a new directory gets its metadata, both logs and a lock, and recovers to b
 })
 
 test('entries are written as offsets/<id> and commits/<id>, in the documented format', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir)
   await store.writePlanned({
     ...plan(0),
@@ -92,7 +94,7 @@ test('entries are written as offsets/<id> and commits/<id>, in the documented fo
 })
 
 test('after a clean stop, recovery continues after the last committed batch', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 3)
   await first.close()
@@ -103,7 +105,7 @@ test('after a clean stop, recovery continues after the last committed batch', as
 })
 
 test('a planned but uncommitted batch is handed back for a re-run with identical ranges', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 2)
   const inFlight: PlannedBatch = {
@@ -145,7 +147,7 @@ test('a planned but uncommitted batch is handed back for a re-run with identical
 })
 
 test('a very first batch that never committed is pending, with nothing committed', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await first.writePlanned(plan(0))
   await first.close()
@@ -154,7 +156,7 @@ test('a very first batch that never committed is pending, with nothing committed
 })
 
 test('the store enforces plan N, commit N, plan N+1', async (t) => {
-  const store = await openStore(t, await makeTempDir(t))
+  const store = await openStore(t, tempDir(t))
   const misuse = (message: string) => (error: unknown) => {
     assert.ok(isSluiceError(error, ErrorCodes.INVALID_ARGUMENT))
     assert.equal(error.message, message)
@@ -178,7 +180,7 @@ test('the store enforces plan N, commit N, plan N+1', async (t) => {
 })
 
 test('a directory of another application is refused, saying what to do', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   await (await CheckpointStore.open(dir, options)).close()
   await assert.rejects(CheckpointStore.open(dir, { ...options, appName: 'billing' }), (error) => {
     assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT))
@@ -195,7 +197,7 @@ test('a directory of another application is refused, saying what to do', async (
 })
 
 test('an unknown format version is refused, in the metadata and in an entry', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await first.writePlanned(plan(0))
   await first.close()
@@ -225,7 +227,7 @@ test('an unknown format version is refused, in the metadata and in an entry', as
 })
 
 test('an edited or truncated entry is caught by its checksum, naming the file', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir)
   await runBatches(store, 2)
   const file = join(dir, 'offsets', '1')
@@ -258,7 +260,7 @@ test('an edited or truncated entry is caught by its checksum, naming the file', 
 })
 
 test('temp files left by interrupted writes are never read as entries, and are swept on open', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 1)
   await first.close()
@@ -278,7 +280,7 @@ test('temp files left by interrupted writes are never read as entries, and are s
 })
 
 test('readPlannedBatches returns a run of entries in order and refuses a gap', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir)
   await runBatches(store, 4)
   assert.deepEqual(await store.readPlannedBatches(1, 3), [plan(1), plan(2), plan(3)])
@@ -295,7 +297,7 @@ test('readPlannedBatches returns a run of entries in order and refuses a gap', a
 })
 
 test('prune keeps the newest `retain` batches of both logs', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir, { retain: 3 })
   await runBatches(store, 10)
   assert.deepEqual(await store.prune(), { planned: [0, 1, 2, 3, 4, 5, 6], committed: [0, 1, 2, 3, 4, 5, 6] })
@@ -306,7 +308,7 @@ test('prune keeps the newest `retain` batches of both logs', async (t) => {
 })
 
 test('prune never removes batches from keepFromBatchId on', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await openStore(t, dir, { retain: 2 })
   await runBatches(store, 8)
   // A window still needs batches 3..7: only 0..2 may go, although retain alone would keep just 6 and 7.
@@ -321,7 +323,7 @@ test('prune never removes batches from keepFromBatchId on', async (t) => {
 })
 
 test('with retain 1 and a pending batch, the newest commit is kept', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, { ...options, retain: 1 })
   await runBatches(first, 3)
   await first.writePlanned(plan(3))
@@ -337,7 +339,7 @@ test('with retain 1 and a pending batch, the newest commit is kept', async (t) =
 })
 
 test('a directory whose logs disagree is refused on open', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const first = await CheckpointStore.open(dir, options)
   await runBatches(first, 2)
   await first.close()
@@ -358,7 +360,7 @@ test('a directory whose logs disagree is refused on open', async (t) => {
 })
 
 test('a closed store refuses further use', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await CheckpointStore.open(dir, options)
   await store.close()
   await store.close()
@@ -370,20 +372,20 @@ test('a closed store refuses further use', async (t) => {
 })
 
 test('invalid options fail before the directory is touched', async (t) => {
-  const dir = join(await makeTempDir(t), 'never-created')
+  const dir = join(tempDir(t), 'never-created')
   await assert.rejects(CheckpointStore.open(dir, { ...options, appName: ' ' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: `option 'appName' must be a non-empty string, got " "`,
+    message: `CheckpointStore: option 'appName' must be a non-empty string, got a string (" ")`,
   })
   await assert.rejects(CheckpointStore.open(dir, { ...options, retain: 0 }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'retain' must be a positive integer (batches to keep), got 0",
+    message: "CheckpointStore: option 'retain' must be at least 1 (batches to keep), got 0",
   })
   await assert.rejects(readdir(dir), { code: 'ENOENT' })
 })
 
 test('a format-1 directory is upgraded as it is opened: metadata rewritten, old entries read as format 2', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   await cp(join(import.meta.dirname, 'fixtures', 'v1-direct-stream', 'checkpoint'), dir, { recursive: true })
   const { logger, entries } = recordingLogger()
   const store = await openStore(t, dir, { appName: 'v1-fixture', logger })

@@ -7,7 +7,7 @@ import { createDirectStream } from '../../src/source/direct-stream.ts'
 import type { Batch } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { bootstrap, testClient } from '../helpers/kafka.ts'
-import { makeTempDir } from './temp-dir.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const fixture = join(import.meta.dirname, 'fixtures', 'v1-direct-stream', 'checkpoint')
 const topic = 'sluice-v1-fixture'
@@ -22,7 +22,7 @@ for (const name of [undefined, 'words']) {
     await client.createTopics([{ name: topic, partitions: 2 }])
     t.after(() => client.deleteTopics([topic]).catch(() => {}))
     await client.produce(Array.from({ length: 60 }, (_, i) => ({ topic, partition: i % 2, value: `r${i}` })))
-    const dir = await makeTempDir(t)
+    const dir = tempDir(t, 'v1-upgrade')
     await cp(fixture, dir, { recursive: true })
 
     const ssc = new StreamingContext({

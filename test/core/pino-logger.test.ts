@@ -67,7 +67,7 @@ test('a logger that is neither kind fails at construction naming the option', ()
     {
       code: ErrorCodes.INVALID_OPTION,
       message:
-        "option 'logger' must have debug, info, warn, error and child methods (sluice's Logger, or a pino logger), got an object",
+        "new StreamingContext: option 'logger' must be a Logger (an object with debug, info, warn, error and child methods); it has no debug, warn, error, child method",
     },
   )
 })

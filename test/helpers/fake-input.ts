@@ -71,7 +71,11 @@ export class FakeInput extends InputDStream<number> {
     context: StreamingContext,
     options: { topic?: string; partitions?: number; perBatch?: number; name?: string } = {},
   ) {
-    super(context, { name: options.name ?? `fake-${options.topic ?? 'fake'}`, defaultPrefix: 'fake' })
+    super(context, {
+      name: options.name ?? `fake-${options.topic ?? 'fake'}`,
+      defaultPrefix: 'fake',
+      owner: 'FakeInput',
+    })
     this.topic = options.topic ?? 'fake'
     this.partitions = options.partitions ?? 2
     this.perBatch = options.perBatch ?? 5

@@ -8,7 +8,7 @@ import { freePort } from '../../src/local-servers/ports.ts'
 import type { SinkBatch, SinkOffsetRange } from '../../src/sinks/batch.ts'
 import { createKafkaSink, type KafkaSink, type KafkaSinkTransaction } from '../../src/sinks/kafka-sink.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { readTopic } from '../kafka/committed-reads.ts'
+import { consumeTopic } from '../helpers/topic-reader.ts'
 
 interface World {
   readonly app: string
@@ -38,8 +38,19 @@ async function world(t: TestContext): Promise<World> {
   }
 }
 
-function batch(id: number, ranges: SinkOffsetRange[], replay = false): SinkBatch {
-  return { id, time: 1_700_000_000_000 + id, replay, offsetRanges: ranges }
+function batch(
+  id: number,
+  ranges: SinkOffsetRange[],
+  replay = false,
+  lostRanges?: SinkOffsetRange[],
+): SinkBatch {
+  return {
+    id,
+    time: 1_700_000_000_000 + id,
+    replay,
+    offsetRanges: ranges,
+    ...(lostRanges ? { lostRanges } : {}),
+  }
 }
 
 const range = (
@@ -73,7 +84,7 @@ function mirror(out: string) {
 }
 
 const values = async (w: World, isolation?: 'read_uncommitted') =>
-  (await readTopic(w.client, w.out, 2, isolation)).map((r) => r.value)
+  (await consumeTopic(w.out, isolation)).map((r) => r.value)
 
 test('each batch is visible exactly once to read_committed readers, and the group holds its until-offsets', async (t) => {
   const w = await world(t)
@@ -204,19 +215,21 @@ test('invalid options fail at construction naming the option', () => {
   const brokers = bootstrap()
   assert.throws(() => createKafkaSink({ app: '', brokers }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'app' must be a non-empty string",
+    message: `createKafkaSink: option 'app' must be a non-empty string, got a string ("")`,
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: [] }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'brokers' must be a non-empty array of 'host:port' strings",
+    message:
+      "createKafkaSink: option 'brokers' must be a non-empty array of 'host:port' strings, got an array (length 0)",
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers, groupId: ' ' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'groupId' must be a non-empty string",
+    message: `createKafkaSink: option 'groupId' must be a non-empty string, got a string (" ")`,
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers, transactionTimeoutMs: 1.5 }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'transactionTimeoutMs' must be a positive integer (milliseconds), got 1.5",
+    message:
+      "createKafkaSink: option 'transactionTimeoutMs' must be an integer (milliseconds), got a number (1.5)",
   })
 })
 
@@ -258,6 +271,57 @@ test('start fails when a declared output topic does not exist, naming it', async
       error.message === `topic '${missing}' does not exist`,
   )
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: bootstrap(), topics: [''] }), {
-    message: "option 'topics' must be an array of topic names",
+    message: `createKafkaSink: option 'topics[0]' must be a topic name, got a string ("")`,
   })
+})
+
+test('a gap declared lost is written over and kept in the offsets metadata; an undeclared gap still fails', async (t) => {
+  const w = await world(t)
+  const sink = await w.sink()
+  await sink.writeBatch(batch(0, [range(w.source, 0, 0n, 2n), range(w.source, 1, 0n, 1n)]), mirror(w.out))
+  assert.deepEqual(await sink.lostRecords(), [])
+
+  // Partition 0 stood at 2; retention moved its log start to 5 before the stream read on.
+  const b1 = batch(1, [range(w.source, 0, 5n, 6n), range(w.source, 1, 1n, 2n)], false, [
+    range(w.source, 0, 2n, 5n),
+  ])
+  assert.equal(await sink.writeBatch(b1, mirror(w.out)), 'applied')
+  assert.deepEqual(await sink.storedOffsets(), { [w.source]: { 0: 6n, 1: 2n } })
+  const afterB1 = [
+    { topic: w.source, partition: 0, records: 3n, last: { fromOffset: 2n, untilOffset: 5n, batchId: 1 } },
+  ]
+  assert.deepEqual(await sink.lostRecords(), afterB1)
+  // Visible to any tool that reads the group's offsets with their metadata.
+  const metadata = (await w.client.groupOffsets(`sluice-${w.app}`)).find((o) => o.partition === 0)?.metadata
+  assert.deepEqual(JSON.parse(metadata!), {
+    format: 'sluice.lost.v1',
+    records: '3',
+    last: { from: '2', until: '5', batch: 1 },
+  })
+  assert.equal(await sink.writeBatch({ ...b1, replay: true }, mirror(w.out)), 'already-applied')
+
+  // The next batch without loss carries the total forward; a second loss adds to it.
+  await sink.writeBatch(batch(2, [range(w.source, 0, 6n, 7n), range(w.source, 1, 2n, 2n)]), mirror(w.out))
+  assert.deepEqual(await sink.lostRecords(), afterB1)
+  const b3 = batch(3, [range(w.source, 0, 9n, 9n), range(w.source, 1, 4n, 5n)], false, [
+    range(w.source, 0, 7n, 9n),
+    range(w.source, 1, 2n, 4n),
+  ])
+  assert.equal(await sink.writeBatch(b3, mirror(w.out)), 'applied')
+  assert.deepEqual(await sink.lostRecords(), [
+    { topic: w.source, partition: 0, records: 5n, last: { fromOffset: 7n, untilOffset: 9n, batchId: 3 } },
+    { topic: w.source, partition: 1, records: 2n, last: { fromOffset: 2n, untilOffset: 4n, batchId: 3 } },
+  ])
+
+  // A gap nobody declared: nothing is written.
+  await assert.rejects(
+    sink.writeBatch(batch(4, [range(w.source, 1, 7n, 8n)]), mirror(w.out)),
+    (error: SluiceError) => {
+      assert.equal(error.code, ErrorCodes.SINK_OFFSET_MISMATCH)
+      assert.match(error.message, /offsets 5 to 6 would never be written \(a gap\)/)
+      return true
+    },
+  )
+  assert.deepEqual(await values(w), ['0:0', '0:1', '0:5', '0:6', '1:0', '1:1', '1:4'])
+  assert.deepEqual(await sink.storedOffsets(), { [w.source]: { 0: 9n, 1: 5n } })
 })

@@ -14,7 +14,7 @@ import type { Batch } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { BatchDriver } from '../../src/testing/batch-driver.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { checkpointDir } from '../stream/support.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 interface Seen {
   readonly batch: Batch
@@ -82,7 +82,7 @@ async function twoPartitionTopic(t: TestContext, client: KafkaClient): Promise<s
 test('data lost to retention: the error names every partition; with failOnDataLoss: false the batch carries lostRanges', async (t) => {
   const client = testClient(t)
   const topic = await twoPartitionTopic(t, client)
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const first = valueJob({ appName: 'loss', checkpoint: dir, stream: { subscribe: [topic] } })
   await first.ssc.start()
   await first.driver.next()
@@ -120,7 +120,7 @@ test('data lost to retention: the error names every partition; with failOnDataLo
 test('retention deleting the ranges of a pending batch: the re-run fails saying how to go on, or reads what is left', async (t) => {
   const client = testClient(t)
   const topic = await twoPartitionTopic(t, client)
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const crashed = valueJob({ appName: 'pending', checkpoint: dir, stream: { subscribe: [topic] }, failAt: 0 })
   await crashed.ssc.start()
   await assert.rejects(crashed.driver.next())
@@ -166,7 +166,7 @@ test('a topic dropped from the subscription and added back resumes where it stop
   const client = testClient(t)
   const kept = await createTestTopic(t, client)
   const dropped = await createTestTopic(t, client)
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   await produce(client, kept, 0, 0, 2)
   await produce(client, dropped, 0, 0, 3)
   const run = async (subscribe: string[]) => {
@@ -210,7 +210,7 @@ test('two contexts in one process each name their inputs alike and restore their
   const topic = await createTestTopic(t, client, { partitions: 2 })
   await produce(client, topic, 0, 0, 400)
   await produce(client, topic, 1, 0, 400)
-  const dirs = [checkpointDir(t), checkpointDir(t)]
+  const dirs = [tempDir(t, 'checkpoint'), tempDir(t, 'checkpoint')]
   const stream = { subscribe: [topic], backpressure: { enabled: true, initialRate: 500 } }
   const jobs = dirs.map((checkpoint, i) => valueJob({ appName: `rates-${i}`, checkpoint, stream }))
   for (const job of jobs) await job.ssc.start()
@@ -249,7 +249,7 @@ test('progress: per partition from, until, latest offset and lag after the batch
   await produce(client, topic, 1, 0, 30)
   const job = valueJob({
     appName: 'lag',
-    checkpoint: checkpointDir(t),
+    checkpoint: tempDir(t, 'checkpoint'),
     stream: { subscribe: [topic], maxRatePerPartition: 100 }, // 10 per partition per 100 ms batch
   })
   await job.ssc.start()

@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/scheduler/manual-clock.ts'
 import { queueStream } from '../../src/source/queue-stream.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { BatchDriver, collectBatches } from '../../src/testing/batch-driver.ts'
-import { checkpointDir } from '../stream/support.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 function context(options: { checkpoint?: string; clock?: ManualClock } = {}) {
   const clock = options.clock ?? new ManualClock(1_000)
@@ -77,7 +77,7 @@ test('oneAtATime: false takes everything queued since the last batch, as one uni
 })
 
 test('across a restart a queue stream keeps its place by position: the pending batch re-runs its RDDs, then it goes on', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const queued = () => items([10], [20], [30], [40], [50])
   const first = context({ checkpoint: dir })
   const seen: [number, number[]][] = []
@@ -114,7 +114,7 @@ test('across a restart a queue stream keeps its place by position: the pending b
 })
 
 test('a restart whose queue lacks the RDDs the pending batch took fails saying why', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const first = context({ checkpoint: dir })
   queueStream(first.ssc, items([1], [2], [3])).foreachBatch((_rdd, batch) => {
     if (batch.id === 2) throw new Error('down')
@@ -153,7 +153,7 @@ test('input names: given, or kind and registration order within each context; a 
   const invalid = (options: object, message: string, given: unknown = rdds) =>
     assert.throws(
       () => queueStream(ssc, given as never, options),
-      (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
+      (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === `queueStream: ${message}`,
     )
   invalid(
     { name: 'orders' },
@@ -167,9 +167,12 @@ test('input names: given, or kind and registration order within each context; a 
     { name: 'a/b' },
     `option 'name' must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.', got "a/b"`,
   )
-  invalid({ oneAtATime: 'yes' }, `option 'oneAtATime' must be a boolean, got "yes"`)
-  invalid({}, `option 'rdds[1]' must be an RDD (parallelize(...) makes one), got an array`, [rdds[0], [1, 2]])
-  invalid({}, `option 'rdds' must be an array of RDDs, got "none"`, 'none')
+  invalid({ oneAtATime: 'yes' }, `option 'oneAtATime' must be a boolean, got a string ("yes")`)
+  invalid({}, `option 'rdds[1]' must be an RDD (parallelize(...) makes one), got an array (length 2)`, [
+    rdds[0],
+    [1, 2],
+  ])
+  invalid({}, `option 'rdds' must be an array of RDDs, got a string ("none")`, 'none')
   // Failed constructions registered nothing: the next default name is still queue-2.
   assert.equal(queueStream(ssc, rdds).name, 'queue-2')
 })

@@ -11,7 +11,7 @@ import { InputDStream, type InputRecovery, type InputSlice } from '../../src/str
 import type { SourcePosition } from '../../src/stream/listener.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { BatchDriver, collectBatches } from '../../src/testing/batch-driver.ts'
-import { checkpointDir } from './support.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 /** An input that takes data in on its own (like a receiver): each batch plans at most two held values. */
 class HoldingInput extends InputDStream<number> {
@@ -22,7 +22,7 @@ class HoldingInput extends InputDStream<number> {
   stops = 0
 
   constructor(context: StreamingContext) {
-    super(context, { defaultPrefix: 'holding' })
+    super(context, { defaultPrefix: 'holding', owner: 'HoldingInput' })
   }
 
   async open(recovery: InputRecovery): Promise<void> {
@@ -124,7 +124,7 @@ test('after each commit every input learns which batches the driver will never r
 })
 
 test('an input opened from a checkpoint learns the newest logged batch and whether it committed', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'input-seam')
   {
     const { ssc, driver } = context({ checkpoint: dir })
     const input = new HoldingInput(ssc)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { test } from 'node:test'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
@@ -8,9 +9,9 @@ import type { StreamingContextOptions } from '../../src/stream/context-options.t
 import type { StreamingListener, StreamingStoppedEvent } from '../../src/stream/listener.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { BatchDriver } from '../../src/testing/batch-driver.ts'
-import { recordingLogger } from '../checkpoint/temp-dir.ts'
 import { FakeInput } from '../helpers/fake-input.ts'
-import { checkpointDir } from './support.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const start = 1_000_000
 
@@ -57,7 +58,7 @@ function recorder() {
 }
 
 test('listeners hear every event in order, and BatchInfo carries a plain-JSON progress record', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const { ssc, driver } = manualContext('events', { checkpoint: dir })
   const input = new FakeInput(ssc, { partitions: 1, perBatch: 3 })
   input.foreachBatch(async (rdd) => {
@@ -198,7 +199,7 @@ test('a failed batch is reported with its progress, then the stream stops with t
 })
 
 test('one INFO line per batch, and lines for started, recovered and stopped', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const run = async (batches: number, failAt?: number) => {
     const { logger, entries } = recordingLogger()
     const { ssc, driver } = manualContext('logs', { checkpoint: dir, logger })
@@ -277,7 +278,7 @@ test('one INFO line per batch, and lines for started, recovered and stopped', as
 })
 
 test('ssc.stop() from inside an output operation stops after that batch instead of waiting for itself', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const { ssc, driver } = manualContext('self-stop', { checkpoint: dir })
   const seen: number[] = []
   new FakeInput(ssc).foreachBatch(async (_rdd, batch) => {
@@ -299,7 +300,7 @@ test('ssc.stop() from inside an output operation stops after that batch instead 
 })
 
 test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, and a restart re-runs it', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t, 'checkpoint')
   const { logger, entries } = recordingLogger()
   const { ssc, clock, driver } = manualContext('slow-stop', { checkpoint: dir, logger, stopTimeout: 50 })
   const events = recorder()
@@ -340,4 +341,20 @@ test('a graceful stop that outlasts stopTimeout abandons the batch uncommitted, 
     [1, true],
     [2, false],
   ])
+})
+
+test('a long run adds no listener per batch to anything that lives as long as the context', async () => {
+  const { ssc, driver } = manualContext('many-batches')
+  const listenersDuringBatches: number[] = []
+  new FakeInput(ssc, { partitions: 1, perBatch: 1 }).foreachBatch(async (rdd, batch) => {
+    assert.equal(batch.signal.aborted, false)
+    await rdd.collect()
+    listenersDuringBatches.push(getEventListeners(ssc.batchSignal(), 'abort').length)
+  })
+  await ssc.start()
+  await driver.run(30)
+  await ssc.stop()
+  // Between batches the context's own stop signal holds no listener left by a batch.
+  assert.equal(getEventListeners(ssc.batchSignal(), 'abort').length, 0)
+  assert.ok(Math.max(...listenersDuringBatches) <= 2, `batch signals hold ${listenersDuringBatches}`)
 })

@@ -21,7 +21,8 @@ test('ui: a malformed value fails at construction', () => {
     () => new StreamingContext({ appName: 'a', batchInterval: 10, logger: silentLogger, ui: 4040 as never }),
     {
       code: ErrorCodes.INVALID_OPTION,
-      message: "option 'ui' must be true, false or { port, host, historySize, registry }, got 4040",
+      message:
+        "new StreamingContext: option 'ui' must be true, false or { port, host, historySize, registry }, got a number (4040)",
     },
   )
 })

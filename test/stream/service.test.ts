@@ -3,73 +3,72 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { exitOf, type Job, startJob, waitForLine } from './child-job.ts'
-import { checkpointDir } from './support.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { jobStarter } from '../helpers/child-job.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
-const script = join(import.meta.dirname, '..', 'fixtures', 'service-child.ts')
-
-function run(env: Record<string, string>): Job {
-  return startJob(env, script)
-}
+const serviceJob = join(import.meta.dirname, '..', 'fixtures', 'service-child.ts')
 
 test('a stream that fails while nobody awaits termination still makes the process exit 1', async (t) => {
+  const start = jobStarter(t, serviceJob)
   for (const mode of ['fail', 'fail-awaited']) {
-    const job = run({ MODE: mode, CHECKPOINT: join(checkpointDir(t), 'ckpt') })
-    await waitForLine(job, 'in-output:1')
-    await waitForLine(job, 'stopped graceful=false')
-    assert.deepEqual(await exitOf(job), { code: 1, signal: null }, mode)
+    const job = start({ MODE: mode, CHECKPOINT: join(tempDir(t, 'service'), 'ckpt') })
+    await job.waitFor('in-output:1')
+    await job.waitFor('stopped graceful=false')
+    assert.deepEqual(await job.exited, { code: 1, signal: null }, mode)
+    assert.match(job.stderr, /"msg":"stream stopped by a failure"/, 'the failure is logged')
   }
 })
 
 test('SIGTERM stops gracefully (exit 0); a second SIGTERM abandons the running batch and ends the process', async (t) => {
-  const dir = join(checkpointDir(t), 'ckpt')
-  const calm = run({ MODE: 'totals', CHECKPOINT: dir, OUT: join(dir, '..', 'totals.json'), ITEMS: '3' })
-  await waitForLine(calm, 'committed:2')
+  const start = jobStarter(t, serviceJob)
+  const dir = join(tempDir(t, 'service'), 'ckpt')
+  const calm = start({ MODE: 'totals', CHECKPOINT: dir, OUT: join(dir, '..', 'totals.json'), ITEMS: '3' })
+  await calm.waitFor('committed:2')
   calm.process.kill('SIGTERM')
-  await waitForLine(calm, 'stopped graceful=true')
-  assert.deepEqual(await exitOf(calm), { code: 0, signal: null })
+  await calm.waitFor('stopped graceful=true')
+  assert.deepEqual(await calm.exited, { code: 0, signal: null })
 
-  const hangDir = join(checkpointDir(t), 'ckpt')
-  const stuck = run({ MODE: 'hang', CHECKPOINT: hangDir })
-  await waitForLine(stuck, 'in-output:1')
+  const hangDir = join(tempDir(t, 'service'), 'ckpt')
+  const stuck = start({ MODE: 'hang', CHECKPOINT: hangDir })
+  await stuck.waitFor('in-output:1')
   stuck.process.kill('SIGTERM') // graceful: waits for batch 1 (stopTimeout is 60 s)
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await sleep(300)
   assert.equal(stuck.process.exitCode, null, 'still waiting for the running batch')
   stuck.process.kill('SIGTERM')
-  await waitForLine(stuck, 'stopped graceful=false')
+  await stuck.waitFor('stopped graceful=false')
   // The stuck output still holds the process: the signal, raised again once the lock is released, ends it.
-  assert.deepEqual(await exitOf(stuck), { code: null, signal: 'SIGTERM' })
+  assert.deepEqual(await stuck.exited, { code: null, signal: 'SIGTERM' })
   assert.deepEqual(readdirSync(join(hangDir, 'commits')), ['0'], 'batch 1 was abandoned uncommitted')
 })
 
 test('SIGTERM during the recovery of a stateful job exits cleanly, and the restart ends with exact totals', async (t) => {
-  const base = checkpointDir(t)
+  const start = jobStarter(t, serviceJob)
+  const base = tempDir(t, 'service')
   const env = { MODE: 'totals', CHECKPOINT: join(base, 'ckpt'), OUT: join(base, 'totals.json'), ITEMS: '10' }
   const expected: Record<string, number> = {}
   for (let i = 0; i < 10; i++)
     for (let k = 0; k <= i % 3; k++) expected[`k${k}`] = (expected[`k${k}`] ?? 0) + i
 
   // 1. Six items, then a graceful stop: state snapshots after batches 1, 3 and 5.
-  const first = run({ ...env, ITEMS: '6' })
-  await waitForLine(first, 'committed:5')
+  const first = start({ ...env, ITEMS: '6' })
+  await first.waitFor('committed:5')
   first.process.kill('SIGTERM')
-  assert.deepEqual(await exitOf(first), { code: 0, signal: null })
+  assert.deepEqual(await first.exited, { code: 0, signal: null })
 
   // 2. A signal while the restart loads its state snapshot: no batch runs, the process exits 0.
-  const interrupted = run({ ...env, PAUSE_IN_RECOVERY: '1' })
-  await waitForLine(interrupted, 'recovering')
+  const interrupted = start({ ...env, PAUSE_IN_RECOVERY: '1' })
+  await interrupted.waitFor('recovering')
   interrupted.process.kill('SIGTERM')
   const commits = readdirSync(join(env.CHECKPOINT, 'commits')).sort()
-  const lines: string[] = []
-  for await (const line of interrupted.lines) lines.push(line)
-  assert.deepEqual(await exitOf(interrupted), { code: 0, signal: null })
-  assert.deepEqual(lines, ['started', 'stopped graceful=true'])
+  assert.deepEqual(await interrupted.exited, { code: 0, signal: null })
+  assert.deepEqual(interrupted.lines, ['recovering', 'started', 'stopped graceful=true'])
   assert.deepEqual(readdirSync(join(env.CHECKPOINT, 'commits')).sort(), commits, 'no batch ran')
 
   // 3. The next start goes on with items 6 to 9 and ends exact.
-  const last = run(env)
-  await waitForLine(last, `totals:${JSON.stringify(expected)}`)
+  const last = start(env)
+  await last.waitFor(`totals:${JSON.stringify(expected)}`)
   last.process.kill('SIGTERM')
-  assert.deepEqual(await exitOf(last), { code: 0, signal: null })
+  assert.deepEqual(await last.exited, { code: 0, signal: null })
   assert.deepEqual(JSON.parse(readFileSync(env.OUT, 'utf8')), expected)
 })

@@ -1,9 +1,5 @@
 // Shared fixtures for the stream tests: a replayable in-memory input and helpers to run a
 // context for an exact number of batches.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { TestContext } from 'node:test'
 import type { JsonValue } from '../../src/checkpoint/json-value.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import { fromSource } from '../../src/rdd/source-rdd.ts'
@@ -41,7 +37,11 @@ export class SyntheticInput<T> extends InputDStream<T> {
   readonly #positions: bigint[]
 
   constructor(context: StreamingContext, options: SyntheticOptions<T>) {
-    super(context, { name: options.topic ?? 'synthetic', defaultPrefix: 'synthetic' })
+    super(context, {
+      name: options.topic ?? 'synthetic',
+      defaultPrefix: 'synthetic',
+      owner: 'SyntheticInput',
+    })
     this.topic = options.topic ?? 'synthetic'
     this.options = options
     this.available = options.available
@@ -93,12 +93,6 @@ export class SyntheticInput<T> extends InputDStream<T> {
 /** The ids of the batches whose data is offsets [from, until) of each partition. */
 export function offsetsOfBatch(batchId: number, perBatch: number, available: number): [number, number] {
   return [Math.min(batchId * perBatch, available), Math.min((batchId + 1) * perBatch, available)]
-}
-
-export function checkpointDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-state-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
@@ -39,6 +39,9 @@ export class SqliteEngine implements SqlEngine {
 
   async open(): Promise<void> {
     try {
+      // Loaded on first use: Node 22 warns that node:sqlite is experimental when it loads, and
+      // applications without an SQLite sink should neither load it nor see the warning.
+      const { DatabaseSync } = await import('node:sqlite')
       const db = new DatabaseSync(this.#path, { timeout: 0 })
       this.#db = db
       db.exec('PRAGMA busy_timeout = 0')
@@ -91,6 +94,16 @@ export class SqliteEngine implements SqlEngine {
     return rows.length > 0
   }
 
+  /** Another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED), also after busyTimeoutMs. */
+  isTransient(error: unknown): boolean {
+    return isBusy(error) || (error instanceof SluiceError && isBusy(error.cause))
+  }
+
+  /** Never asked: a local COMMIT either returns or fails, its outcome is never unknown. */
+  async committed(): Promise<boolean | undefined> {
+    return undefined
+  }
+
   async close(): Promise<void> {
     await this.#exclusive(async () => {
       this.#db?.close()
@@ -128,7 +141,8 @@ export class SqliteEngine implements SqlEngine {
         if (Date.now() + backoff > deadline) {
           throw new SluiceError(
             ErrorCodes.SINK,
-            `${this.target} stayed locked by another connection for ${this.#busyTimeoutMs} ms while ${what}`,
+            `${this.target} stayed locked by another connection for ${this.#busyTimeoutMs} ms while ${what} ` +
+              `(${messageOf(error)})`,
             { cause: error, retriable: true, details: { path: this.#path } },
           )
         }

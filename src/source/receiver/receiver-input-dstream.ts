@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { JsonValue } from '../../checkpoint/json-value.ts'
-import { ErrorCodes, invalidOption, SluiceError } from '../../core/errors.ts'
+import { ErrorCodes, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import { KafkaClient } from '../../kafka/client.ts'
 import type { KafkaRecord } from '../../kafka/records.ts'
@@ -100,15 +100,9 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
   #fresh = true
 
   constructor(context: StreamingContext, options: ReceiverStreamOptions<K, V>) {
-    const settings = resolveReceiverOptions(options, context.logger)
-    if (settings.wal !== undefined && context.checkpointDir === undefined) {
-      throw invalidOption(
-        'writeAheadLog',
-        'needs a checkpoint directory: set `checkpoint` on the StreamingContext (the log lives in <checkpoint>/receivers/<input name>)',
-      )
-    }
+    const settings = resolveReceiverOptions(options, context)
     // Registered with the context only once every option is known to be valid.
-    super(context, { name: settings.name, defaultPrefix: 'kafka-receiver' })
+    super(context, { name: settings.name, defaultPrefix: 'kafka-receiver', owner: 'createReceiverStream' })
     this.#settings = settings
     this.#rateController = createRateController(settings.rates, context.batchInterval)
     this.#logger = context.logger.child({ input: this.name })

@@ -1,19 +1,43 @@
-import { describeValue } from '../../core/describe-value.ts'
+import { describeReceived } from '../../core/describe-value.ts'
 import { invalidOption } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import {
-  type KafkaClientOptions,
+  arrayOption,
+  customOption,
+  durationMs,
+  eitherOption,
+  integerOption,
+  MAX_INT32,
+  nonEmptyString,
+  numberOption,
+  oneOf,
+  optionPath,
+  optionsObject,
+  parseOptions,
+  required,
+  withOwner,
+} from '../../core/options.ts'
+import {
+  brokerList,
+  connectionOptionFields,
+  type KafkaConnectionOptions,
   type ResolvedClientOptions,
-  resolveClientOptions,
+  resolveConnection,
 } from '../../kafka/options.ts'
 import type { PayloadDecoder } from '../../kafka/records.ts'
 import type { IsolationLevel } from '../../kafka/types.ts'
 import {
   type BackpressureOptions,
-  normalizeRateControlOptions,
   type RateControlSettings,
+  rateControlOptionFields,
+  rateControlSettings,
 } from '../../scheduler/rate-control-options.ts'
-import { type Deserializers, resolveDeserializer } from '../deserializers.ts'
+import {
+  type Deserializer,
+  type Deserializers,
+  deserializersOption,
+  resolveDeserializer,
+} from '../deserializers.ts'
 import type { DamagePolicy } from './wal-damage.ts'
 
 /** The received-data and tracker logs' segment settings. */
@@ -25,7 +49,7 @@ export interface WriteAheadLogOptions {
 }
 
 /** Options of `createReceiverStream` (Spark's `KafkaUtils.createStream` and its receiver settings). */
-export interface ReceiverStreamOptions<K, V> extends Partial<Omit<KafkaClientOptions, 'logger' | 'brokers'>> {
+export interface ReceiverStreamOptions<K, V> extends KafkaConnectionOptions {
   /** Bootstrap brokers, `host:port`. */
   readonly brokers: readonly string[]
   /** Topics the receiver's consumer subscribes to. */
@@ -115,199 +139,139 @@ const RECEIVER_DEFAULTS = {
   onDamagedWal: 'fail',
 } as const
 
-const CONNECTION_KEYS = [
-  'brokers',
-  'clientId',
-  'connectTimeoutMs',
-  'requestTimeoutMs',
-  'retryTimeoutMs',
-  'tls',
-  'sasl',
-]
-const RECEIVER_KEYS = [
-  ...CONNECTION_KEYS,
-  'topics',
-  'groupId',
-  'name',
-  'writeAheadLog',
-  'blockInterval',
-  'blockQueueSize',
-  'receiverMaxRate',
-  'backpressure',
-  'deserializers',
-  'startingOffsets',
-  'isolationLevel',
-  'maxBytesPerFetch',
-  'autoCommitInterval',
-  'sessionTimeout',
-  'heartbeatInterval',
-  'groupInstanceId',
-  'restartDelay',
-  'onDamagedWal',
-]
-const WAL_KEYS = ['rollInterval', 'maxSegmentBytes']
-const DESERIALIZER_KEYS = ['key', 'value']
-const MAX_TIMER_MS = 2 ** 31 - 1
+const writeAheadLogOptions = optionsObject({
+  rollInterval: durationMs(),
+  maxSegmentBytes: integerOption({ min: 4096, max: 2 ** 30, unit: 'bytes' }),
+})
+
+const writeAheadLogOption = eitherOption(
+  (value) => typeof value !== 'object' || value === null || Array.isArray(value),
+  customOption<boolean>('true, false or { rollInterval, maxSegmentBytes }', (value, path) => {
+    if (typeof value === 'boolean') return value
+    throw invalidOption(
+      path,
+      `must be true, false or { rollInterval, maxSegmentBytes }, got ${describeReceived(value)}`,
+    )
+  }),
+  writeAheadLogOptions,
+)
+
+const receiverOptions = optionsObject(
+  {
+    ...connectionOptionFields,
+    brokers: required(brokerList),
+    topics: required(
+      arrayOption(nonEmptyString, { nonEmpty: true, expected: 'a non-empty array of topic names' }),
+    ),
+    groupId: required(nonEmptyString),
+    name: nonEmptyString,
+    writeAheadLog: writeAheadLogOption,
+    blockInterval: durationMs(),
+    blockQueueSize: integerOption({ min: 1, max: 100_000, unit: 'blocks' }),
+    receiverMaxRate: numberOption({ min: 0, unit: 'records per second, 0 = no limit' }),
+    backpressure: rateControlOptionFields.backpressure,
+    deserializers: deserializersOption,
+    startingOffsets: oneOf(['earliest', 'latest']),
+    isolationLevel: oneOf(['read_committed', 'read_uncommitted']),
+    maxBytesPerFetch: integerOption({ min: 1024, max: MAX_INT32, unit: 'bytes' }),
+    autoCommitInterval: durationMs(),
+    sessionTimeout: durationMs(),
+    heartbeatInterval: durationMs(),
+    groupInstanceId: nonEmptyString,
+    restartDelay: durationMs(0),
+    onDamagedWal: oneOf(['fail', 'skip']),
+  },
+  (o, path) => {
+    const wal = o.writeAheadLog !== undefined && o.writeAheadLog !== false
+    if (wal && o.autoCommitInterval !== undefined) {
+      throw invalidOption(
+        optionPath(path, 'autoCommitInterval'),
+        'has no effect with writeAheadLog: the receiver commits each block once it is in the log; remove it',
+      )
+    }
+    if (!wal && o.onDamagedWal !== undefined) {
+      throw invalidOption(optionPath(path, 'onDamagedWal'), 'only applies with writeAheadLog: true')
+    }
+    const session = o.sessionTimeout ?? RECEIVER_DEFAULTS.sessionTimeoutMs
+    const heartbeat = o.heartbeatInterval ?? RECEIVER_DEFAULTS.heartbeatIntervalMs
+    if (heartbeat >= session) {
+      throw invalidOption(
+        optionPath(path, 'heartbeatInterval'),
+        `must be shorter than sessionTimeout (${session} ms), got ${heartbeat}`,
+      )
+    }
+  },
+)
 
 /**
  * Checks every option of a receiver stream at construction and fills in the defaults; an
- * unknown or misspelt option is refused with the list of known ones, and options that only
+ * unknown or misspelt option is refused with the closest known one, and options that only
  * mean something in the other mode (auto-commit with a write-ahead log, damage policy
  * without one) are refused rather than ignored.
  */
 export function resolveReceiverOptions<K, V>(
   options: ReceiverStreamOptions<K, V>,
-  logger: Logger,
+  context: {
+    readonly logger: Logger
+    readonly batchInterval: number
+    readonly checkpointDir: string | undefined
+  },
 ): ResolvedReceiverSettings<K, V> {
-  const o = knownKeys(options, '', RECEIVER_KEYS)
-  const topics = o.topics
-  if (!Array.isArray(topics) || topics.length === 0) {
-    throw invalidOption('topics', `must be a non-empty array of topic names, got ${describeValue(topics)}`)
-  }
-  topics.forEach((topic, i) => {
-    if (typeof topic !== 'string' || topic.trim() === '') {
-      throw invalidOption(`topics[${i}]`, `must be a non-empty topic name, got ${describeValue(topic)}`)
+  const o = parseOptions(receiverOptions, options, 'createReceiverStream')
+  const walOption = o.writeAheadLog
+  const wal =
+    walOption === undefined || walOption === false
+      ? undefined
+      : {
+          rollIntervalMs:
+            (walOption === true ? undefined : walOption.rollInterval) ?? RECEIVER_DEFAULTS.rollIntervalMs,
+          maxSegmentBytes:
+            (walOption === true ? undefined : walOption.maxSegmentBytes) ?? RECEIVER_DEFAULTS.maxSegmentBytes,
+        }
+  withOwner('createReceiverStream', () => {
+    if (wal !== undefined && context.checkpointDir === undefined) {
+      throw invalidOption(
+        'writeAheadLog',
+        'needs a checkpoint directory: set `checkpoint` on the StreamingContext (the log lives in <checkpoint>/receivers/<input name>)',
+      )
     }
   })
-  const groupId = nonEmptyString(o.groupId, 'groupId')
-  if (groupId === undefined)
-    throw invalidOption('groupId', 'is required: the consumer group the receiver joins')
-  const connection = resolveClientOptions({
-    ...pick(o, CONNECTION_KEYS),
-    logger,
-  } as unknown as KafkaClientOptions)
-  const walOption = o.writeAheadLog
-  let wal: ResolvedReceiverSettings<K, V>['wal']
-  if (
-    walOption === true ||
-    (walOption !== null && typeof walOption === 'object' && !Array.isArray(walOption))
-  ) {
-    const w = walOption === true ? {} : knownKeys(walOption, 'writeAheadLog', WAL_KEYS)
-    wal = {
-      rollIntervalMs:
-        integer(w.rollInterval, 'writeAheadLog.rollInterval', 1, MAX_TIMER_MS) ??
-        RECEIVER_DEFAULTS.rollIntervalMs,
-      maxSegmentBytes:
-        integer(w.maxSegmentBytes, 'writeAheadLog.maxSegmentBytes', 4096, 2 ** 30) ??
-        RECEIVER_DEFAULTS.maxSegmentBytes,
-    }
-  } else if (walOption !== undefined && walOption !== false) {
-    throw invalidOption(
-      'writeAheadLog',
-      `must be true, false or { rollInterval, maxSegmentBytes }, got ${describeValue(walOption)}`,
-    )
-  }
-  if (wal !== undefined && o.autoCommitInterval !== undefined) {
-    throw invalidOption(
-      'autoCommitInterval',
-      'has no effect with writeAheadLog: the receiver commits each block once it is in the log; remove it',
-    )
-  }
-  if (wal === undefined && o.onDamagedWal !== undefined) {
-    throw invalidOption('onDamagedWal', 'only applies with writeAheadLog: true')
-  }
-  const onDamagedWal = o.onDamagedWal ?? RECEIVER_DEFAULTS.onDamagedWal
-  if (onDamagedWal !== 'fail' && onDamagedWal !== 'skip') {
-    throw invalidOption('onDamagedWal', `must be 'fail' or 'skip', got ${describeValue(onDamagedWal)}`)
-  }
-  const startFrom = o.startingOffsets ?? RECEIVER_DEFAULTS.startFrom
-  if (startFrom !== 'earliest' && startFrom !== 'latest') {
-    throw invalidOption(
-      'startingOffsets',
-      `must be 'earliest' or 'latest' (where a partition without a committed group offset starts), got ${describeValue(startFrom)}`,
-    )
-  }
-  const isolationLevel = o.isolationLevel ?? RECEIVER_DEFAULTS.isolationLevel
-  if (isolationLevel !== 'read_committed' && isolationLevel !== 'read_uncommitted') {
-    throw invalidOption(
-      'isolationLevel',
-      `must be 'read_committed' or 'read_uncommitted', got ${describeValue(isolationLevel)}`,
-    )
-  }
-  const deserializers =
-    o.deserializers === undefined ? {} : knownKeys(o.deserializers, 'deserializers', DESERIALIZER_KEYS)
   const receiverMaxRate = o.receiverMaxRate ?? 0
-  if (typeof receiverMaxRate !== 'number' || !Number.isFinite(receiverMaxRate) || receiverMaxRate < 0) {
-    throw invalidOption(
-      'receiverMaxRate',
-      `must be a non-negative number of records per second (0 = no limit), got ${describeValue(receiverMaxRate)}`,
-    )
-  }
-  const groupInstanceId = nonEmptyString(o.groupInstanceId, 'groupInstanceId')
-  const sessionTimeoutMs =
-    integer(o.sessionTimeout, 'sessionTimeout', 1, MAX_TIMER_MS) ?? RECEIVER_DEFAULTS.sessionTimeoutMs
-  const heartbeatIntervalMs =
-    integer(o.heartbeatInterval, 'heartbeatInterval', 1, MAX_TIMER_MS) ??
-    RECEIVER_DEFAULTS.heartbeatIntervalMs
-  if (heartbeatIntervalMs >= sessionTimeoutMs) {
-    throw invalidOption(
-      'heartbeatInterval',
-      `must be shorter than sessionTimeout (${sessionTimeoutMs} ms), got ${heartbeatIntervalMs}`,
-    )
-  }
   return {
-    connection,
-    topics: [...(topics as string[])],
-    groupId,
-    name: o.name as string | undefined,
-    wal,
-    blockIntervalMs:
-      integer(o.blockInterval, 'blockInterval', 1, MAX_TIMER_MS) ?? RECEIVER_DEFAULTS.blockIntervalMs,
-    blockQueueSize:
-      integer(o.blockQueueSize, 'blockQueueSize', 1, 100_000) ?? RECEIVER_DEFAULTS.blockQueueSize,
-    maxRate: receiverMaxRate === 0 ? Number.POSITIVE_INFINITY : receiverMaxRate,
-    rates: normalizeRateControlOptions({
-      ...(o.backpressure === undefined ? {} : { backpressure: o.backpressure as BackpressureOptions }),
+    connection: resolveConnection({
+      brokers: o.brokers,
+      ...(o.clientId === undefined ? {} : { clientId: o.clientId }),
+      ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
+      ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
+      ...(o.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: o.retryTimeoutMs }),
+      ...(o.tls === undefined ? {} : { tls: o.tls }),
+      ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
+      logger: context.logger,
     }),
-    key: resolveDeserializer<K>(deserializers.key as Deserializers<K, V>['key'], 'deserializers.key'),
-    value: resolveDeserializer<V>(deserializers.value as Deserializers<K, V>['value'], 'deserializers.value'),
-    startFrom,
-    isolationLevel,
-    maxBytesPerFetch:
-      integer(o.maxBytesPerFetch, 'maxBytesPerFetch', 1024, 2 ** 30) ?? RECEIVER_DEFAULTS.maxBytesPerFetch,
-    autoCommitIntervalMs:
-      integer(o.autoCommitInterval, 'autoCommitInterval', 1, MAX_TIMER_MS) ??
-      RECEIVER_DEFAULTS.autoCommitIntervalMs,
-    sessionTimeoutMs,
-    heartbeatIntervalMs,
-    groupInstanceId,
-    restartDelayMs:
-      integer(o.restartDelay, 'restartDelay', 0, MAX_TIMER_MS) ?? RECEIVER_DEFAULTS.restartDelayMs,
-    onDamagedWal,
+    topics: o.topics,
+    groupId: o.groupId,
+    name: o.name,
+    wal,
+    blockIntervalMs: o.blockInterval ?? RECEIVER_DEFAULTS.blockIntervalMs,
+    blockQueueSize: o.blockQueueSize ?? RECEIVER_DEFAULTS.blockQueueSize,
+    maxRate: receiverMaxRate === 0 ? Number.POSITIVE_INFINITY : receiverMaxRate,
+    rates: rateControlSettings(
+      o.backpressure === undefined ? {} : { backpressure: o.backpressure },
+      context.batchInterval,
+    ),
+    key: resolveDeserializer<K>(o.deserializers?.key as Deserializer<K> | undefined, 'deserializers.key'),
+    value: resolveDeserializer<V>(
+      o.deserializers?.value as Deserializer<V> | undefined,
+      'deserializers.value',
+    ),
+    startFrom: o.startingOffsets ?? RECEIVER_DEFAULTS.startFrom,
+    isolationLevel: o.isolationLevel ?? RECEIVER_DEFAULTS.isolationLevel,
+    maxBytesPerFetch: o.maxBytesPerFetch ?? RECEIVER_DEFAULTS.maxBytesPerFetch,
+    autoCommitIntervalMs: o.autoCommitInterval ?? RECEIVER_DEFAULTS.autoCommitIntervalMs,
+    sessionTimeoutMs: o.sessionTimeout ?? RECEIVER_DEFAULTS.sessionTimeoutMs,
+    heartbeatIntervalMs: o.heartbeatInterval ?? RECEIVER_DEFAULTS.heartbeatIntervalMs,
+    groupInstanceId: o.groupInstanceId,
+    restartDelayMs: o.restartDelay ?? RECEIVER_DEFAULTS.restartDelayMs,
+    onDamagedWal: o.onDamagedWal ?? RECEIVER_DEFAULTS.onDamagedWal,
   }
-}
-
-function knownKeys(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidOption(path || 'options', `must be an object, got ${describeValue(value)}`)
-  }
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      const option = path === '' ? key : `${path}.${key}`
-      throw invalidOption(option, `is not a known option (known: ${known.join(', ')})`)
-    }
-  }
-  return value as Record<string, unknown>
-}
-
-function pick(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const key of keys) if (o[key] !== undefined) out[key] = o[key]
-  return out
-}
-
-function nonEmptyString(value: unknown, option: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw invalidOption(option, `must be a non-empty string, got ${describeValue(value)}`)
-  }
-  return value
-}
-
-function integer(value: unknown, option: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(option, `must be an integer from ${min} to ${max}, got ${describeValue(value)}`)
-  }
-  return value
 }

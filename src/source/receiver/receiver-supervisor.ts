@@ -12,7 +12,7 @@ import { BlockGenerator } from './block-generator.ts'
 import type { ReceivedBlockHandler } from './block-handler.ts'
 import type { ReceivedBlock } from './received-block.ts'
 import type { ReceivedBlockTracker } from './received-block-tracker.ts'
-import { type BlockEvent, blockChannel } from './receiver-diagnostics.ts'
+import { type ReceiverBlockEvent, receiverBlockChannel } from './receiver-diagnostics.ts'
 
 export interface ReceiverSupervisorOptions {
   /** The input's name, for diagnostics. */
@@ -262,9 +262,9 @@ export class ReceiverSupervisor {
     }
   }
 
-  #publish(step: BlockEvent['step'], block: ReceivedBlock): void {
-    if (blockChannel.hasSubscribers) {
-      blockChannel.publish({ input: this.#options.input, step, block } satisfies BlockEvent)
+  #publish(step: ReceiverBlockEvent['step'], block: ReceivedBlock): void {
+    if (receiverBlockChannel.hasSubscribers) {
+      receiverBlockChannel.publish({ input: this.#options.input, step, block } satisfies ReceiverBlockEvent)
     }
   }
 

@@ -6,7 +6,7 @@ import type { ReceivedBlock } from '../../../src/source/receiver/received-block.
 import { ReceivedBlockTracker } from '../../../src/source/receiver/received-block-tracker.ts'
 import { WalDamageLedger } from '../../../src/source/receiver/wal-damage.ts'
 import { WriteAheadLog } from '../../../src/source/receiver/write-ahead-log.ts'
-import { tempDir } from './support.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
 
 function block(id: number, time: number, from: number, until: number, receiver = 'r1'): ReceivedBlock {
   return {

@@ -2,14 +2,14 @@
 // nothing is lost and the duplicates are exactly the re-deliveries the design predicts;
 // without it, the same kills lose records, and the stream counts them.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CheckpointStore } from '../../../src/checkpoint/checkpoint-store.ts'
 import { silentLogger } from '../../../src/core/logger.ts'
 import { decodeReceiverPlan } from '../../../src/source/receiver/receiver-plan.ts'
+import { type ChildJob, fixtures, jobStarter } from '../../helpers/child-job.ts'
 import {
   bootstrap,
   createTestTopic,
@@ -17,9 +17,9 @@ import {
   randomTopicName,
   testClient,
 } from '../../helpers/kafka.ts'
-import { type Job, kill, random, startJob, waitForLine } from '../../stream/child-job.ts'
+import { random } from '../../helpers/random.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
 
-const fixture = join(import.meta.dirname, '..', '..', 'fixtures', 'receiver-child.ts')
 const partitions = 2
 const total = 6_000
 const kills = 6
@@ -62,30 +62,31 @@ function expectedValue(partition: number, offset: number): string {
 }
 
 async function recoveryOf(
-  job: Job,
+  job: ChildJob,
 ): Promise<{ redeliveredRecords: number; lostRecords: number; redelivered: string[] }> {
-  const line = await waitForLine(job, /^recovery /)
+  const line = await job.waitFor((l) => l.startsWith('recovery '))
   return JSON.parse(line.slice('recovery '.length))
 }
 
 /** Waits for a batch this run planned itself (not a re-run of the previous run's pending batch) to commit. */
-async function ownBatchCommitted(job: Job): Promise<void> {
-  await waitForLine(job, /^committed:\d+:0:/)
+async function ownBatchCommitted(job: ChildJob): Promise<void> {
+  await job.waitFor((l) => /^committed:\d+:first:/.test(l))
 }
 
 /** Lets the last run take in and process everything, then stops it gracefully. */
-async function drain(job: Job, out: string): Promise<void> {
+async function drain(job: ChildJob, out: string): Promise<void> {
   const deadline = Date.now() + 180_000
   while (copies(deliveries(out)).size < total && Date.now() < deadline) await sleep(200)
-  assert.equal(await kill(job, 'SIGTERM'), 0, 'a graceful stop exits cleanly')
+  assert.equal(await job.kill('SIGTERM'), 0, `a graceful stop exits cleanly; ${job.describe()}`)
 }
 
 function setup(t: import('node:test').TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-receiver-crash-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // Jobs first: t.after hooks run in order, and a job must be gone before its directory is.
+  const start = jobStarter(t, fixtures.receiver)
+  const dir = tempDir(t, 'receiver-crash')
   const out = join(dir, 'out')
   mkdirSync(out)
-  return { dir, out, checkpoint: join(dir, 'checkpoint') }
+  return { start, out, checkpoint: join(dir, 'checkpoint') }
 }
 
 test('with the write-ahead log, SIGKILLs at random moments lose nothing, and every duplicate is a predicted re-delivery', {
@@ -94,7 +95,7 @@ test('with the write-ahead log, SIGKILLs at random moments lose nothing, and eve
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
   await client.produce(numberedRecords(topic, total, partitions))
-  const { out, checkpoint } = setup(t)
+  const { start, out, checkpoint } = setup(t)
   const env = {
     KAFKA_BOOTSTRAP: bootstrap().join(','),
     TOPIC: topic,
@@ -109,32 +110,32 @@ test('with the write-ahead log, SIGKILLs at random moments lose nothing, and eve
   }
   let predicted = 0
   const predictedRanges: string[] = []
-  const started = async (job: Job, what: string) => {
+  const started = async (job: ChildJob, what: string) => {
     const recovery = await recoveryOf(job)
     predicted += recovery.redeliveredRecords
     predictedRanges.push(...recovery.redelivered)
-    t.diagnostic(`${what}: the start predicts ${recovery.redeliveredRecords} re-deliveries`)
-    await waitForLine(job, 'started')
+    t.diagnostic(`${what}: ${recovery.redeliveredRecords} re-deliveries predicted from the previous run`)
+    await job.waitFor('started')
   }
   // Three exact moments: a block logged by the tracker but not committed to the group (its
   // records come again); a block in the data log the tracker never heard of (they come again,
   // but the block is never processed); a block committed. Then random moments.
   for (const moment of ['added:3', 'stored:4', 'committed:5']) {
-    const job = startJob({ ...env, PAUSE_AT: moment }, fixture)
+    const job = start({ ...env, PAUSE_AT: moment })
     await started(job, `run paused at ${moment}`)
-    await waitForLine(job, `paused ${moment}`)
-    await kill(job)
+    await job.waitFor(`paused ${moment}`)
+    await job.kill()
   }
   const next = random(15)
   for (let i = 0; i < kills; i++) {
-    const job = startJob(env, fixture)
+    const job = start(env)
     await started(job, `random run ${i}`)
     const delay = 100 + (next() % 900)
     t.diagnostic(`random run ${i}: SIGKILL after ${delay} ms`)
     await sleep(delay)
-    await kill(job)
+    await job.kill()
   }
-  const final = startJob(env, fixture)
+  const final = start(env)
   await started(final, 'last run')
   await drain(final, out)
 
@@ -165,7 +166,7 @@ test('without the write-ahead log, the same kills lose records, and the batches 
   const topic = await createTestTopic(t, client, { partitions })
   // Records keep arriving while the job is killed again and again, as they would in production.
   const producer = steadyProducer(client, topic, 2_000)
-  const { out, checkpoint } = setup(t)
+  const { start, out, checkpoint } = setup(t)
   const env = {
     KAFKA_BOOTSTRAP: bootstrap().join(','),
     TOPIC: topic,
@@ -181,18 +182,18 @@ test('without the write-ahead log, the same kills lose records, and the batches 
   }
   const next = random(16)
   for (let i = 0; i < kills; i++) {
-    const job = startJob(env, fixture)
-    await waitForLine(job, 'started')
+    const job = start(env)
+    await job.waitFor('started')
     // The run's own first batch carries what its start found lost (see recovery-report.ts).
     await ownBatchCommitted(job)
     const delay = 100 + (next() % 900)
     t.diagnostic(`run ${i}: SIGKILL after ${delay} ms`)
     await sleep(delay)
-    await kill(job)
+    await job.kill()
   }
   const produced = await producer.stop()
-  const final = startJob(env, fixture)
-  await waitForLine(final, 'started')
+  const final = start(env)
+  await final.waitFor('started')
   await ownBatchCommitted(final)
   // A graceful stop processes everything received; wait until the group has received it all.
   const ends = [Math.ceil(produced / partitions), Math.floor(produced / partitions)].map(BigInt)
@@ -203,7 +204,7 @@ test('without the write-ahead log, the same kills lose records, and the batches 
     assert.ok(Date.now() < deadline, `the group did not reach the end: ${JSON.stringify(group.map(String))}`)
     await sleep(200)
   }
-  assert.equal(await kill(final, 'SIGTERM'), 0, 'a graceful stop exits cleanly')
+  assert.equal(await final.kill('SIGTERM'), 0, `a graceful stop exits cleanly; ${final.describe()}`)
 
   const byRecord = copies(deliveries(out))
   for (const [key, found] of byRecord) {

@@ -12,8 +12,9 @@ import { PID_DEFAULTS } from '../../../src/scheduler/rate-control-options.ts'
 import { RateController } from '../../../src/scheduler/rate-controller.ts'
 import type { ReceivedBlockRdd } from '../../../src/source/receiver/received-block-rdd.ts'
 import { createTestTopic, numberedRecords, testClient } from '../../helpers/kafka.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
 import { leaveBlocksInLog } from './leave-blocks.ts'
-import { newGroup, receiverJob, segments, tempDir, valuesOf } from './support.ts'
+import { newGroup, receiverJob, segments, valuesOf } from './support.ts'
 
 const partitions = 2
 
@@ -33,7 +34,7 @@ test('with the write-ahead log every record is processed once; each batch takes 
   const total = 3_000
   await client.produce(numberedRecords(topic, total, partitions))
   const group = newGroup()
-  const checkpoint = tempDir(t)
+  const checkpoint = tempDir(t, 'receiver')
   const job = receiverJob({ topic, groupId: group, checkpoint, writeAheadLog: true, receiverMaxRate: 3_000 })
   const seen: string[] = []
   let previousBatchTime = Number.NEGATIVE_INFINITY
@@ -152,7 +153,7 @@ test('after a stop that abandoned its batch, a restart reads the unprocessed blo
 }, async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
-  const checkpoint = tempDir(t)
+  const checkpoint = tempDir(t, 'receiver')
   const group = newGroup()
   const total = 2_000
   await leaveBlocksInLog({ client, topic, group, checkpoint, total })
@@ -184,7 +185,7 @@ test('old write-ahead log segments are deleted once their batches commit', {
   const topic = await createTestTopic(t, client, { partitions })
   const total = 4_000
   await client.produce(numberedRecords(topic, total, partitions))
-  const checkpoint = tempDir(t)
+  const checkpoint = tempDir(t, 'receiver')
   const job = receiverJob({
     topic,
     groupId: newGroup(),

@@ -6,23 +6,17 @@ import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } f
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../../src/core/errors.ts'
 import { createTestTopic, testClient } from '../../helpers/kafka.ts'
+import { recordingLogger } from '../../helpers/recording-logger.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
 import { leaveBlocksInLog } from './leave-blocks.ts'
-import {
-  newGroup,
-  receiverJob,
-  recordingLogger,
-  segmentPath,
-  segments,
-  tempDir,
-  valuesOf,
-} from './support.ts'
+import { newGroup, receiverJob, segmentPath, segments, valuesOf } from './support.ts'
 
 const total = 1_000
 
 async function prepared(t: import('node:test').TestContext) {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 2 })
-  const checkpoint = tempDir(t)
+  const checkpoint = tempDir(t, 'receiver')
   const group = newGroup()
   await leaveBlocksInLog({ client, topic, group, checkpoint, total })
   return { topic, checkpoint, group }
@@ -58,18 +52,18 @@ test('a torn tail (an append a crash interrupted) is reported with its file and 
   const size = statSync(newest).size
   // A frame header promising 500 bytes, and 3 of them: what a crash leaves mid-append.
   appendFileSync(newest, Buffer.from([0xf4, 0x01, 0, 0, 1, 2, 3, 4, 9, 9, 9]))
-  const logger = recordingLogger()
+  const { logger, entries } = recordingLogger()
   const { values } = await processAll(
     { topic, groupId: group, checkpoint, writeAheadLog: true, logger },
     total,
   )
   assert.equal(values.length, total)
   assert.equal(new Set(values).size, total)
-  const report = logger.entries.find((e) => e.level === 'warn' && e.fields.file === newest)
+  const report = entries.find((e) => e.level === 'warn' && e.file === newest)
   assert.ok(report, `a warning names ${newest}`)
-  assert.equal(report.fields.offset, size)
-  assert.equal(report.fields.bytes, 11)
-  assert.match(report.message, /interrupted an append/)
+  assert.equal(report.offset, size)
+  assert.equal(report.bytes, 11)
+  assert.match(report.msg, /interrupted an append/)
   assert.equal(statSync(newest).size, size, 'the torn bytes are cut off')
 })
 
@@ -101,7 +95,7 @@ test("with onDamagedWal: 'skip' the start goes on, logs the lost block's offsets
   const bytes = readFileSync(first)
   bytes[40] = bytes[40]! ^ 0xff
   writeFileSync(first, bytes)
-  const logger = recordingLogger()
+  const { logger, entries } = recordingLogger()
   const { values, lostRecords } = await processAll(
     { topic, groupId: group, checkpoint, writeAheadLog: true, onDamagedWal: 'skip', logger },
     total,
@@ -109,9 +103,9 @@ test("with onDamagedWal: 'skip' the start goes on, logs the lost block's offsets
   assert.ok(lostRecords > 0, 'the damaged block is counted as lost')
   assert.equal(values.length + lostRecords, total)
   assert.equal(new Set(values).size, values.length, 'nothing twice')
-  const report = logger.entries.find((e) => e.level === 'error' && e.message.includes(first))
+  const report = entries.find((e) => e.level === 'error' && e.msg.includes(first))
   assert.ok(report, 'the loss is logged at error, naming the file')
-  assert.match(report.message, /\[\d+, \d+\)/, 'with the Kafka offset ranges to replay')
+  assert.match(report.msg, /\[\d+, \d+\)/, 'with the Kafka offset ranges to replay')
 })
 
 test('a segment truncated inside a block still to process is damage, not a torn tail: the start is refused', {

@@ -1,10 +1,8 @@
-// Shared pieces of the receiver stream tests: a context with a receiver on a fresh topic, a
-// logger that keeps what it was told, and the write-ahead log's files.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// Shared pieces of the receiver stream tests against a broker: a context with a receiver on a
+// topic, and the write-ahead log's files.
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { TestContext } from 'node:test'
-import { createLogger, type LogFields, type Logger } from '../../../src/core/logger.ts'
+import { createLogger, type Logger } from '../../../src/core/logger.ts'
 import type { KafkaRecord } from '../../../src/kafka/records.ts'
 import {
   createReceiverStream,
@@ -14,38 +12,6 @@ import type { ReceiverStreamOptions } from '../../../src/source/receiver/receive
 import type { BatchInfo } from '../../../src/stream/batch.ts'
 import { StreamingContext } from '../../../src/stream/streaming-context.ts'
 import { bootstrap, randomTopicName } from '../../helpers/kafka.ts'
-
-export interface LogEntry {
-  readonly level: string
-  readonly message: string
-  readonly fields: LogFields
-}
-
-/** A logger that records every entry (at every level) and prints nothing. */
-export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
-  const entries: LogEntry[] = []
-  const make = (bindings: LogFields): Logger => {
-    const log =
-      (level: string) =>
-      (message: string, fields: LogFields = {}) => {
-        entries.push({ level, message, fields: { ...bindings, ...fields } })
-      }
-    return {
-      debug: log('debug'),
-      info: log('info'),
-      warn: log('warn'),
-      error: log('error'),
-      child: (more) => make({ ...bindings, ...more }),
-    }
-  }
-  return Object.assign(make({}), { entries })
-}
-
-export function tempDir(t: TestContext, prefix = 'sluice-receiver-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 export interface ReceiverJob {
   readonly ssc: StreamingContext

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../../src/core/errors.ts'
 import { WriteAheadLog } from '../../../src/source/receiver/write-ahead-log.ts'
-import { tempDir } from './support.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
 
 function openLog(dir: string, now: { value: number }, maxSegmentBytes = 1024 * 1024) {
   return WriteAheadLog.open({

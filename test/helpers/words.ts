@@ -1,4 +1,4 @@
-import type { KafkaClient } from '../../../src/kafka/client.ts'
+import type { KafkaClient } from '../../src/kafka/client.ts'
 
 const vocabulary = Array.from({ length: 40 }, (_, i) => `w${i.toString(36)}`)
 
