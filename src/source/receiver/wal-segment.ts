@@ -52,85 +52,47 @@ export function encodeFrameHeader(payload: Buffer): Buffer {
 /** Reads every whole, checksummed frame of a segment's bytes, up to the first damage. */
 export function scanSegment(bytes: Buffer): SegmentScan {
   const frames: ScannedFrame[] = []
+  const damaged = (kind: DamageKind, offset: number, problem: string): SegmentScan => ({
+    frames,
+    damage: { kind, offset, bytesAfter: bytes.length - offset, problem },
+  })
   if (bytes.length < SEGMENT_HEADER.length) {
-    const ours = SEGMENT_HEADER.subarray(0, bytes.length).equals(bytes)
-    return {
-      frames,
-      damage: ours
-        ? {
-            kind: 'torn-tail',
-            offset: 0,
-            bytesAfter: bytes.length,
-            problem: `ends inside its ${SEGMENT_HEADER.length}-byte header (${bytes.length} bytes)`,
-          }
-        : {
-            kind: 'bad-header',
-            offset: 0,
-            bytesAfter: bytes.length,
-            problem: 'does not start with SLWAL001',
-          },
-    }
+    return SEGMENT_HEADER.subarray(0, bytes.length).equals(bytes)
+      ? damaged(
+          'torn-tail',
+          0,
+          `ends inside its ${SEGMENT_HEADER.length}-byte header (${bytes.length} bytes)`,
+        )
+      : damaged('bad-header', 0, 'does not start with SLWAL001')
   }
   if (!bytes.subarray(0, SEGMENT_HEADER.length).equals(SEGMENT_HEADER)) {
-    return {
-      frames,
-      damage: {
-        kind: 'bad-header',
-        offset: 0,
-        bytesAfter: bytes.length,
-        problem: 'does not start with SLWAL001',
-      },
-    }
+    return damaged('bad-header', 0, 'does not start with SLWAL001')
   }
   let at = SEGMENT_HEADER.length
   while (at < bytes.length) {
     const left = bytes.length - at
     if (left < FRAME_HEADER_BYTES) {
-      return {
-        frames,
-        damage: {
-          kind: 'torn-tail',
-          offset: at,
-          bytesAfter: left,
-          problem: `ends inside a frame header (${left} of ${FRAME_HEADER_BYTES} bytes)`,
-        },
-      }
+      return damaged('torn-tail', at, `ends inside a frame header (${left} of ${FRAME_HEADER_BYTES} bytes)`)
     }
     const length = bytes.readUInt32LE(at)
     const checksum = bytes.readUInt32LE(at + 4)
     if (length > MAX_FRAME_BYTES) {
-      return {
-        frames,
-        damage: {
-          kind: 'bad-length',
-          offset: at,
-          bytesAfter: left,
-          problem: `has a frame length of ${length} bytes, more than any frame holds`,
-        },
-      }
+      return damaged('bad-length', at, `has a frame length of ${length} bytes, more than any frame holds`)
     }
     if (FRAME_HEADER_BYTES + length > left) {
-      return {
-        frames,
-        damage: {
-          kind: 'torn-tail',
-          offset: at,
-          bytesAfter: left,
-          problem: `ends inside a frame of ${length} bytes (${left - FRAME_HEADER_BYTES} present)`,
-        },
-      }
+      return damaged(
+        'torn-tail',
+        at,
+        `ends inside a frame of ${length} bytes (${left - FRAME_HEADER_BYTES} present)`,
+      )
     }
     const payload = bytes.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length)
     if (crc32(payload) !== checksum) {
-      return {
-        frames,
-        damage: {
-          kind: 'checksum',
-          offset: at,
-          bytesAfter: left,
-          problem: `has a frame of ${length} bytes whose CRC-32 does not match (damaged on disk)`,
-        },
-      }
+      return damaged(
+        'checksum',
+        at,
+        `has a frame of ${length} bytes whose CRC-32 does not match (damaged on disk)`,
+      )
     }
     frames.push({ offset: at, length, payload })
     at += FRAME_HEADER_BYTES + length

@@ -80,13 +80,25 @@ async function drain(job: ChildJob, out: string): Promise<void> {
   assert.equal(await job.kill('SIGTERM'), 0, `a graceful stop exits cleanly; ${job.describe()}`)
 }
 
-function setup(t: import('node:test').TestContext) {
+/** The runs of one test's job, and the environment they share: the topic, a new group, a checkpoint, an output directory. */
+function setup(t: import('node:test').TestContext, topic: string, settings: Record<string, string>) {
   // Jobs first: t.after hooks run in order, and a job must be gone before its directory is.
   const start = jobStarter(t, fixtures.receiver)
   const dir = tempDir(t, 'receiver-crash')
   const out = join(dir, 'out')
   mkdirSync(out)
-  return { start, out, checkpoint: join(dir, 'checkpoint') }
+  const checkpoint = join(dir, 'checkpoint')
+  const env = {
+    KAFKA_BOOTSTRAP: bootstrap().join(','),
+    TOPIC: topic,
+    GROUP: randomTopicName('receiver'),
+    CHECKPOINT: checkpoint,
+    OUT: out,
+    BATCH_INTERVAL: '300',
+    BLOCK_INTERVAL: '50',
+    ...settings,
+  }
+  return { start, out, checkpoint, env }
 }
 
 test('with the write-ahead log, SIGKILLs at random moments lose nothing, and every duplicate is a predicted re-delivery', {
@@ -95,19 +107,11 @@ test('with the write-ahead log, SIGKILLs at random moments lose nothing, and eve
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
   await client.produce(numberedRecords(topic, total, partitions))
-  const { start, out, checkpoint } = setup(t)
-  const env = {
-    KAFKA_BOOTSTRAP: bootstrap().join(','),
-    TOPIC: topic,
-    GROUP: randomTopicName('receiver-wal'),
-    CHECKPOINT: checkpoint,
-    OUT: out,
+  const { start, out, env } = setup(t, topic, {
     WAL: '1',
-    BATCH_INTERVAL: '300',
-    BLOCK_INTERVAL: '50',
     // About 4 s to take everything in: the kills land while records flow.
     MAX_RATE: '1500',
-  }
+  })
   let predicted = 0
   const predictedRanges: string[] = []
   const started = async (job: ChildJob, what: string) => {
@@ -166,20 +170,12 @@ test('without the write-ahead log, the same kills lose records, and the batches 
   const topic = await createTestTopic(t, client, { partitions })
   // Records keep arriving while the job is killed again and again, as they would in production.
   const producer = steadyProducer(client, topic, 2_000)
-  const { start, out, checkpoint } = setup(t)
-  const env = {
-    KAFKA_BOOTSTRAP: bootstrap().join(','),
-    TOPIC: topic,
-    GROUP: randomTopicName('receiver-nowal'),
-    CHECKPOINT: checkpoint,
-    OUT: out,
+  const { start, out, checkpoint, env } = setup(t, topic, {
     WAL: '0',
-    BATCH_INTERVAL: '300',
-    BLOCK_INTERVAL: '50',
     AUTO_COMMIT_INTERVAL: '100',
     // Processing is slower than input: received blocks wait in memory, already auto-committed.
     OUTPUT_DELAY: '450',
-  }
+  })
   const next = random(16)
   for (let i = 0; i < kills; i++) {
     const job = start(env)

@@ -22,6 +22,26 @@ async function prepared(t: import('node:test').TestContext) {
   return { topic, checkpoint, group }
 }
 
+/** Flips every bit of the byte at `at` of `file`. */
+function flipByte(file: string, at: number): void {
+  const bytes = readFileSync(file)
+  bytes[at] = bytes[at]! ^ 0xff
+  writeFileSync(file, bytes)
+}
+
+/** Starts a job on the damaged checkpoint, expects the start refused, and returns the error's message. */
+async function refusal(options: Parameters<typeof receiverJob>[0]): Promise<string> {
+  const job = receiverJob({ ...options, writeAheadLog: true })
+  job.stream.foreachBatch(async () => {})
+  let message = ''
+  await assert.rejects(job.ssc.start(), (error: unknown) => {
+    assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT), String(error))
+    message = error.message
+    return true
+  })
+  return message
+}
+
 /** Runs a job on the checkpoint until it has processed `count` records (or stopped); returns the values and infos. */
 async function processAll(
   options: Parameters<typeof receiverJob>[0],
@@ -72,19 +92,12 @@ test('a corrupted block still to process refuses the start, naming the file, the
 }, async (t) => {
   const { topic, checkpoint, group } = await prepared(t)
   const first = segmentPath(checkpoint, 'data', segments(checkpoint, 'data')[0]!)
-  const bytes = readFileSync(first)
-  bytes[40] = bytes[40]! ^ 0xff // inside the first frame's payload (the frame starts at byte 8)
-  writeFileSync(first, bytes)
-  const job = receiverJob({ topic, groupId: group, checkpoint, writeAheadLog: true })
-  job.stream.foreachBatch(async () => {})
-  await assert.rejects(job.ssc.start(), (error: unknown) => {
-    assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT), String(error))
-    assert.match(error.message, new RegExp(`'${first}' at byte 8`))
-    assert.match(error.message, /CRC-32 does not match/)
-    assert.match(error.message, /block \d+ \(\d+ records: /)
-    assert.match(error.message, /onDamagedWal: 'skip'/)
-    return true
-  })
+  flipByte(first, 40) // inside the first frame's payload (the frame starts at byte 8)
+  const message = await refusal({ topic, groupId: group, checkpoint })
+  assert.match(message, new RegExp(`'${first}' at byte 8`))
+  assert.match(message, /CRC-32 does not match/)
+  assert.match(message, /block \d+ \(\d+ records: /)
+  assert.match(message, /onDamagedWal: 'skip'/)
 })
 
 test("with onDamagedWal: 'skip' the start goes on, logs the lost block's offsets and counts its records as lost", {
@@ -92,9 +105,7 @@ test("with onDamagedWal: 'skip' the start goes on, logs the lost block's offsets
 }, async (t) => {
   const { topic, checkpoint, group } = await prepared(t)
   const first = segmentPath(checkpoint, 'data', segments(checkpoint, 'data')[0]!)
-  const bytes = readFileSync(first)
-  bytes[40] = bytes[40]! ^ 0xff
-  writeFileSync(first, bytes)
+  flipByte(first, 40)
   const { logger, entries } = recordingLogger()
   const { values, lostRecords } = await processAll(
     { topic, groupId: group, checkpoint, writeAheadLog: true, onDamagedWal: 'skip', logger },
@@ -114,14 +125,9 @@ test('a segment truncated inside a block still to process is damage, not a torn 
   const { topic, checkpoint, group } = await prepared(t)
   const first = segmentPath(checkpoint, 'data', segments(checkpoint, 'data')[0]!)
   truncateSync(first, 30)
-  const job = receiverJob({ topic, groupId: group, checkpoint, writeAheadLog: true })
-  job.stream.foreachBatch(async () => {})
-  await assert.rejects(job.ssc.start(), (error: unknown) => {
-    assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT), String(error))
-    assert.match(error.message, new RegExp(`'${first}' at byte 8`))
-    assert.match(error.message, /ends inside a frame/)
-    return true
-  })
+  const message = await refusal({ topic, groupId: group, checkpoint })
+  assert.match(message, new RegExp(`'${first}' at byte 8`))
+  assert.match(message, /ends inside a frame/)
 })
 
 test('a damaged tracker log refuses the start, naming the segment and byte offset', {
@@ -129,14 +135,7 @@ test('a damaged tracker log refuses the start, naming the segment and byte offse
 }, async (t) => {
   const { topic, checkpoint, group } = await prepared(t)
   const first = segmentPath(checkpoint, 'metadata', segments(checkpoint, 'metadata')[0]!)
-  const bytes = readFileSync(first)
-  bytes[20] = bytes[20]! ^ 0xff
-  writeFileSync(first, bytes)
-  const job = receiverJob({ topic, groupId: group, checkpoint, writeAheadLog: true })
-  job.stream.foreachBatch(async () => {})
-  await assert.rejects(job.ssc.start(), (error: unknown) => {
-    assert.ok(isSluiceError(error, ErrorCodes.CHECKPOINT), String(error))
-    assert.match(error.message, new RegExp(`tracker log segment '${first}' is damaged at byte 8`))
-    return true
-  })
+  flipByte(first, 20)
+  const message = await refusal({ topic, groupId: group, checkpoint })
+  assert.match(message, new RegExp(`tracker log segment '${first}' is damaged at byte 8`))
 })
