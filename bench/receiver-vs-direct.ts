@@ -19,7 +19,7 @@ const backlog = 2_000_000
 const steadyRate = 10_000
 const memorySeconds = 60
 /** When the memory samples shown were taken, in seconds. */
-const marks = [15, 30, 45, 60]
+const marks = [20, 40, 60]
 const slowOutputMs = 1_000
 const latencyRate = 5_000
 const latencySeconds = 20
