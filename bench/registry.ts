@@ -3,6 +3,7 @@ import type { KafkaClient } from '../src/kafka/client.ts'
 import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { observeOverhead } from './observe-overhead.ts'
 import { receiverVsDirect } from './receiver-vs-direct.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
@@ -38,4 +39,5 @@ export const benches: readonly Bench[] = [
   windowInverseBench,
   sinkWordCount,
   receiverVsDirect,
+  observeOverhead,
 ]

@@ -38,6 +38,8 @@ export interface KafkaWordCountOptions {
   readonly checkpoint?: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
+  /** The stream's failOnDataLoss (default true). */
+  readonly failOnDataLoss?: boolean
   readonly logger?: Logger
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */

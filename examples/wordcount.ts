@@ -14,7 +14,7 @@
 // existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
 // gracefully.
 import { DatabaseSync } from 'node:sqlite'
-import { type Batch, createLogger, type Logger, type StreamingContext } from 'sluice'
+import { type Batch, createLogger, type Logger, type StreamingContext, type UiOptions } from 'sluice'
 import { wordCountJob } from './word-count-job.ts'
 
 export interface WordCountOptions {
@@ -25,6 +25,8 @@ export interface WordCountOptions {
   readonly database: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
+  /** The web UI and metrics (docs/ui.md). */
+  readonly ui?: UiOptions
   readonly logger?: Logger
   /** Test hooks around the batch's SQLite COMMIT (the crash tests kill the job there). */
   readonly hooks?: WriteHooks

@@ -3,6 +3,8 @@
 # Node 24 binary every npm script runs on. On request, what some scripts need besides:
 #   kafka      Java and Maven, to resolve and run the local Kafka broker (demo, tests, bench)
 #   postgres   PostgreSQL's server programs, for the SQL sink tests and benchmarks
+#   chromium   Debian's Chromium, for the web UI's browser tests (playwright-core drives it and
+#              never downloads a browser of its own; CHROMIUM_PATH points at another build)
 # e.g. `sh scripts/setup.sh kafka postgres`. The demo uses embedded SQLite, so it asks for
 # `kafka` only. Safe to run repeatedly; it installs only what is missing or out of date.
 set -e
@@ -23,8 +25,13 @@ for part in "$@"; do
         need_apt="$need_apt postgresql"
       fi
       ;;
+    chromium)
+      if [ -z "$CHROMIUM_PATH" ] && [ ! -x /usr/bin/chromium ]; then
+        need_apt="$need_apt chromium"
+      fi
+      ;;
     *)
-      echo "setup: unknown part '$part' (known: kafka, postgres)" >&2
+      echo "setup: unknown part '$part' (known: kafka, postgres, chromium)" >&2
       exit 2
       ;;
   esac

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs'
 import { isSluiceError, messageOf } from '../core/errors.ts'
 import { type CliIo, defineGroup, runCommandLine } from './command.ts'
 import { kafkaCommands } from './kafka-command.ts'
+import { readCommand } from './read-command.ts'
 
 /** Every command of `sluice`; a new command group is one more entry here. */
 export const sluiceCommands = defineGroup({
   name: 'sluice',
   summary: "Spark Streaming's Kafka Direct API for Node.js",
   description: 'Commands to develop and operate sluice jobs.',
-  commands: [kafkaCommands],
+  commands: [kafkaCommands, readCommand],
 })
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

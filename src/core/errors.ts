@@ -35,6 +35,8 @@ export const ErrorCodes = {
   FENCED: 'SLUICE_FENCED',
   /** The object was used after it was stopped or closed. */
   CLOSED: 'SLUICE_CLOSED',
+  /** The job's UI and metrics server could not start (port in use, unknown host). */
+  UI_SERVER: 'SLUICE_UI_SERVER',
   /** The local development broker could not be prepared, started or stopped. */
   LOCAL_KAFKA: 'SLUICE_LOCAL_KAFKA',
   /** The private PostgreSQL server for tests could not be found, started or stopped. */

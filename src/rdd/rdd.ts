@@ -10,6 +10,7 @@ import {
 import { cogroupAggregator, groupAggregator, reduceAggregator, type Sided } from './aggregator.ts'
 import { type ChunkedPartitionFunction, type Chunks, recordsOf } from './chunks.ts'
 import { type ElementOp, type PipelineStep, pipelineStep } from './element-pipeline.ts'
+import type { JobProgressListener } from './job-progress.ts'
 import { defaultKeySerializer, type KeySerializer, serializedKeyOf } from './key-serializer.ts'
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
@@ -32,6 +33,13 @@ export interface RddInit {
 export interface ActionOptions {
   /** Cancels the action: its tasks see their signal abort and the action rejects with the reason. */
   readonly signal?: AbortSignal
+  /**
+   * Hears how far the action has got: tasks done of those known (shuffle stages included)
+   * and records read from Kafka; last with `done: true`. Called often (every task, and at
+   * most every 100 ms while records are read); keep it cheap. A listener that throws is
+   * logged once and dropped; the action goes on.
+   */
+  readonly onProgress?: JobProgressListener
 }
 
 /** Options of `countByValue`. */
@@ -47,6 +55,7 @@ let nextRddId = 1
 
 const countByValueOptions = optionsObject({
   signal: signalOption,
+  onProgress: functionOption<JobProgressListener>(),
   keySerializer: functionOption<KeySerializer<unknown>>(),
 })
 

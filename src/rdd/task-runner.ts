@@ -4,6 +4,7 @@ import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import {
+  functionOption,
   loggerOption,
   MAX_TIMER_MS,
   numberOption,
@@ -13,6 +14,12 @@ import {
   signalOption,
 } from '../core/options.ts'
 import { withEventLoopTurns } from './event-loop-turns.ts'
+import {
+  currentJobProgress,
+  type JobProgressListener,
+  JobProgressTracker,
+  withJobProgress,
+} from './job-progress.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
 import type { TaskContext } from './task-context.ts'
@@ -32,6 +39,8 @@ export interface TaskRunnerOptions {
 export interface RunJobOptions {
   /** Cancels the job: running tasks see their signal abort and the job rejects with the reason. */
   readonly signal?: AbortSignal
+  /** Hears tasks done/total and records read while the job and the stages it needs run. */
+  readonly onProgress?: JobProgressListener
 }
 
 /** The work done on one partition: consume its chunks, return the partition's result. */
@@ -51,7 +60,10 @@ const taskRunnerOptions = optionsObject({
 })
 
 /** Options of an action (`collect`, `count`...), checked by the job that runs it. */
-export const runJobOptions = optionsObject({ signal: signalOption })
+export const runJobOptions = optionsObject({
+  signal: signalOption,
+  onProgress: functionOption<JobProgressListener>(),
+})
 
 /** The runner whose task the current async context runs inside, if any. */
 const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
@@ -89,9 +101,25 @@ export class TaskRunner {
     task: PartitionTask<T, R>,
     options: RunJobOptions = {},
   ): Promise<R[]> {
+    const { signal, onProgress } = parseOptions(runJobOptions, options, 'action')
+    if (onProgress === undefined) return this.#runJob(rdd, partitions, task, signal)
+    // This job reports progress; the stage jobs it runs report into the same tracker.
+    const tracker = new JobProgressTracker(onProgress, this.#logger)
+    const results = await withJobProgress(tracker, () => this.#runJob(rdd, partitions, task, signal))
+    tracker.finish()
+    return results
+  }
+
+  async #runJob<T, R>(
+    rdd: Rdd<T>,
+    partitions: readonly number[],
+    task: PartitionTask<T, R>,
+    outer: AbortSignal | undefined,
+  ): Promise<R[]> {
     checkPartitions(rdd, partitions)
-    const outer = parseOptions(runJobOptions, options, 'action').signal
     outer?.throwIfAborted()
+    const progress = currentJobProgress()
+    progress?.addTasks(partitions.length)
     // Shuffle map stages run before this job takes any slot: a reduce task holding a slot while
     // it waits for map tasks that need slots could deadlock a full pool.
     await rdd.prepareStages(outer)
@@ -117,6 +145,7 @@ export class TaskRunner {
         const release = await slots.acquire(job.signal)
         try {
           results[index] = await this.#runTask(rdd, partition, task, jobId, job.signal)
+          progress?.taskDone()
         } finally {
           release()
         }

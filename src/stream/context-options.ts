@@ -30,6 +30,8 @@ export type UiOptions =
       readonly historySize?: number
       /** A prom-client Registry to register the metrics on, instead of sluice's own. */
       readonly registry?: unknown
+      /** /readyz answers 503 once no batch finished for this many batch intervals. Default 10. */
+      readonly readinessIntervals?: number
     }
 
 /** Options of `new StreamingContext`. */
@@ -101,6 +103,7 @@ const uiObject = optionsObject({
   host: nonEmptyString,
   historySize: positiveInteger,
   registry: customOption<unknown>('a prom-client Registry', (value) => value),
+  readinessIntervals: positiveInteger,
 })
 
 const contextOptions = optionsObject({

@@ -57,6 +57,7 @@ export class StreamingContext {
   #batchRunner: BatchRunner | undefined
   #removeSignalHandlers: (() => void) | undefined
   #terminationAwaited = false
+  #uiUrl: string | undefined
 
   constructor(options: StreamingContextOptions) {
     this.#options = resolveContextOptions(options)
@@ -78,6 +79,14 @@ export class StreamingContext {
 
   get state(): ContextState {
     return this.#state
+  }
+
+  /**
+   * Where the web UI, /metrics and /api listen, from `start()` until the stream stops, when the
+   * `ui` option is set (with `port: 0` it tells which port was picked).
+   */
+  get uiUrl(): string | undefined {
+    return this.#uiUrl
   }
 
   /** Adds a listener; its methods are called in registration order (see StreamingListener). */
@@ -213,6 +222,7 @@ export class StreamingContext {
     try {
       if (this.#options.ui) {
         observability = await attachObservability(this, this.#options.ui)
+        this.#uiUrl = observability.url
         this.logger.info('web UI and metrics', { url: observability.url })
       }
       const start = await recovery.run()
@@ -302,6 +312,7 @@ export class StreamingContext {
     const closing = this.#graph.inputs.map((input) => input.close())
     if (recovery.store) closing.push(recovery.store.close())
     if (observability) closing.push(observability.close())
+    this.#uiUrl = undefined
     const results = await Promise.allSettled(closing)
     for (const result of results) {
       if (result.status === 'rejected') {
