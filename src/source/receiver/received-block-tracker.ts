@@ -1,4 +1,4 @@
-import { partitionKey } from '../../kafka/types.ts'
+import { partitionKey } from '../../core/partition-key.ts'
 import type { PartitionSpan, ReceivedBlock } from './received-block.ts'
 import { decodeTrackerEvent, encodeTrackerEvent, type TrackerEvent } from './tracker-events.ts'
 import type { WalDamageLedger } from './wal-damage.ts'

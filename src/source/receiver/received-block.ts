@@ -1,8 +1,8 @@
 import type { JsonObject, JsonValue } from '../../checkpoint/json-value.ts'
 import { describeValue } from '../../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../../core/errors.ts'
+import { partitionKey } from '../../core/partition-key.ts'
 import { OffsetRange } from '../../kafka/offset-range.ts'
-import { partitionKey } from '../../kafka/types.ts'
 
 /** The records of one partition inside a block: offsets `[fromOffset, untilOffset)`, `records` of them present. */
 export interface PartitionSpan {

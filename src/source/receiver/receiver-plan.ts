@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from '../../checkpoint/json-value.ts'
+import { partitionKey } from '../../core/partition-key.ts'
 import type { PartitionOffset } from '../../kafka/types.ts'
-import { partitionKey } from '../../kafka/types.ts'
 import { blockFromJson, blockToJson, JsonFields, type ReceivedBlock } from './received-block.ts'
 
 /**

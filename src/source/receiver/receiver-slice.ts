@@ -1,5 +1,5 @@
+import { partitionKey } from '../../core/partition-key.ts'
 import type { KafkaRecord, PayloadDecoder } from '../../kafka/records.ts'
-import { partitionKey } from '../../kafka/types.ts'
 import type { Rdd } from '../../rdd/rdd.ts'
 import type { TaskRunner } from '../../rdd/task-runner.ts'
 import type { PartitionProgress, SourceProgress } from '../../stream/batch-progress.ts'

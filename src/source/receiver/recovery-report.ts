@@ -1,5 +1,6 @@
+import { partitionKey } from '../../core/partition-key.ts'
 import { OffsetRange } from '../../kafka/offset-range.ts'
-import { type PartitionOffset, partitionKey } from '../../kafka/types.ts'
+import type { PartitionOffset } from '../../kafka/types.ts'
 import { coveredRanges, type ReceivedBlock } from './received-block.ts'
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { partitionKey } from '../../../src/kafka/types.ts'
+import { partitionKey } from '../../../src/core/partition-key.ts'
 import type { ReceivedBlock } from '../../../src/source/receiver/received-block.ts'
 import {
   accountedAfterStart,
