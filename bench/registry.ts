@@ -4,6 +4,7 @@ import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
+import { receiverVsDirect } from './receiver-vs-direct.ts'
 import { scaleOut } from './scale-out.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
@@ -38,6 +39,7 @@ export const benches: readonly Bench[] = [
   stateUpdateBench,
   windowInverseBench,
   sinkWordCount,
+  receiverVsDirect,
   observeOverhead,
   scaleOut,
 ]

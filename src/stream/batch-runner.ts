@@ -168,8 +168,9 @@ export class BatchRunner {
     bus.post('onBatchCompleted', info)
     graph.forget(ref)
     batches.forgetBefore(ref.id - graph.history)
-    if (store && ref.id % pruneEvery === 0)
-      await store.prune({ keepFromBatchId: graph.keepFromBatchId(ref.id) })
+    const keepFromBatchId = graph.keepFromBatchId(ref.id)
+    for (const input of graph.inputs) await input.releaseBefore(keepFromBatchId)
+    if (store && ref.id % pruneEvery === 0) await store.prune({ keepFromBatchId })
   }
 
   /** Runs every output operation of the batch in order; the first failure is thrown, naming the batch. */
