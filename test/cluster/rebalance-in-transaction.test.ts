@@ -56,7 +56,9 @@ for (const sink of ['postgres', 'kafka'] as const) {
 
     // Abandoned: b leaves while a's batch stays inside its transaction past the rebalance
     // timeout. a gives the batch up so that the group can go on; the batch rolls back, and its
-    // ranges are read again from the stored offsets.
+    // ranges are read again from the stored offsets. The hold (13 s) outlasts the session
+    // timeout (6 s): that the reason is the rebalance timeout, not the group dropping a, shows
+    // the session was kept alive while the rejoin was held.
     await topic.produce(3_000, 3)
     const abandoned = await pausedBatch(a, held)
     const ranges = rangesOf(a, abandoned)

@@ -171,7 +171,10 @@ export async function stopAll(jobs: readonly ChildJob[]): Promise<void> {
 /** One shared word count job: its processes, where its sink stores offsets, and its output. */
 export interface SharedDeployment {
   readonly topic: Awaited<ReturnType<typeof wavesTopic>>
-  /** Starts one more process; `extra` adds to (or overrides) the environment. */
+  /**
+   * Starts one more process; `extra` adds to (or overrides) the environment. Each Kafka-sink
+   * process gets its own transactional id — its INSTANCE_ID's, when it has one.
+   */
   start(extra?: Record<string, string>): ChildJob
   /** Resolves once the sink's stored offsets reach every partition's log end. */
   caughtUp(what: string): Promise<void>
@@ -184,7 +187,6 @@ export interface SharedDeployment {
 /**
  * A word count whose processes share a `partitions`-partition topic through a consumer group
  * (or, with SPLIT in `extra`, a static split) and write to PostgreSQL or to the Kafka sink.
- * Each Kafka-sink process gets its own transactional id.
  */
 export async function sharedDeployment(
   t: TestContext,
@@ -231,7 +233,8 @@ export async function sharedDeployment(
       startJob(
         world.env(topic.topic, {
           ...base,
-          TRANSACTIONAL_ID: `${world.app}-${processes++}`,
+          // A static member keeps its transactional id across restarts, as a pod keeps its name.
+          TRANSACTIONAL_ID: `${world.app}-${extra.INSTANCE_ID ?? processes++}`,
           TRANSACTION_TIMEOUT_MS: '60000',
           ...extra,
         }),
