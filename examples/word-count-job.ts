@@ -8,6 +8,7 @@ import {
   type PartitionOffsetStore,
   type StartingOffsets,
   type StaticSplitOptions,
+  type StoredOffsets,
   StreamingContext,
   type UiOptions,
 } from 'sluice'
@@ -76,4 +77,24 @@ export function wordCountJob(options: WordCountJobOptions): {
     .map((word): [string, number] => [word, 1])
     .reduceByKey((a, b) => a + b)
   return { ssc, counts }
+}
+
+/**
+ * Where a word count that writes through an offset-storing sink starts. Alone, from every
+ * offset the sink stored (partitions it does not list start at the log start). Shared with
+ * other processes (`group` or `split`), the sink is the stream's offset store instead: each
+ * partition resumes from it when this process claims it.
+ */
+export async function startingFromSink(
+  options: Pick<WordCountJobOptions, 'group' | 'split'>,
+  sink: PartitionOffsetStore & { storedOffsets(): Promise<StoredOffsets> },
+): Promise<{
+  startingOffsets: StoredOffsets
+  job: Pick<WordCountJobOptions, 'offsetStore' | 'startingOffsets'>
+}> {
+  if (options.group !== undefined || options.split !== undefined) {
+    return { startingOffsets: {}, job: { offsetStore: sink } }
+  }
+  const startingOffsets = await sink.storedOffsets()
+  return { startingOffsets, job: { startingOffsets } }
 }

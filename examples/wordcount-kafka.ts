@@ -27,7 +27,7 @@ import {
   type StreamingListener,
 } from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
-import { wordCountJob } from './word-count-job.ts'
+import { startingFromSink, wordCountJob } from './word-count-job.ts'
 
 export interface KafkaWordCountOptions {
   readonly brokers: readonly string[]
@@ -87,17 +87,9 @@ export async function startKafkaWordCount(
   })
   await sink.start()
   try {
-    // Read after start(): by then no transaction of an older instance is still open. Partitions
-    // not listed start at the log start.
-    const shared = options.group !== undefined || options.split !== undefined
-    // Shared partitions start from the sink's offsets as they are claimed; alone, from all of them.
-    const startingOffsets = shared ? {} : await sink.storedOffsets()
-    const { ssc, counts } = wordCountJob({
-      ...options,
-      app,
-      logger,
-      ...(shared ? { offsetStore: sink } : { startingOffsets }),
-    })
+    // Read after start(): by then no transaction of an older instance is still open.
+    const { startingOffsets, job } = await startingFromSink(options, sink)
+    const { ssc, counts } = wordCountJob({ ...options, app, logger, ...job })
     counts.foreachBatch(async (rdd, batch) => {
       const records = (await rdd.collect()).map(([word, count]) => ({
         topic: options.outputTopic,

@@ -30,7 +30,7 @@ import {
   type StreamingListener,
 } from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
-import { wordCountJob } from './word-count-job.ts'
+import { startingFromSink, wordCountJob } from './word-count-job.ts'
 
 export interface SqlWordCountOptions {
   readonly brokers: readonly string[]
@@ -121,16 +121,8 @@ export async function startSqlWordCount(
   })
   await sink.start()
   try {
-    // Where the last committed batch ended, per partition; partitions not listed start at the log start.
-    const shared = options.group !== undefined || options.split !== undefined
-    // Shared partitions start from the sink's offsets as they are claimed; alone, from all of them.
-    const startingOffsets = shared ? {} : await sink.storedOffsets()
-    const { ssc, counts } = wordCountJob({
-      ...options,
-      app,
-      logger,
-      ...(shared ? { offsetStore: sink } : { startingOffsets }),
-    })
+    const { startingOffsets, job } = await startingFromSink(options, sink)
+    const { ssc, counts } = wordCountJob({ ...options, app, logger, ...job })
     counts.foreachBatch(async (rdd, batch) => {
       // Compute before the transaction: it holds the offsets lock only while it writes.
       const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))
