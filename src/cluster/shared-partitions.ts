@@ -38,6 +38,8 @@ export class SharedPartitions {
   #claimed = new Set<string>()
   /** Partitions taken over from a higher stored generation under this lease (at most once each). */
   #forced = new Set<string>()
+  /** Partitions claimed again under this lease after a refusal the coordinator called current (at most once each). */
+  #reclaimed = new Set<string>()
 
   constructor(ownership: PartitionOwnership, store: PartitionOffsetStore, logger: Logger) {
     this.ownership = ownership
@@ -68,6 +70,7 @@ export class SharedPartitions {
         this.#claimsOf = lease
         this.#claimed = new Set()
         this.#forced = new Set()
+        this.#reclaimed = new Set()
       }
       const owned = discovered.filter((p) => lease.owns(p.topic, p.partition))
       const unclaimed = owned.filter((p) => !this.#claimed.has(partitionKey(p.topic, p.partition)))
@@ -94,9 +97,12 @@ export class SharedPartitions {
    * process lost partitions — a newer owner claimed them, the group moved to a new generation,
    * the batch was abandoned for a rebalance — and the stream should go on: every partition of
    * the batch is claimed again before the next batch reads it (the batch was rolled back, so
-   * its positions come from the store again). False when the failure stands: another kind of
-   * error, a static split that was replaced, or a conflict on partitions the group coordinator
-   * says are still this process's.
+   * its positions come from the store again). Also true, once per partition and lease, when
+   * the coordinator says the partitions are still this process's (a claim raced a
+   * rebalance): they are claimed again. False when the failure stands: another kind of error,
+   * or a static split that was replaced. Throws SLUICE_FENCED when the store refuses
+   * partitions the coordinator calls this process's a second time under one lease: another
+   * deployment writes the same app.
    */
   async withdraw(
     error: unknown,
@@ -127,7 +133,24 @@ export class SharedPartitions {
     // The coordinator says the partitions are still ours, yet the store says another owner
     // claimed them: a claim raced a rebalance, or the group was recreated with lower
     // generations. Claim them again (once); a second refusal is a real conflict.
-    return failure.code === ErrorCodes.PARTITIONS_REVOKED
+    if (failure.code !== ErrorCodes.PARTITIONS_REVOKED) return false
+    const keys = partitions.map((p) => partitionKey(p.topic, p.partition))
+    const repeated = partitions.filter((_, i) => this.#reclaimed.has(keys[i]!))
+    if (repeated.length > 0) throw this.#conflict(lease, repeated, failure)
+    for (const key of keys) this.#reclaimed.add(key)
+    return true
+  }
+
+  /** Another deployment keeps taking partitions that the coordinator says are this process's. */
+  #conflict(lease: OwnershipLease, partitions: readonly TopicPartition[], cause?: SluiceError): SluiceError {
+    const names = partitions.map((p) => `${p.topic}-${p.partition}`).join(', ')
+    return new SluiceError(
+      ErrorCodes.FENCED,
+      `the offset store of app '${this.store.app}' keeps giving ${names} to another owner while the group ` +
+        `coordinator says they belong to ${describeOwner(lease.owner)}: another deployment (another group, or a ` +
+        'static split) writes the same app; stop one of them',
+      { ...(cause === undefined ? {} : { cause }), details: { partitions } },
+    )
   }
 
   topicsChanged(topics: readonly string[], partitionCounts: ReadonlyMap<string, number>): void {
@@ -178,15 +201,7 @@ export class SharedPartitions {
     const check = await this.ownership.check(lease)
     if (check !== 'current') return []
     const repeated = overtaken.filter((p) => this.#forced.has(partitionKey(p.topic, p.partition)))
-    if (repeated.length > 0) {
-      throw new SluiceError(
-        ErrorCodes.FENCED,
-        `the offset store of app '${this.store.app}' keeps giving ${repeated.map((p) => `${p.topic}-${p.partition}`).join(', ')} ` +
-          `to another owner while the group coordinator says they belong to ${describeOwner(lease.owner)}: ` +
-          'another deployment (another group, or a static split) writes the same app; stop one of them',
-        { details: { partitions: repeated } },
-      )
-    }
+    if (repeated.length > 0) throw this.#conflict(lease, repeated)
     this.#logger.warn(
       'the offset store holds a newer owner generation than the group coordinator has: taking the partitions over ' +
         '(the group was recreated after it expired, which starts its generations again)',
