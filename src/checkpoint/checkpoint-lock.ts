@@ -61,6 +61,30 @@ function lockedBy(dir: string, file: string, owner: LockOwner): SluiceError {
   )
 }
 
+/** Who holds a checkpoint directory's lock, as a reader that never takes it sees it. */
+export interface LockHolder {
+  readonly owner: LockOwner
+  /**
+   * Whether the owner still runs: true or false on this host; undefined for another host,
+   * which cannot be checked (the engine respects such a lock whatever its age).
+   */
+  readonly alive: boolean | undefined
+}
+
+/**
+ * Reads `<dir>/lock` without touching it: undefined when nobody holds the directory, or
+ * when the file is unreadable (`unreadable: true` then).
+ */
+export async function readLockHolder(
+  dir: string,
+): Promise<LockHolder | { readonly unreadable: true } | undefined> {
+  const text = await readFileIfExists(join(dir, LOCK_FILE))
+  if (text === undefined) return undefined
+  const owner = parseOwner(text)
+  if (owner === undefined) return { unreadable: true }
+  return { owner, alive: owner.hostname === hostname() ? isProcessAlive(owner.pid) : undefined }
+}
+
 /**
  * Exclusive use of a checkpoint directory by one live process. Two writers would interleave
  * offset log entries and each re-run the other's batches, so a second opener is refused.

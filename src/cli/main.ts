@@ -1,15 +1,26 @@
 import { readFileSync } from 'node:fs'
 import { isSluiceError, messageOf } from '../core/errors.ts'
+import { checkpointResetCommand } from './checkpoint-reset-command.ts'
+import { checkpointShowCommand } from './checkpoint-show-command.ts'
 import { type CliIo, defineGroup, runCommandLine } from './command.ts'
 import { kafkaCommands } from './kafka-command.ts'
 import { readCommand } from './read-command.ts'
+
+const checkpointCommands = defineGroup({
+  name: 'checkpoint',
+  summary: "a job's checkpoint: show where it stands, reset its positions",
+  description:
+    'Inspect and change a checkpoint directory. `show` reads it without its lock, even while the job runs; ' +
+    '`reset` moves the positions of a stopped job.',
+  commands: [checkpointShowCommand, checkpointResetCommand],
+})
 
 /** Every command of `sluice`; a new command group is one more entry here. */
 export const sluiceCommands = defineGroup({
   name: 'sluice',
   summary: "Spark Streaming's Kafka Direct API for Node.js",
   description: 'Commands to develop and operate sluice jobs.',
-  commands: [kafkaCommands, readCommand],
+  commands: [kafkaCommands, checkpointCommands, readCommand],
 })
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
