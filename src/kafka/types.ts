@@ -90,7 +90,8 @@ export interface ProduceRecord {
   readonly partition?: number
   readonly key?: Buffer | string | null
   readonly value: Buffer | string | null
-  readonly headers?: ReadonlyArray<readonly [string, Buffer | string]>
+  /** Names may repeat; a null value is a header without a value. */
+  readonly headers?: ReadonlyArray<readonly [string, Buffer | string | null]>
   /** ms since epoch; the producer's clock when omitted. */
   readonly timestamp?: number
 }

@@ -1,4 +1,5 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import type { DeadLetters } from '../kafka/dead-letters.ts'
 
 /** One Kafka partition's share of a batch: offsets `fromOffset <= offset < untilOffset`. */
 export interface SinkOffsetRange {
@@ -27,6 +28,13 @@ export interface SinkBatch {
    * deleted). The sink advances over them instead of reporting a gap, and records them.
    */
   readonly lostRanges?: readonly SinkOffsetRange[]
+  /**
+   * The batch's records that could not be deserialized, bound for a dead-letter topic
+   * (`onDeserializationError: { deadLetterTopic }`). The Kafka sink sends the ones found by the
+   * time the write function returns inside the batch's transaction — exactly once — and marks
+   * them sent; the stream sends whatever is left before it commits (at least once).
+   */
+  readonly deadLetters?: DeadLetters
 }
 
 export function describeRange(range: SinkOffsetRange): string {

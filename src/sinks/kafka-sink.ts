@@ -180,6 +180,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     }
     if (check.kind === 'already-applied') {
       if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
+      // The run that wrote the batch sent the dead letters it had found in the same
+      // transaction; this run finds the same ones, as it reads the same ranges the same way.
+      batch.deadLetters?.markSent(batch.deadLetters.pending())
       this.#logger.debug('batch already written', { batchId: batch.id })
       return 'already-applied'
     }
@@ -190,6 +193,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       return metadata === undefined ? offset : { ...offset, metadata }
     })
 
+    let deadLetters: readonly ProduceRecord[] = []
     try {
       await producer.begin()
       try {
@@ -198,6 +202,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
         if (isSluiceError(error, ErrorCodes.FENCED)) throw error
         throw batchWriteError(this.app, batch, error)
       }
+      // The dead letters the batch's reads found so far join its transaction: exactly once.
+      deadLetters = batch.deadLetters?.pending() ?? []
+      if (deadLetters.length > 0) await producer.send(deadLetters)
       await producer.commitOffsets(this.groupId, offsets)
       if (stepChannel.hasSubscribers) {
         stepChannel.publish({ app: this.app, batchId: batch.id, step: 'offsets-committed' })
@@ -207,6 +214,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       await producer.abort().catch(() => {})
       throw this.#failure(batch, error)
     }
+    if (deadLetters.length > 0) batch.deadLetters!.markSent(deadLetters)
     this.#logger.debug('batch written', { batchId: batch.id })
     return 'applied'
   }

@@ -23,7 +23,7 @@ import { planningDataLoss, rerunDataLoss } from './data-loss.ts'
 import { planKafkaBatch } from './kafka-batch-planner.ts'
 import { decodeKafkaPlan, encodeKafkaPlan, type KafkaPlan } from './kafka-plan.ts'
 import type { KafkaReadSettings } from './kafka-rdd.ts'
-import { KafkaSlice } from './kafka-slice.ts'
+import { KafkaSlice, type SliceReader } from './kafka-slice.ts'
 import {
   checkSubscription,
   type PartitionDiscovery,
@@ -212,8 +212,14 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     return encodeKafkaPlan(planned.plan)
   }
 
-  slice(plan: JsonValue, _batch: BatchRef): KafkaSlice<K, V> {
-    return new KafkaSlice(this, this.#ownPlan(decodeKafkaPlan(plan)), this.#settings, this.context.runner)
+  slice(plan: JsonValue, batch: BatchRef): KafkaSlice<K, V> {
+    return new KafkaSlice(
+      this.#reader(),
+      this.#ownPlan(decodeKafkaPlan(plan)),
+      this.#settings,
+      this.context.runner,
+      batch.id,
+    )
   }
 
   /**
@@ -246,7 +252,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       batchId: batch.id,
       lost: revised.lost.map(String),
     })
-    return new KafkaSlice(this, revised, this.#settings, this.context.runner)
+    return new KafkaSlice(this.#reader(), revised, this.#settings, this.context.runner, batch.id)
   }
 
   override saveState(): JsonValue | undefined {
@@ -285,6 +291,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       this.#client = undefined
       await this.#settings.lease.release()
     }
+  }
+
+  #reader(): SliceReader {
+    return { name: this.name, kind: this.kind, app: this.context.appName, logger: this.#logger }
   }
 
   #requireClient(): KafkaClient {

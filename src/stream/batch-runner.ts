@@ -93,8 +93,8 @@ export class BatchRunner {
     }
     batches.set(scope)
     const { ref, replay } = scope
-    const { offsetRanges, lostRanges } = sourcesOf(scope)
-    const batch: Batch = { ...ref, offsetRanges, lostRanges, replay, signal }
+    const { offsetRanges, lostRanges, deadLetters } = sourcesOf(scope)
+    const batch: Batch = { ...ref, offsetRanges, lostRanges, replay, signal, deadLetters }
     const measures = this.#measuresOf(scope)
     bus.post('onBatchSubmitted', {
       batchId: ref.id,
@@ -150,6 +150,13 @@ export class BatchRunner {
         })
         if (failure) throw failure
       }
+      try {
+        for (const slice of scope.slices.values()) {
+          if (slice.beforeCommit) await Promise.race([slice.beforeCommit(), abandoned])
+        }
+      } catch (error) {
+        throw batchFailed(batch, undefined, error)
+      }
     } catch (error) {
       measures.durationsMs = { ...measures.durationsMs, outputs: clock.now() - workStarted }
       throw this.#failed(scope, measures, error)
@@ -169,6 +176,8 @@ export class BatchRunner {
       ...batch,
       records: progress.numInputRecords,
       lostRecords: progress.lostRecords,
+      skippedRecords: progress.skippedRecords,
+      deadLetteredRecords: progress.deadLetteredRecords,
       schedulingDelay: progress.schedulingDelayMs,
       processingTime: progress.processingTimeMs,
       totalDelay: progress.totalDelayMs,
