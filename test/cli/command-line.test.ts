@@ -33,7 +33,7 @@ test('--help, --version and <command> --help print to stdout and exit 0', async 
   assert.equal(root.code, 0)
   assert.equal(root.stderr, '')
   assert.match(root.stdout, /^sluice \d+\.\d+\.\d+ — Spark Streaming's Kafka Direct API for Node\.js\n/)
-  assert.match(root.stdout, /\ncommands:\n {2}kafka {3}a local development broker: start, stop, status\n/)
+  assert.match(root.stdout, /\ncommands:\n {2}kafka +a local development broker: start, stop, status\n/)
   for (const argv of [['-h'], ['help']]) assert.deepEqual(await sluice(...argv), root)
 
   assert.deepEqual(await sluice('--version'), { code: 0, stdout: `${version}\n`, stderr: '' })
