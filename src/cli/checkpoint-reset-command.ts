@@ -1,4 +1,5 @@
 import type { CheckpointView } from '../checkpoint/checkpoint-reader.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { ResetBase, ResetRow } from './checkpoint-reset.ts'
 import { type CliIo, defineCommand } from './command.ts'
@@ -116,7 +117,7 @@ async function baseOf(
 function uniquePartitions(positions: readonly { topic: string; partition: number }[]) {
   const seen = new Map<string, { topic: string; partition: number }>()
   for (const p of positions)
-    seen.set(`${p.topic}\u0000${p.partition}`, { topic: p.topic, partition: p.partition })
+    seen.set(partitionKey(p.topic, p.partition), { topic: p.topic, partition: p.partition })
   return [...seen.values()]
 }
 

@@ -1,8 +1,9 @@
 import type { JsonObject } from '../checkpoint/json-value.ts'
 import type { PlannedBatch, PlannedInput } from '../checkpoint/planned-batch.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
-import { partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { TopicPartition } from '../kafka/types.ts'
 import { encodeKafkaPlan, type KafkaPlan } from '../source/kafka-plan.ts'
 import {
   type InputPositions,

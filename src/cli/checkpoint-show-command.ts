@@ -1,6 +1,6 @@
 import type { CheckpointView } from '../checkpoint/checkpoint-reader.ts'
 import type { JsonValue } from '../checkpoint/json-value.ts'
-import { partitionKey } from '../kafka/types.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { InputPositions, PartitionPosition } from './checkpoint-positions.ts'
 import { defineCommand } from './command.ts'
 import { booleanFlag, stringFlag } from './flags.ts'

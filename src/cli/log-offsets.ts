@@ -1,6 +1,7 @@
 import { messageOf } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
-import { partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { TopicPartition } from '../kafka/types.ts'
 
 /** Where a partition's log starts and ends now, or why that is not known. */
 export type LogBounds = { readonly logStart: bigint; readonly latest: bigint } | { readonly missing: string }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
-import { partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { TopicPartition } from '../kafka/types.ts'
 import { type FlagSpec, integerFlag, stringFlag, UsageError } from './flags.ts'
 
 /** Where `--to` moves positions, as kafka-consumer-groups' --to-earliest, --to-latest, --to-datetime and --from-file. */

@@ -2,6 +2,7 @@ import { describeReceived } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, messageOf, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { customOption, type OptionType, optionsObject, required, stringOption } from '../core/options.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { DeadLetters } from '../kafka/dead-letters.ts'
 import type { UndecodableRecord } from '../kafka/records.ts'
@@ -75,7 +76,7 @@ export class UndecodableRecords implements DeadLetters {
 
   /** The decoder's callback, bound. */
   readonly take = (record: UndecodableRecord): void => {
-    const key = `${record.topic}\u0000${record.partition}\u0000${record.offset}`
+    const key = `${partitionKey(record.topic, record.partition)}@${record.offset}`
     if (this.#seen.has(key)) return
     this.#seen.add(key)
     const fields = {
