@@ -107,10 +107,10 @@ test("'fail' (the default) stops the stream naming topic, partition and offset; 
   assert.equal((await skipping.exited).code, 0, skipping.describe())
   assert.deepEqual(recordLines(skipping), good, 'every good record once, in order')
   assert.ok(skipping.lines.includes('counts:0:skipped=2:deadLettered=0'), skipping.describe())
-  assert.deepEqual(
-    skipping.lines.filter((l) => l.startsWith('logged:')),
-    [`logged:${topic}-0@3`, `logged:${topic}-1@6`],
-  )
+  assert.deepEqual(skipping.lines.filter((l) => l.startsWith('logged:')).sort(), [
+    `logged:${topic}-0@3`,
+    `logged:${topic}-1@6`,
+  ])
   assert.match(
     skipping.stderr,
     /"msg":"skipped a record that could not be deserialized".*"error":"Unexpected token/,
