@@ -1,11 +1,11 @@
 import type { CheckpointView } from '../checkpoint/checkpoint-reader.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
-import type { ResetBase, ResetRow } from './checkpoint-reset.ts'
+import type { ResetBase } from './checkpoint-reset.ts'
 import { type CliIo, defineCommand } from './command.ts'
 import { booleanFlag, stringFlag, UsageError } from './flags.ts'
+import { resetTable } from './reset-table.ts'
 import { checkSelection, selectionFlags, targetText, toFlag } from './reset-target.ts'
-import { textTable } from './text-table.ts'
 
 /** `sluice checkpoint reset`: move a stopped job's positions, as kafka-consumer-groups --reset-offsets does. */
 export const checkpointResetCommand = defineCommand({
@@ -68,7 +68,19 @@ export const checkpointResetCommand = defineCommand({
       )
       const now = Date.now()
       const reset = buildResetBatch(base, moves, resolved, now)
-      io.stdout(rowsText(reset.rows, client !== undefined))
+      io.stdout(
+        resetTable(
+          reset.rows.map((row) => ({
+            input: row.input,
+            topic: row.position.topic,
+            partition: row.position.partition,
+            parked: row.position.parked,
+            current: row.position.position,
+            next: row.next,
+          })),
+          client !== undefined,
+        ),
+      )
       if (target.kind === 'file' && client === undefined) {
         io.stderr('warning: the offsets were not checked against the log: pass --brokers to check them\n')
       }
@@ -147,27 +159,5 @@ function warnAboutConsequences(view: CheckpointView, base: ResetBase, io: CliIo)
   io.stderr(
     "note: if the job's sink stores offsets too (SQL or Kafka sink), move them the same way with " +
       "'sluice offsets reset', or its next batch fails with SLUICE_SINK_OFFSET_MISMATCH\n",
-  )
-}
-
-function rowsText(rows: readonly ResetRow[], withBounds: boolean): string {
-  const header = ['INPUT', 'TOPIC', 'PARTITION', 'CURRENT', 'NEW']
-  if (withBounds) header.push('LOG START', 'LATEST')
-  header.push('NOTE')
-  return textTable(
-    header,
-    rows.map((row) => {
-      const line = [
-        row.input,
-        row.position.parked ? `${row.position.topic} (parked)` : row.position.topic,
-        String(row.position.partition),
-        row.position.position.toString(),
-        row.next.offset.toString(),
-      ]
-      if (withBounds) line.push(String(row.next.logStart ?? '-'), String(row.next.latest ?? '-'))
-      line.push(row.next.note ?? '')
-      return line
-    }),
-    withBounds ? [2, 3, 4, 5, 6] : [2, 3, 4],
   )
 }

@@ -4,6 +4,8 @@ import { checkpointResetCommand } from './checkpoint-reset-command.ts'
 import { checkpointShowCommand } from './checkpoint-show-command.ts'
 import { type CliIo, defineGroup, runCommandLine } from './command.ts'
 import { kafkaCommands } from './kafka-command.ts'
+import { offsetsResetCommand } from './offsets-reset-command.ts'
+import { offsetsShowCommand } from './offsets-show-command.ts'
 import { readCommand } from './read-command.ts'
 
 const checkpointCommands = defineGroup({
@@ -15,12 +17,21 @@ const checkpointCommands = defineGroup({
   commands: [checkpointShowCommand, checkpointResetCommand],
 })
 
+const offsetsCommands = defineGroup({
+  name: 'offsets',
+  summary: 'the offsets a sink stores: show them, reset them',
+  description:
+    'Inspect and move the offsets an exactly-once sink (SQL or Kafka) stores for an app, where a job without ' +
+    'a checkpoint resumes.',
+  commands: [offsetsShowCommand, offsetsResetCommand],
+})
+
 /** Every command of `sluice`; a new command group is one more entry here. */
 export const sluiceCommands = defineGroup({
   name: 'sluice',
   summary: "Spark Streaming's Kafka Direct API for Node.js",
   description: 'Commands to develop and operate sluice jobs.',
-  commands: [kafkaCommands, checkpointCommands, readCommand],
+  commands: [kafkaCommands, checkpointCommands, offsetsCommands, readCommand],
 })
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

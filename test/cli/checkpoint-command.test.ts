@@ -9,25 +9,11 @@ import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { CheckpointStore } from '../../src/checkpoint/checkpoint-store.ts'
 import type { PlannedInput } from '../../src/checkpoint/planned-batch.ts'
-import { main } from '../../src/cli/main.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import { decodeKafkaPlan, encodeKafkaPlan } from '../../src/source/kafka-plan.ts'
+import { sluice } from '../helpers/sluice-cli.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
-
-async function sluice(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-  })
-  return { code, stdout, stderr }
-}
 
 const T0 = Date.parse('2024-05-01T12:00:00Z')
 

@@ -6,24 +6,10 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { main } from '../../src/cli/main.ts'
 import { type ChildJob, caughtUp, fixtures, jobStarter } from '../helpers/child-job.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
+import { sluice } from '../helpers/sluice-cli.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
-
-async function sluice(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-  })
-  return { code, stdout, stderr }
-}
 
 const recordLines = (job: ChildJob) => job.lines.filter((l) => l.startsWith('record:'))
 

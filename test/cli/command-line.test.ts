@@ -4,30 +4,15 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { type CliIo, defineCommand, defineGroup, runCommandLine } from '../../src/cli/command.ts'
+import { defineCommand, defineGroup, runCommandLine } from '../../src/cli/command.ts'
 import { booleanFlag, choiceFlag, integerFlag, stringFlag, UsageError } from '../../src/cli/flags.ts'
-import { main } from '../../src/cli/main.ts'
+import { sluice } from '../helpers/sluice-cli.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 const repo = join(import.meta.dirname, '..', '..')
 const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }
 
 /** Runs the real `sluice` command tree in-process, capturing what it prints. */
-async function sluice(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-  }
-  const code = await main(argv, io)
-  return { code, stdout, stderr }
-}
-
 test('--help, --version and <command> --help print to stdout and exit 0', async () => {
   const root = await sluice('--help')
   assert.equal(root.code, 0)
