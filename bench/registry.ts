@@ -4,6 +4,7 @@ import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
+import { receiverVsDirect } from './receiver-vs-direct.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -37,5 +38,6 @@ export const benches: readonly Bench[] = [
   stateUpdateBench,
   windowInverseBench,
   sinkWordCount,
+  receiverVsDirect,
   observeOverhead,
 ]

@@ -16,6 +16,8 @@ export const fixtures = {
   state: join(import.meta.dirname, '..', 'fixtures', 'state-child.ts'),
   /** A direct stream printing every record it reads (checkpoint tools, poison records): see the file. */
   records: join(import.meta.dirname, '..', 'fixtures', 'records-child.ts'),
+  /** A receiver stream job writing each batch to a file (WAL=1 for reliable mode). */
+  receiver: join(import.meta.dirname, '..', 'fixtures', 'receiver-child.ts'),
 } as const
 
 /** What the child printed when its stream or its start failed (see child-markers.ts). */
