@@ -89,7 +89,7 @@ async function checkIsCheckpoint(dir: string): Promise<void> {
 
 function notACheckpoint(dir: string, why: string): SluiceError {
   return new SluiceError(ErrorCodes.CHECKPOINT, `'${dir}' is not a sluice checkpoint directory: ${why}`, {
-    details: { dir },
+    details: { dir, reason: 'not-a-checkpoint' },
   })
 }
 

@@ -177,7 +177,7 @@ export class CheckpointStore {
       throw new SluiceError(
         ErrorCodes.CHECKPOINT,
         `'${root}' is not a sluice checkpoint directory: it has no '${METADATA_FILE}' file`,
-        { details: { dir: root } },
+        { details: { dir: root, reason: 'not-a-checkpoint' } },
       )
     }
     await createDirectoryDurably(root)

@@ -3,7 +3,7 @@ import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { ResetBase } from './checkpoint-reset.ts'
 import { type CliIo, defineCommand } from './command.ts'
-import { booleanFlag, stringFlag, UsageError } from './flags.ts'
+import { booleanFlag, rethrowAsArgumentError, stringFlag, UsageError } from './flags.ts'
 import { resetTable } from './reset-table.ts'
 import { checkSelection, selectionFlags, targetText, toFlag } from './reset-target.ts'
 
@@ -43,7 +43,7 @@ export const checkpointResetCommand = defineCommand({
     const { selectMoves, buildResetBatch, resetInfo } = await import('./checkpoint-reset.ts')
     const { readOffsetsFile, resolveTarget } = await import('./reset-target.ts')
     const { cliLogger } = await import('./cli-logger.ts')
-    const view = await readCheckpoint(positionals[0]!)
+    const view = await readCheckpoint(positionals[0]!).catch(rethrowAsArgumentError)
     const fileOffsets = target.kind === 'file' ? await readOffsetsFile(target.path) : undefined
     const logger = cliLogger()
     const dryRun = flags['dry-run']

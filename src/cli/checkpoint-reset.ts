@@ -11,7 +11,7 @@ import {
   type PartitionPosition,
   positionsAfter,
 } from './checkpoint-positions.ts'
-import { UsageError } from './flags.ts'
+import { ArgumentError, UsageError } from './flags.ts'
 import type { ResolvedPosition, Selection } from './reset-target.ts'
 import { selects } from './reset-target.ts'
 
@@ -80,7 +80,7 @@ export function selectMoves(
     )
     const unknown = options.filePartitions.filter((p) => !known.has(partitionKey(p.topic, p.partition)))
     if (unknown.length > 0) {
-      throw new SluiceError(
+      throw new ArgumentError(
         ErrorCodes.INVALID_ARGUMENT,
         `the offsets file names ${describePartitions(unknown)}, which the checkpoint has no position for ` +
           `(it knows ${describePartitions(chosen.flatMap((i) => i.partitions))})`,

@@ -3,7 +3,7 @@ import type { JsonValue } from '../checkpoint/json-value.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { InputPositions, PartitionPosition } from './checkpoint-positions.ts'
 import { defineCommand } from './command.ts'
-import { booleanFlag, stringFlag } from './flags.ts'
+import { booleanFlag, rethrowAsArgumentError, stringFlag } from './flags.ts'
 import type { LogBounds } from './log-offsets.ts'
 import { textTable } from './text-table.ts'
 
@@ -34,7 +34,7 @@ export const checkpointShowCommand = defineCommand({
   async run({ flags, positionals, io }) {
     const { readCheckpoint } = await import('../checkpoint/checkpoint-reader.ts')
     const { inputPositions } = await import('./checkpoint-positions.ts')
-    const view = await readCheckpoint(positionals[0]!)
+    const view = await readCheckpoint(positionals[0]!).catch(rethrowAsArgumentError)
     const inputs = inputPositions(view)
     const bounds = flags.brokers === undefined ? undefined : await boundsOf(flags.brokers, inputs)
     io.stdout(

@@ -8,7 +8,8 @@
  * - An unknown command or flag, a flag without its value, a value that does not parse, a
  *   missing or an extra positional: one line naming it, then the usage, on stderr; exit 2.
  * - A command's own failure: `sluice: <message> [<code>]` on stderr, exit 1 (or the code the
- *   command returns). Never a stack trace.
+ *   command returns); exit 2 when it is an ArgumentError (a path that names the wrong thing).
+ *   Never a stack trace.
  *
  * Arguments are tokenized by node:util's parseArgs (non-strict, with tokens) and checked
  * here, so every message is ours and the same on every Node version. A command imports

@@ -5,9 +5,39 @@
  * runs anything.
  */
 
+import { SluiceError } from '../core/errors.ts'
+
 /** A command-line mistake: the command line is refused with exit code 2 and its usage. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
+}
+
+/**
+ * An argument that parses but names the wrong thing: a path that is not a checkpoint, a
+ * file that is missing or does not hold what it must. The command fails as with any
+ * SluiceError (`sluice: <message> [<code>]`, without the usage: the syntax was right) but
+ * exits 2, as a usage error does, so a script tells a wrong command line (2) from a command
+ * that failed (1).
+ */
+export class ArgumentError extends SluiceError {
+  /** The same error, as an argument's: `error` names what the argument pointed at. */
+  static from(error: SluiceError): ArgumentError {
+    return new ArgumentError(error.code, error.message, {
+      details: { ...error.details },
+      ...(error.cause === undefined ? {} : { cause: error.cause }),
+    })
+  }
+}
+
+/** The reasons (`details.reason`) of library errors that mean "this path names the wrong thing". */
+const wrongPathReasons = new Set(['not-a-checkpoint', 'no-such-file', 'no-such-table'])
+
+/** Rethrows `error`, as an ArgumentError when it says that a path the user gave names the wrong thing. */
+export function rethrowAsArgumentError(error: unknown): never {
+  if (error instanceof SluiceError && wrongPathReasons.has(String(error.details.reason))) {
+    throw ArgumentError.from(error)
+  }
+  throw error
 }
 
 export interface FlagSpec<T> {

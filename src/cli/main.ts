@@ -3,6 +3,7 @@ import { isSluiceError, messageOf } from '../core/errors.ts'
 import { checkpointResetCommand } from './checkpoint-reset-command.ts'
 import { checkpointShowCommand } from './checkpoint-show-command.ts'
 import { type CliIo, defineGroup, runCommandLine } from './command.ts'
+import { ArgumentError } from './flags.ts'
 import { kafkaCommands } from './kafka-command.ts'
 import { offsetsResetCommand } from './offsets-reset-command.ts'
 import { offsetsShowCommand } from './offsets-show-command.ts'
@@ -52,10 +53,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       intro: `sluice ${packageJson.version} — Spark Streaming's Kafka Direct API for Node.js`,
     })
   } catch (error) {
-    // A failure of the command itself: its message, never a stack trace.
+    // A failure of the command itself: its message, never a stack trace. An argument that
+    // named the wrong thing exits 2, as a usage error does.
     io.stderr(
       isSluiceError(error) ? `sluice: ${error.message} [${error.code}]\n` : `sluice: ${messageOf(error)}\n`,
     )
-    return 1
+    return error instanceof ArgumentError ? 2 : 1
   }
 }

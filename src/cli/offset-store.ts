@@ -1,6 +1,6 @@
 import type { KafkaClient } from '../kafka/client.ts'
 import type { OffsetsAdmin } from '../sinks/offsets-admin.ts'
-import { stringFlag, UsageError } from './flags.ts'
+import { rethrowAsArgumentError, stringFlag, UsageError } from './flags.ts'
 
 /** The flags that say whose offsets and where: the app, and one sink's store. */
 export const storeFlags = {
@@ -77,13 +77,13 @@ export async function openStore(flags: StoreFlags): Promise<OffsetsAdmin> {
     })
   }
   const { SqlOffsetsAdmin } = await import('../sinks/sql/sql-offsets-admin.ts')
-  return SqlOffsetsAdmin.open({
+  return await SqlOffsetsAdmin.open({
     app: flags.app!,
     ...(flags.sqlite === undefined ? {} : { sqlite: { path: flags.sqlite } }),
     ...(flags.postgres === undefined ? {} : { postgres: { connectionString: flags.postgres } }),
     table: flags.table,
     logger,
-  })
+  }).catch(rethrowAsArgumentError)
 }
 
 /** A client of the cluster the job reads, when the flags name one. */

@@ -1,7 +1,8 @@
+import { ErrorCodes } from '../core/errors.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { OffsetMove, StoredPosition } from '../sinks/offsets-admin.ts'
 import { defineCommand } from './command.ts'
-import { booleanFlag, stringFlag, UsageError } from './flags.ts'
+import { ArgumentError, booleanFlag, stringFlag, UsageError } from './flags.ts'
 import { checkStoreFlags, storeFlags } from './offset-store.ts'
 import { checkSelection, selectionFlags, selects, toFlag } from './reset-target.ts'
 
@@ -55,9 +56,10 @@ export const offsetsResetCommand = defineCommand({
           (p) => !known.has(partitionKey(p.topic, p.partition)),
         )
         if (unknown.length > 0) {
-          throw new UsageError(
-            `${store.where} stores no offset of ${unknown.map((p) => `${p.topic}-${p.partition}`).join(', ')} for ` +
-              `app '${store.app}' (it has ${describe(current)})`,
+          throw new ArgumentError(
+            ErrorCodes.INVALID_ARGUMENT,
+            `the offsets file names ${describe(unknown)}, which ${store.where} has no offset for ` +
+              `(app '${store.app}'; it has ${describe(current)})`,
           )
         }
         if (chosen.length === 0) {
@@ -102,7 +104,7 @@ export const offsetsResetCommand = defineCommand({
   },
 })
 
-function describe(positions: readonly StoredPosition[]): string {
+function describe(positions: readonly { topic: string; partition: number }[]): string {
   return positions.map((p) => `${p.topic}-${p.partition}`).join(', ') || 'none'
 }
 

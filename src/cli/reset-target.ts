@@ -3,7 +3,7 @@ import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { TopicPartition } from '../kafka/types.ts'
-import { type FlagSpec, integerFlag, stringFlag, UsageError } from './flags.ts'
+import { ArgumentError, type FlagSpec, integerFlag, stringFlag, UsageError } from './flags.ts'
 
 /** Where `--to` moves positions, as kafka-consumer-groups' --to-earliest, --to-latest, --to-datetime and --from-file. */
 export type ResetTarget =
@@ -78,13 +78,13 @@ export async function readOffsetsFile(
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    throw new SluiceError(
+    throw new ArgumentError(
       ErrorCodes.INVALID_ARGUMENT,
       `cannot read the offsets file '${path}': ${messageOf(error)}`,
     )
   }
   const bad = (problem: string) =>
-    new SluiceError(
+    new ArgumentError(
       ErrorCodes.INVALID_ARGUMENT,
       `the offsets file '${path}' ${problem}; it must hold {"topic": {"partition": offset}}, offsets as numbers or decimal strings`,
     )

@@ -183,7 +183,7 @@ test('checkpoint show: the app, batches, every position (pending and parked ones
   ])
 })
 
-test('checkpoint show and reset refuse a path that is not a checkpoint, and create nothing there', async (t) => {
+test('checkpoint show and reset refuse a path that is not a checkpoint (one line, exit 2), and create nothing there', async (t) => {
   const base = tempDir(t, 'ckpt-missing')
   const missing = join(base, 'ckpt-typo')
   for (const argv of [
@@ -192,7 +192,7 @@ test('checkpoint show and reset refuse a path that is not a checkpoint, and crea
   ]) {
     const result = await sluice(...argv)
     assert.deepEqual(result, {
-      code: 1,
+      code: 2,
       stdout: '',
       stderr: `sluice: '${missing}' is not a sluice checkpoint directory: it does not exist [SLUICE_CHECKPOINT]\n`,
     })
@@ -200,6 +200,7 @@ test('checkpoint show and reset refuse a path that is not a checkpoint, and crea
   const empty = join(base, 'empty')
   mkdirSync(empty)
   const result = await sluice('checkpoint', 'show', empty)
+  assert.equal(result.code, 2)
   assert.equal(
     result.stderr,
     `sluice: '${empty}' is not a sluice checkpoint directory: it has no 'metadata' file [SLUICE_CHECKPOINT]\n`,
@@ -337,7 +338,7 @@ test('checkpoint reset appends a batch after a committed one, moves a parked pos
   const unknown = join(base, 'unknown.json')
   writeFileSync(unknown, JSON.stringify({ words: { 5: 1 } }))
   const refused = await sluice('checkpoint', 'reset', dir, '--to', unknown)
-  assert.equal(refused.code, 1)
+  assert.equal(refused.code, 2)
   assert.equal(
     refused.stderr,
     'sluice: the offsets file names words-5, which the checkpoint has no position for (it knows old-0, words-0, ' +

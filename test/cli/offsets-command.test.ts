@@ -213,6 +213,17 @@ for (const name of stores) {
     )
     assert.deepEqual(await runToEnd(start, env), [line(1, 4, 'b1'), line(1, 5, 'b2'), line(1, 6, 'c0')])
 
+    // A file naming a partition the store has no offset for is a wrong argument: nothing moves.
+    writeFileSync(offsets, JSON.stringify({ [topic]: { 0: 1, 5: 1 } }))
+    const unknown = await sluice('offsets', 'reset', ...store.flags, '--to', offsets)
+    assert.equal(unknown.code, 2)
+    assert.match(
+      unknown.stderr,
+      new RegExp(
+        `^sluice: the offsets file names ${topic}-5, which ${store.where}.* has no offset for \\(app '${store.app}'; ` +
+          `it has ${topic}-0, ${topic}-1\\) \\[SLUICE_INVALID_ARGUMENT\\]\\n$`,
+      ),
+    )
     const after = JSON.parse((await sluice('offsets', 'show', ...store.flags, '--json')).stdout)
     assert.deepEqual(
       after.partitions.map((p: { offset: string }) => p.offset),
@@ -388,13 +399,13 @@ test('offsets: bad flags are one line and exit 2; a missing SQLite file or table
   )
 
   const noFile = await sluice('offsets', 'show', '--app', 'wc', '--sqlite', missing)
-  assert.equal(noFile.code, 1)
+  assert.equal(noFile.code, 2)
   assert.equal(noFile.stderr, `sluice: SQLite file '${missing}' does not exist [SLUICE_SINK]\n`)
   assert.equal(existsSync(missing), false)
   const empty = join(dir, 'empty.db')
   writeFileSync(empty, '')
   const noTable = await sluice('offsets', 'show', '--app', 'wc', '--sqlite', empty)
-  assert.equal(noTable.code, 1)
+  assert.equal(noTable.code, 2)
   assert.match(
     noTable.stderr,
     /^sluice: SQLite file .*empty\.db has no offsets table sluice_offsets: no SQL sink wrote there yet, or the job's offsetsTable is another \(--table\) \[SLUICE_SINK\]\n$/,

@@ -50,7 +50,7 @@ export class SqlOffsetsAdmin implements OffsetsAdmin {
   static async open(options: SqlOffsetsAdminOptions): Promise<SqlOffsetsAdmin> {
     if (options.sqlite !== undefined && !existsSync(options.sqlite.path)) {
       throw new SluiceError(ErrorCodes.SINK, `SQLite file '${options.sqlite.path}' does not exist`, {
-        details: { path: options.sqlite.path },
+        details: { path: options.sqlite.path, reason: 'no-such-file' },
       })
     }
     const engine: SqlEngine =
@@ -71,7 +71,7 @@ export class SqlOffsetsAdmin implements OffsetsAdmin {
           ErrorCodes.SINK,
           `${engine.target} has no offsets table ${options.table}: no SQL sink wrote there yet, or the job's ` +
             'offsetsTable is another (--table)',
-          { details: { table: options.table } },
+          { details: { table: options.table, reason: 'no-such-table' } },
         )
       }
       return new SqlOffsetsAdmin(options.app, engine, new OffsetsTable(options.table))
