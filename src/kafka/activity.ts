@@ -1,22 +1,7 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
+import type { GroupState, TransactionState } from './types.ts'
 import { callAllowingPartitionErrors, negotiatedApi } from './wire.ts'
-
-/** A consumer group as its coordinator sees it. */
-export interface GroupState {
-  /** 'Empty', 'Stable', 'PreparingRebalance', 'Dead' (never used)... */
-  readonly state: string
-  /** Live members: consumers that joined the group. */
-  readonly members: number
-}
-
-/** A transactional id as its coordinator sees it. */
-export interface TransactionState {
-  /** 'Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'... */
-  readonly state: string
-  readonly producerId: bigint
-  readonly producerEpoch: number
-}
 
 /** FindCoordinator key type of transactional ids. */
 const transactionKeyType = 1

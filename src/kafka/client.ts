@@ -1,4 +1,4 @@
-import { Activity, type GroupState, type TransactionState } from './activity.ts'
+import { Activity } from './activity.ts'
 import { Cluster } from './cluster.ts'
 import { GroupOffsets } from './group-offsets.ts'
 import { KafkaConnection } from './kafka-connection.ts'
@@ -12,11 +12,13 @@ import type {
   CommittedOffset,
   FetchRequest,
   FetchResult,
+  GroupState,
   NewTopic,
   OffsetSpec,
   PartitionOffset,
   ProduceRecord,
   TopicPartition,
+  TransactionState,
 } from './types.ts'
 
 /**
