@@ -35,7 +35,6 @@ export const checkpointResetCommand = defineCommand({
     'sluice checkpoint reset ./ckpt --to offsets.json   # {"words": {"0": 1043}}: past a bad record',
   ],
   async run({ flags, positionals, io }) {
-    if (flags.to === undefined) throw new UsageError("option '--to' is required")
     checkSelection(flags)
     const target = flags.to
     const { readCheckpoint } = await import('../checkpoint/checkpoint-reader.ts')

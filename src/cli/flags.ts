@@ -51,10 +51,16 @@ export interface FlagSpec<T> {
   readonly parse: (text: string) => T
   /** The value when the flag is not given, shown in the help. */
   readonly default?: T
+  /** The command needs it: the usage shows it without brackets, and a command line without it is refused. */
+  readonly required?: boolean
 }
 
-/** A flag spec that always has a value: its `default` is given. */
-type WithDefault<T, O> = O extends { readonly default: T } ? { readonly default: T } : unknown
+/** A flag spec that always has a value: its `default` is given, or it is required. */
+type WithDefault<T, O> = O extends { readonly default: T }
+  ? { readonly default: T }
+  : O extends { readonly required: true }
+    ? { readonly required: true }
+    : unknown
 
 /** A switch: present or not, never with a value. */
 export function booleanFlag(
@@ -74,6 +80,7 @@ export interface ValueFlagOptions<T> {
   readonly value: string
   readonly short?: string
   readonly default?: T
+  readonly required?: boolean
 }
 
 export function stringFlag<const O extends ValueFlagOptions<string>>(
@@ -130,11 +137,13 @@ export function choiceFlag<
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec<unknown>>>
 
-/** The parsed flags of a command: flags with a default always have a value. */
+/** The parsed flags of a command: flags with a default, and required ones, always have a value. */
 export type FlagValues<F extends FlagSpecs> = {
   readonly [K in keyof F]: F[K] extends { readonly default: infer D }
     ? Exclude<D, undefined>
     : F[K] extends FlagSpec<infer T>
-      ? T | undefined
+      ? F[K] extends { readonly required: true }
+        ? T
+        : T | undefined
       : never
 }

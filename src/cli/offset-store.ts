@@ -4,7 +4,7 @@ import { rethrowAsArgumentError, stringFlag, UsageError } from './flags.ts'
 
 /** The flags that say whose offsets and where: the app, and one sink's store. */
 export const storeFlags = {
-  app: stringFlag({ value: 'APP', description: "the job's app name, as given to its sink (required)" }),
+  app: stringFlag({ value: 'APP', description: "the job's app name, as given to its sink", required: true }),
   sqlite: stringFlag({ value: 'FILE', description: "the SQL sink's SQLite file" }),
   postgres: stringFlag({
     value: 'URL',
@@ -31,7 +31,7 @@ export const storeFlags = {
 }
 
 export interface StoreFlags {
-  readonly app?: string | undefined
+  readonly app: string
   readonly sqlite?: string | undefined
   readonly postgres?: string | undefined
   readonly brokers?: string | undefined
@@ -41,9 +41,8 @@ export interface StoreFlags {
   readonly 'source-brokers'?: string | undefined
 }
 
-/** Checks the store flags before anything connects: an app, and exactly one store with its own options. */
+/** Checks the store flags before anything connects: exactly one store, with its own options. */
 export function checkStoreFlags(flags: StoreFlags): void {
-  if (flags.app === undefined) throw new UsageError("option '--app' is required")
   const stores = (['sqlite', 'postgres', 'brokers'] as const).filter((name) => flags[name] !== undefined)
   if (stores.length !== 1) {
     throw new UsageError(
@@ -69,7 +68,7 @@ export async function openStore(flags: StoreFlags): Promise<OffsetsAdmin> {
   if (flags.brokers !== undefined) {
     const { KafkaOffsetsAdmin } = await import('../sinks/kafka-offsets-admin.ts')
     return new KafkaOffsetsAdmin({
-      app: flags.app!,
+      app: flags.app,
       brokers: flags.brokers.split(','),
       ...(flags.group === undefined ? {} : { groupId: flags.group }),
       ...(flags['transactional-id'] === undefined ? {} : { transactionalId: flags['transactional-id'] }),
@@ -78,7 +77,7 @@ export async function openStore(flags: StoreFlags): Promise<OffsetsAdmin> {
   }
   const { SqlOffsetsAdmin } = await import('../sinks/sql/sql-offsets-admin.ts')
   return await SqlOffsetsAdmin.open({
-    app: flags.app!,
+    app: flags.app,
     ...(flags.sqlite === undefined ? {} : { sqlite: { path: flags.sqlite } }),
     ...(flags.postgres === undefined ? {} : { postgres: { connectionString: flags.postgres } }),
     table: flags.table,

@@ -31,7 +31,6 @@ export const offsetsResetCommand = defineCommand({
   ],
   async run({ flags, io }) {
     checkStoreFlags(flags)
-    if (flags.to === undefined) throw new UsageError("option '--to' is required")
     checkSelection(flags)
     const target = flags.to
     const { openStore, sourceClient } = await import('./offset-store.ts')

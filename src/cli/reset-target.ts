@@ -15,11 +15,12 @@ export type ResetTarget =
 const isoTime = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/
 
 /** The `--to` flag: `earliest`, `latest`, an ISO 8601 time, or a JSON file of offsets. */
-export const toFlag: FlagSpec<ResetTarget> = {
+export const toFlag: FlagSpec<ResetTarget> & { readonly required: true } = {
   value: 'earliest|latest|TIME|FILE',
+  required: true,
   description:
     'the new positions: the log start, the latest offset (the last stable one), the first offset at or after ' +
-    'an ISO 8601 time (2024-05-01T12:00:00Z), or a JSON file {"topic": {"partition": offset}} (required)',
+    'an ISO 8601 time (2024-05-01T12:00:00Z), or a JSON file {"topic": {"partition": offset}}',
   parse: (text) => {
     if (text === 'earliest' || text === 'latest') return { kind: text }
     if (/^\d{4}-\d{2}-\d{2}/.test(text)) {

@@ -238,7 +238,7 @@ test('checkpoint reset: usage errors exit 2 with one line naming the problem', a
     assert.equal(result.stderr.split('\n')[0], `sluice checkpoint reset: ${problem}`)
     assert.match(
       result.stderr.split('\n')[1]!,
-      /^usage: sluice checkpoint reset <dir> \[--to earliest\|latest\|TIME\|FILE\]/,
+      /^usage: sluice checkpoint reset <dir> --to earliest\|latest\|TIME\|FILE \[--topic TOPIC\]/,
     )
   }
   const noDir = await sluice('checkpoint', 'show')

@@ -212,6 +212,51 @@ test('a new command gets typed flags, defaults, positionals, help and validation
   assert.equal(seen.length, 2, 'no refused command line ran the command')
 })
 
+test('a required flag shows without brackets, is marked in the help, and a command line without it is refused', async () => {
+  const seen: string[] = []
+  const tool = defineGroup({
+    name: 'tool',
+    summary: 'test tool',
+    commands: [
+      defineCommand({
+        name: 'reset',
+        summary: 'reset an app',
+        flags: {
+          app: stringFlag({ value: 'APP', description: 'the app', required: true }),
+          'dry-run': booleanFlag('change nothing'),
+        },
+        async run({ flags }) {
+          const app: string = flags.app // typed as always present
+          seen.push(app)
+          return 0
+        },
+      }),
+    ],
+  })
+  const run = async (...argv: string[]) => {
+    let out = ''
+    let err = ''
+    const io = {
+      stdout: (text: string) => {
+        out += text
+      },
+      stderr: (text: string) => {
+        err += text
+      },
+    }
+    const code = await runCommandLine(tool, argv, io, { name: 'tool', version: '1', intro: 'tool 1' })
+    return { code, out, err }
+  }
+  assert.deepEqual(await run('reset', '--dry-run'), {
+    code: 2,
+    out: '',
+    err: "tool reset: option '--app' is required\nusage: tool reset --app APP [--dry-run]\nRun 'tool reset --help' for more.\n",
+  })
+  assert.match((await run('reset', '--help')).out, /^ {2}--app APP +the app \(required\)$/m)
+  assert.equal((await run('reset', '--app', 'wc')).code, 0)
+  assert.deepEqual(seen, ['wc'])
+})
+
 const run = promisify(execFile)
 
 async function spawnSluice(bin: string, nodeBinary: string, ...argv: string[]) {

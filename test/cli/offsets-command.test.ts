@@ -372,7 +372,9 @@ test('offsets: bad flags are one line and exit 2; a missing SQLite file or table
   const usage = async (argv: string[], message: string) => {
     const result = await sluice('offsets', ...argv)
     assert.equal(result.code, 2, `${argv.join(' ')}: ${result.stderr}`)
-    assert.equal(result.stderr.split('\n')[0], `sluice offsets ${argv[0]}: ${message}`)
+    const [line, usageLine] = result.stderr.split('\n')
+    assert.equal(line, `sluice offsets ${argv[0]}: ${message}`)
+    assert.match(usageLine!, new RegExp(`^usage: sluice offsets ${argv[0]} --app APP \\[--sqlite FILE\\]`))
   }
   await usage(['show', '--sqlite', missing], "option '--app' is required")
   await usage(['show', '--app', 'wc'], 'give the store: --sqlite FILE, --postgres URL or --brokers HOST:PORT')
