@@ -28,6 +28,8 @@ export interface SinkBatch {
    * deleted). The sink advances over them instead of reporting a gap, and records them.
    */
   readonly lostRanges?: readonly SinkOffsetRange[]
+  /** Aborts retries of the batch's write (the stream's forced stop). */
+  readonly signal?: AbortSignal
 }
 
 export function describeRange(range: SinkOffsetRange): string {

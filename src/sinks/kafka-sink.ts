@@ -14,6 +14,7 @@ import {
 import { partitionKey } from '../core/partition-key.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
+import { retryKafka } from '../kafka/retry.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
 import type { ProduceRecord } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
@@ -94,6 +95,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   readonly #producerOptions: ConstructorParameters<typeof TransactionalProducer>[0]
   readonly #logger: Logger
   readonly #topics: readonly string[]
+  readonly #retryTimeoutMs: number
   #producer: TransactionalProducer | undefined
   #state: State = 'new'
   #starting: Promise<void> | undefined
@@ -109,6 +111,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     this.#topics = given.topics ?? []
     const connection = { ...given.connection, brokers: given.brokers, logger: this.#logger }
     this.#client = new KafkaClient({ clientId: `sluice-${app}`, ...connection })
+    this.#retryTimeoutMs = this.#client.options.retryTimeoutMs
     this.#producerOptions = {
       clientId: `sluice-${app}`,
       ...connection,
@@ -155,12 +158,53 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     return publishingOutcome(this.app, 'kafka', batch, () => this.#writeBatch(batch, write))
   }
 
+  /**
+   * Runs the batch's transaction until it commits, fails for good, or retriable failures
+   * (a broker restarting, a coordinator moving) have lasted `retryTimeoutMs`. A failed
+   * attempt is aborted and the next one starts with a new producer, whose init aborts
+   * whatever the broker still holds open and waits for a commit already under way to
+   * finish; the group's stable offsets then say where the batch stands. When an attempt's
+   * commit lost its answer and the offsets are found at the batch's end, that commit took
+   * effect: the batch is 'already-applied', not written twice.
+   */
   async #writeBatch(
     batch: SinkBatch,
     write: (tx: KafkaSinkTransaction) => Promise<void>,
   ): Promise<BatchOutcome> {
     this.#checkStarted()
     const ranges = checkBatch(batch)
+    let commitOutcomeUnknown = false
+    const outcome = await retryKafka(
+      `writing batch ${batch.id} of app '${this.app}'`,
+      () =>
+        this.#attempt(batch, ranges, write, commitOutcomeUnknown).catch((error: unknown) => {
+          if (error instanceof CommitOutcomeUnknown) {
+            commitOutcomeUnknown = true
+            throw error.cause
+          }
+          throw error
+        }),
+      {
+        timeoutMs: this.#retryTimeoutMs,
+        signal: batch.signal,
+        logger: this.#logger,
+        beforeRetry: () => this.#dropProducer(),
+      },
+    ).catch((error: unknown) => {
+      throw this.#failure(batch, error)
+    })
+    this.#logger.debug(outcome === 'applied' ? 'batch written' : 'batch already written', {
+      batchId: batch.id,
+    })
+    return outcome
+  }
+
+  async #attempt(
+    batch: SinkBatch,
+    ranges: ReturnType<typeof checkBatch>,
+    write: (tx: KafkaSinkTransaction) => Promise<void>,
+    afterUnknownCommit: boolean,
+  ): Promise<BatchOutcome> {
     const store = `consumer group '${this.groupId}'`
     const producer = await this.#usableProducer(batch)
     // Stable offsets only: an offset commit of a transaction still completing is waited for.
@@ -181,8 +225,13 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       throw offsetMismatchError(this.app, batch, check, store)
     }
     if (check.kind === 'already-applied') {
+      if (afterUnknownCommit) {
+        this.#logger.info('the commit whose answer was lost had taken effect; the batch is written', {
+          batchId: batch.id,
+        })
+        return 'already-applied'
+      }
       if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
-      this.#logger.debug('batch already written', { batchId: batch.id })
       return 'already-applied'
     }
     const offsets = ranges.map((r) => {
@@ -192,6 +241,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       return metadata === undefined ? offset : { ...offset, metadata }
     })
 
+    let committing = false
     try {
       await producer.begin()
       try {
@@ -204,15 +254,19 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       if (stepChannel.hasSubscribers) {
         stepChannel.publish({ app: this.app, batchId: batch.id, step: 'offsets-committed' })
       }
-      await producer.commit()
+      committing = true
+      const committed = producer.commit()
+      if (stepChannel.hasSubscribers) {
+        stepChannel.publish({ app: this.app, batchId: batch.id, step: 'commit-sent' })
+      }
+      await committed
     } catch (error) {
       await producer.abort().catch(() => {})
-      throw this.#failure(batch, error)
+      const failure = this.#failure(batch, error)
+      throw committing && failure.retriable ? new CommitOutcomeUnknown(failure) : failure
     }
-    this.#logger.debug('batch written', { batchId: batch.id })
     return 'applied'
   }
-
   /**
    * The group's committed offsets as `{ [topic]: { [partition]: offset } }` — pass it as the
    * stream's `startingOffsets` to run without a checkpoint.
@@ -243,31 +297,34 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     await Promise.allSettled([this.#producer?.close(), this.#client.close()])
   }
 
-  async #freshProducer(): Promise<TransactionalProducer> {
+  /**
+   * Retires the producer after a failed attempt: the wire client's transaction and sequence
+   * state may not match the broker's after a lost connection, and a new producer's init
+   * settles what the old one left open.
+   */
+  async #dropProducer(): Promise<void> {
+    const old = this.#producer
+    this.#producer = undefined
+    if (old?.fenced)
+      this.#producer = old // fencing is final; the next attempt reports it
+    else await old?.close()
+  }
+
+  /**
+   * The producer for the next attempt. After a failed attempt, or a commit or abort whose
+   * outcome is unknown, a new one is made; its init aborts whatever the old one left open.
+   * Safe for exactly-once: the offsets check runs after it, against stable offsets.
+   */
+  async #usableProducer(batch: SinkBatch): Promise<TransactionalProducer> {
+    if (this.#producer !== undefined && !this.#producer.broken) return this.#producer
+    this.#logger.info('starting a new transactional producer after a failed transaction', {
+      batchId: batch.id,
+    })
     await this.#producer?.close()
     const producer = new TransactionalProducer(this.#producerOptions)
     this.#producer = producer
     await producer.init()
     return producer
-  }
-
-  /**
-   * The producer for the next batch. After a commit or abort whose outcome is unknown the
-   * old producer cannot go on; a new one's init aborts whatever it left open. Safe for
-   * exactly-once: the offsets check runs after it, against stable offsets.
-   */
-  async #usableProducer(batch: SinkBatch): Promise<TransactionalProducer> {
-    if (this.#producer?.broken) {
-      this.#logger.warn('recreating the transactional producer after a failed commit or abort', {
-        batchId: batch.id,
-      })
-      try {
-        return await this.#freshProducer()
-      } catch (error) {
-        throw this.#failure(batch, error)
-      }
-    }
-    return this.#producer!
   }
 
   #failure(batch: SinkBatch, error: unknown): SluiceError {
@@ -293,6 +350,16 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     if (this.#state === 'fenced') throw this.#fenced!
     if (this.#state === 'closed') throw closedError('Kafka', this.app)
     if (this.#state !== 'started') throw notStartedError('Kafka', this.app)
+  }
+}
+
+/** A commit that failed without an answer: the transaction may or may not have committed. */
+class CommitOutcomeUnknown extends Error {
+  override readonly cause: SluiceError
+
+  constructor(cause: SluiceError) {
+    super(`the commit's outcome is unknown: ${cause.message}`, { cause })
+    this.cause = cause
   }
 }
 
