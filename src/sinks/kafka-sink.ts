@@ -328,6 +328,8 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   }
 
   #failure(batch: SinkBatch, error: unknown): SluiceError {
+    // Already about this batch (a mismatch, a batch written by another instance): as it is.
+    if (isSluiceError(error) && error.details.batchId === batch.id) return error
     if (isSluiceError(error, ErrorCodes.FENCED)) {
       this.#state = 'fenced'
       this.#fenced = new SluiceError(
@@ -342,7 +344,6 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       )
       return this.#fenced
     }
-    if (isSluiceError(error) && error.details.batchId === batch.id) return error
     return batchWriteError(this.app, batch, error, 'the Kafka transaction')
   }
 
