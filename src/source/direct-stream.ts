@@ -177,13 +177,14 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     }
   }
 
-  async plan(batch: BatchRef): Promise<JsonValue> {
+  async plan(batch: BatchRef, stopping?: AbortSignal): Promise<JsonValue> {
     const client = this.#requireClient()
-    const partitions = await this.#discovery.discover(client)
+    const control = { stopRetrying: stopping }
+    const partitions = await this.#discovery.discover(client, control)
     const latestSpec = this.#settings.isolationLevel === 'read_committed' ? 'lastStable' : 'latest'
     const [starts, ends] = await Promise.all([
-      client.listOffsets(partitions, 'earliest'),
-      client.listOffsets(partitions, latestSpec),
+      client.listOffsets(partitions, 'earliest', control),
+      client.listOffsets(partitions, latestSpec, control),
     ])
     const planned = planKafkaBatch({
       partitions,
