@@ -321,9 +321,16 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       batchId: batch.id,
     })
     await this.#producer?.close()
+    this.#producer = undefined
     const producer = new TransactionalProducer(this.#producerOptions)
+    try {
+      await producer.init()
+    } catch (error) {
+      // Not kept: the next attempt (or batch) starts over with a producer of its own.
+      await producer.close()
+      throw error
+    }
     this.#producer = producer
-    await producer.init()
     return producer
   }
 

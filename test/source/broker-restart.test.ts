@@ -3,15 +3,20 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { KafkaClient } from '../../src/kafka/client.ts'
 import { type FetchEvent, fetchChannel } from '../../src/kafka/diagnostics.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import type { LocalKafka } from '../../src/local-kafka/broker.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { privateBroker } from '../helpers/own-servers.ts'
+import {
+  brokerWithClient,
+  outlastsAnyOutage,
+  produceValues,
+  startStream,
+  topicOf,
+  values,
+} from '../helpers/outage-stream.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
-import { outlastsAnyOutage, produceValues, startStream, topicOf, values } from './outage-support.ts'
 
 /** Kills the broker (SIGKILL), leaves it down for `downMs`, and starts it again on the same port and data. */
 async function outage(kafka: LocalKafka, downMs: number): Promise<void> {
@@ -22,13 +27,7 @@ async function outage(kafka: LocalKafka, downMs: number): Promise<void> {
 
 // One broker of the test's own for all of these: they restart and kill it.
 test('reads and planning across broker restarts and SIGKILLs', { timeout: 900_000 }, async (t) => {
-  const kafka = await privateBroker(t)
-  const client = new KafkaClient({
-    brokers: [kafka.bootstrap],
-    logger: silentLogger,
-    retryTimeoutMs: outlastsAnyOutage,
-  })
-  t.after(() => client.close())
+  const { kafka, client } = await brokerWithClient(t)
 
   await t.test(
     'a range read across a broker restart fetches the rest from the restarted broker and returns every record exactly once',

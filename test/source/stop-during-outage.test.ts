@@ -1,30 +1,24 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { silentLogger } from '../../src/core/logger.ts'
-import { KafkaClient } from '../../src/kafka/client.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { privateBroker } from '../helpers/own-servers.ts'
+import { brokerWithClient, produceValues, startStream, topicOf, values } from '../helpers/outage-stream.ts'
 import { recordingLogger } from '../helpers/recording-logger.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
-import { outlastsAnyOutage, produceValues, startStream, topicOf, values } from './outage-support.ts'
 
 test('a graceful stop while the broker is down gives up retrying at once, moves no offset, and says so', {
   // Far below the stream's retryTimeoutMs (10 min): a stop that waited out the retries would
   // time the test out.
   timeout: 240_000,
 }, async (t) => {
-  const kafka = await privateBroker(t)
-  const client = new KafkaClient({
-    brokers: [kafka.bootstrap],
-    logger: silentLogger,
-    retryTimeoutMs: outlastsAnyOutage,
-  })
-  t.after(() => client.close())
+  const { kafka, client } = await brokerWithClient(t)
   const topic = await topicOf(t, client, 'stop-in-outage', 2)
   const checkpoint = tempDir(t, 'outage-ckpt')
   await produceValues(client, topic, 2, 0, 200)
   const log = recordingLogger('info')
-  const first = await startStream(t, kafka, topic, checkpoint, { retryTimeoutMs: 600_000 }, log.logger)
+  const first = await startStream(t, kafka, topic, checkpoint, {
+    retryTimeoutMs: 600_000,
+    logger: log.logger,
+  })
   await first.waitForValues(200)
 
   await kafka.kill()

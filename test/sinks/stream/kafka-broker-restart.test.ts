@@ -3,26 +3,23 @@ import { randomBytes } from 'node:crypto'
 import { channel } from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
-import type { SluiceError } from '../../../src/core/errors.ts'
 import { silentLogger } from '../../../src/core/logger.ts'
-import { KafkaClient } from '../../../src/kafka/client.ts'
 import { createKafkaSink, kafkaSinkStepChannelName } from '../../../src/sinks/kafka-sink.ts'
-import { createDirectStream } from '../../../src/source/direct-stream.ts'
-import type { BatchInfo } from '../../../src/stream/batch.ts'
-import { StreamingContext } from '../../../src/stream/streaming-context.ts'
-import { eventually } from '../../helpers/eventually.ts'
-import { privateBroker } from '../../helpers/own-servers.ts'
+import {
+  brokerWithClient,
+  outlastsAnyOutage,
+  produceValues,
+  startStream,
+  topicOf,
+  values,
+} from '../../helpers/outage-stream.ts'
 import { tempDir } from '../../helpers/temp-dir.ts'
 import { consumeTopic } from '../../helpers/topic-reader.ts'
 
-// A broker restart takes 10–30 s on the shared machine (JVM start, log recovery after SIGKILL):
-// the retry budget outlasts it, and stays below the transactions' 60 s timeout only for what
-// the sink must ride out, not for the broker's own start.
-const outlastsAnyOutage = 120_000
+// A broker restart takes 10–30 s on the shared machine: the retry budget (outlastsAnyOutage)
+// outlasts it, while each transaction the sink must ride out stays below its 60 s timeout.
 const total = 3000
 const partitions = 2
-
-const values = (from: number, until: number) => Array.from({ length: until - from }, (_, i) => `v${from + i}`)
 
 /** Where in a batch's transaction the broker dies. */
 type FaultPoint = 'between-sends' | 'offsets-committed' | 'commit-sent'
@@ -30,22 +27,10 @@ type FaultPoint = 'between-sends' | 'offsets-committed' | 'commit-sent'
 test('a stream into the Kafka sink rides out broker SIGKILLs inside its transactions: exact output, no failed batch', {
   timeout: 600_000,
 }, async (t) => {
-  const kafka = await privateBroker(t)
-  const client = new KafkaClient({
-    brokers: [kafka.bootstrap],
-    logger: silentLogger,
-    retryTimeoutMs: outlastsAnyOutage,
-  })
-  t.after(() => client.close())
-  const source = `restart-src-${randomBytes(4).toString('hex')}`
-  const out = `restart-out-${randomBytes(4).toString('hex')}`
-  await client.createTopics([
-    { name: source, partitions },
-    { name: out, partitions },
-  ])
-  await client.produce(
-    Array.from({ length: total }, (_, i) => ({ topic: source, partition: i % partitions, value: `v${i}` })),
-  )
+  const { kafka, client } = await brokerWithClient(t)
+  const source = await topicOf(t, client, `restart-src-${randomBytes(4).toString('hex')}`, partitions)
+  const out = await topicOf(t, client, `restart-out-${randomBytes(4).toString('hex')}`, partitions)
+  await produceValues(client, source, partitions, 0, total)
 
   const sink = createKafkaSink({
     app: `restart-${randomBytes(4).toString('hex')}`,
@@ -88,33 +73,11 @@ test('a stream into the Kafka sink rides out broker SIGKILLs inside its transact
   step.subscribe(onStep)
   t.after(() => step.unsubscribe(onStep))
 
-  const ssc = new StreamingContext({
-    appName: 'kafka-sink-restart',
-    batchInterval: 200,
-    checkpoint: tempDir(t, 'kafka-sink-restart'),
-    logger: silentLogger,
-  })
-  const stream = createDirectStream<string, string>(ssc, {
-    brokers: [kafka.bootstrap],
-    subscribe: [source],
-    startingOffsets: 'earliest',
-    deserializers: { value: 'string' },
-    maxRatePerPartition: 500, // 100 records per partition per batch: 15 batches
+  const job = await startStream(t, kafka, source, tempDir(t, 'kafka-sink-restart'), {
     retryTimeoutMs: outlastsAnyOutage,
-  })
-  const infos: BatchInfo[] = []
-  let failure: SluiceError | undefined
-  let written = 0
-  ssc.addListener({
-    onBatchCompleted: (info) => infos.push(info),
-    onStreamingStopped: (event) => {
-      if (event.error) failure = event.error
-    },
-  })
-  stream
-    .map((r) => r.value!)
-    .foreachBatch(async (rdd, batch) => {
-      const records = (await rdd.collect()).map((value) => ({ topic: out, key: value, value }))
+    maxRatePerPartition: 500, // 100 records per partition per batch: 15 batches
+    output: async (batchValues, batch) => {
+      const records = batchValues.map((value) => ({ topic: out, key: value, value }))
       const half = Math.ceil(records.length / 2)
       const outcome = await sink.writeBatch(batch, async (tx) => {
         await tx.send(records.slice(0, half))
@@ -123,25 +86,20 @@ test('a stream into the Kafka sink rides out broker SIGKILLs inside its transact
       })
       // 'already-applied' on a first run: a commit whose answer was lost had taken effect.
       if (outcome !== 'applied') t.diagnostic(`batch ${batch.id}: ${outcome}`)
-      written += records.length
-    })
-  await ssc.start()
-  t.after(() => ssc.stop({ graceful: false }))
-
-  await eventually(() => written >= total || failure !== undefined, `${total} records written`, {
-    timeoutMs: 4 * outlastsAnyOutage,
+    },
   })
-  if (failure) throw failure
-  await ssc.stop({ graceful: true })
-  assert.equal(failure, undefined, 'no batch failed')
+
+  await job.waitForValues(total, 4 * outlastsAnyOutage)
+  await job.ssc.stop({ graceful: true })
+  assert.equal(await job.ended, undefined, 'no batch failed')
   assert.deepEqual(
     faults.map((f) => f.firedAt !== undefined),
     [true, true, true],
     `every fault fired (at batches ${faults.map((f) => f.firedAt).join(', ')})`,
   )
   assert.deepEqual(
-    infos.map((i) => i.id),
-    infos.map((_, i) => i),
+    job.infos.map((i) => i.id),
+    job.infos.map((_, i) => i),
     'every batch id, none skipped',
   )
 
