@@ -34,8 +34,10 @@ import {
  * Internal, for fault-injection tests only (not exported from the package): the sink
  * publishes `{ app, batchId, step }` here at the moments of a batch's transaction that
  * matter to recovery. `step` is 'offsets-committed' once the until-offsets are part of the
- * open transaction and the commit is next. A subscriber runs synchronously, so a test child
- * can kill itself exactly there.
+ * open transaction and the commit is next, 'commit-sent' while the commit is under way, and
+ * 'committed' once it succeeded; setting `loseAnswer` on that last message makes the sink
+ * take the commit as failed without an answer (a connection lost during EndTxn). A
+ * subscriber runs synchronously, so a test child can kill itself exactly there.
  */
 export const kafkaSinkStepChannelName = 'sluice:internal:kafka-sink:step'
 const stepChannel = channel(kafkaSinkStepChannelName)
@@ -260,6 +262,12 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
         stepChannel.publish({ app: this.app, batchId: batch.id, step: 'commit-sent' })
       }
       await committed
+      if (stepChannel.hasSubscribers) {
+        const step = { app: this.app, batchId: batch.id, step: 'committed', loseAnswer: false }
+        stepChannel.publish(step)
+        // A subscriber may pretend the commit's answer never came: the transaction did commit.
+        if (step.loseAnswer) throw lostCommitAnswer()
+      }
     } catch (error) {
       await producer.abort().catch(() => {})
       const failure = this.#failure(batch, error)
@@ -359,6 +367,15 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     if (this.#state === 'closed') throw closedError('Kafka', this.app)
     if (this.#state !== 'started') throw notStartedError('Kafka', this.app)
   }
+}
+
+/** What a lost connection during EndTxn looks like to the sink, for fault-injection tests. */
+function lostCommitAnswer(): SluiceError {
+  return new SluiceError(
+    ErrorCodes.KAFKA,
+    'committing the transaction failed: the connection closed before the answer came (injected)',
+    { retriable: true },
+  )
 }
 
 /** A commit that failed without an answer: the transaction may or may not have committed. */
