@@ -5,6 +5,7 @@ import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
 import { receiverVsDirect } from './receiver-vs-direct.ts'
+import { scaleOut } from './scale-out.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -40,4 +41,5 @@ export const benches: readonly Bench[] = [
   sinkWordCount,
   receiverVsDirect,
   observeOverhead,
+  scaleOut,
 ]
