@@ -279,7 +279,13 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
         beforeRetry: () => this.#dropProducer(),
       },
     ).catch((error: unknown) => {
-      if (batch.signal?.aborted && !commitOutcomeUnknown && !isSluiceError(error, ErrorCodes.FENCED)) {
+      // Retries that the batch's signal ended (not a failure of their own) mean the batch was abandoned.
+      if (
+        batch.signal?.aborted &&
+        isSluiceError(error) &&
+        error.details.stopped === true &&
+        !commitOutcomeUnknown
+      ) {
         throw batchAbandonedError(this.app, batch, batch.signal.reason)
       }
       throw this.#failure(batch, error)
