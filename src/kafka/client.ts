@@ -6,6 +6,7 @@ import { OffsetLookup } from './offset-lookup.ts'
 import { type KafkaClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts'
 import { PartitionFetcher } from './partition-fetcher.ts'
 import { RecordProducer } from './producer.ts'
+import type { RetryControl } from './retry.ts'
 import { TopicAdmin } from './topic-admin.ts'
 import type {
   ClusterInfo,
@@ -62,18 +63,28 @@ export class KafkaClient {
   // ---- read path ----
 
   /** Metadata for the given topics, or every non-internal topic when none are given. */
-  metadata(topics?: readonly string[], options: { refresh?: boolean } = {}): Promise<ClusterInfo> {
+  metadata(
+    topics?: readonly string[],
+    options: { refresh?: boolean } & RetryControl = {},
+  ): Promise<ClusterInfo> {
     return this.#cluster.metadata(topics, options)
   }
 
   /** Every non-internal topic, sorted. */
-  listTopics(): Promise<string[]> {
-    return this.#cluster.listTopics()
+  listTopics(control: RetryControl = {}): Promise<string[]> {
+    return this.#cluster.listTopics(control)
   }
 
-  /** Looks up one offset per partition; results come back in request order. */
-  listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<PartitionOffset[]> {
-    return this.#offsets.listOffsets(partitions, spec)
+  /**
+   * Looks up one offset per partition; results come back in request order. `stopRetrying`
+   * (a stream stopping) ends the retries of a failing lookup early.
+   */
+  listOffsets(
+    partitions: readonly TopicPartition[],
+    spec: OffsetSpec,
+    control: RetryControl = {},
+  ): Promise<PartitionOffset[]> {
+    return this.#offsets.listOffsets(partitions, spec, control)
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Admin, ClusterMetadata } from '@platformatic/kafka'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
+import type { RetryControl } from './retry.ts'
 import type { BrokerInfo, ClusterInfo, PartitionInfo, TopicInfo, TopicPartition } from './types.ts'
 
 /**
@@ -16,16 +17,25 @@ export class Cluster {
   }
 
   /** Metadata for the given topics, or every non-internal topic when none are given. */
-  async metadata(topics?: readonly string[], options: { refresh?: boolean } = {}): Promise<ClusterInfo> {
-    return this.#connection.retry('reading cluster metadata', async (attempt) => {
-      const names = topics === undefined ? await this.#listTopicsOnce() : [...topics]
-      return this.describe(names, (options.refresh ?? false) || attempt > 1)
-    })
+  async metadata(
+    topics?: readonly string[],
+    options: { refresh?: boolean } & RetryControl = {},
+  ): Promise<ClusterInfo> {
+    return this.#connection.retry(
+      'reading cluster metadata',
+      async (attempt) => {
+        const names = topics === undefined ? await this.#listTopicsOnce() : [...topics]
+        return this.describe(names, (options.refresh ?? false) || attempt > 1)
+      },
+      { stopRetrying: options.stopRetrying },
+    )
   }
 
   /** Names of every non-internal topic, sorted. */
-  async listTopics(): Promise<string[]> {
-    return this.#connection.retry('listing topics', () => this.#listTopicsOnce())
+  async listTopics(control: RetryControl = {}): Promise<string[]> {
+    return this.#connection.retry('listing topics', () => this.#listTopicsOnce(), {
+      stopRetrying: control.stopRetrying,
+    })
   }
 
   /**

@@ -39,7 +39,7 @@ export class KafkaConnection {
   retry<T>(
     what: string,
     operation: (attempt: number) => Promise<T>,
-    extra: Pick<RetryOptions, 'signal' | 'beforeRetry'> = {},
+    extra: Pick<RetryOptions, 'signal' | 'beforeRetry' | 'stopRetrying'> = {},
   ): Promise<T> {
     return retryKafka(
       what,

@@ -3,6 +3,7 @@ import { partitionKey } from '../core/partition-key.ts'
 import { brokerAddress, type Cluster, groupByLeader } from './cluster.ts'
 import { partitionError } from './errors.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
+import type { RetryControl } from './retry.ts'
 import type { OffsetSpec, PartitionOffset, TopicPartition } from './types.ts'
 import { callAllowingPartitionErrors, negotiatedApi } from './wire.ts'
 
@@ -21,40 +22,48 @@ export class OffsetLookup {
   }
 
   /** One offset per partition, in request order; retried like every read-path call. */
-  async listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<PartitionOffset[]> {
+  async listOffsets(
+    partitions: readonly TopicPartition[],
+    spec: OffsetSpec,
+    control: RetryControl = {},
+  ): Promise<PartitionOffset[]> {
     this.#connection.checkOpen()
     if (partitions.length === 0) return []
     const timestamp = specTimestamp(spec)
     const isolationLevel = spec === 'lastStable' ? 1 : 0
     const topics = [...new Set(partitions.map((p) => p.topic))]
     const admin = this.#connection.admin
-    const found = await this.#connection.retry(`listing ${describeSpec(spec)} offsets`, async (attempt) => {
-      const cluster = await this.#cluster.describe(topics, attempt > 1)
-      const api = await negotiatedApi(admin, 'ListOffsets')
-      const results = new Map<string, bigint>()
-      for (const [leader, byTopic] of groupByLeader(cluster, partitions)) {
-        const connection = await admin.connections.get(brokerAddress(cluster, leader))
-        const request = [...byTopic].map(([name, list]) => ({
-          name,
-          partitions: list.map((p) => ({
-            partitionIndex: p.partition,
-            currentLeaderEpoch: p.leaderEpoch,
-            timestamp,
-          })),
-        }))
-        const response = await callAllowingPartitionErrors<listOffsetsV9.ListOffsetsResponse>(() =>
-          api.async(connection, -1, isolationLevel, request),
-        )
-        for (const topic of response.topics) {
-          for (const p of topic.partitions) {
-            if (p.errorCode !== 0)
-              throw partitionError('listing offsets', topic.name, p.partitionIndex, p.errorCode)
-            results.set(partitionKey(topic.name, p.partitionIndex), p.offset)
+    const found = await this.#connection.retry(
+      `listing ${describeSpec(spec)} offsets`,
+      async (attempt) => {
+        const cluster = await this.#cluster.describe(topics, attempt > 1)
+        const api = await negotiatedApi(admin, 'ListOffsets')
+        const results = new Map<string, bigint>()
+        for (const [leader, byTopic] of groupByLeader(cluster, partitions)) {
+          const connection = await admin.connections.get(brokerAddress(cluster, leader))
+          const request = [...byTopic].map(([name, list]) => ({
+            name,
+            partitions: list.map((p) => ({
+              partitionIndex: p.partition,
+              currentLeaderEpoch: p.leaderEpoch,
+              timestamp,
+            })),
+          }))
+          const response = await callAllowingPartitionErrors<listOffsetsV9.ListOffsetsResponse>(() =>
+            api.async(connection, -1, isolationLevel, request),
+          )
+          for (const topic of response.topics) {
+            for (const p of topic.partitions) {
+              if (p.errorCode !== 0)
+                throw partitionError('listing offsets', topic.name, p.partitionIndex, p.errorCode)
+              results.set(partitionKey(topic.name, p.partitionIndex), p.offset)
+            }
           }
         }
-      }
-      return results
-    })
+        return results
+      },
+      { stopRetrying: control.stopRetrying },
+    )
     const offsets = partitions.map((p) => ({
       ...p,
       offset: found.get(partitionKey(p.topic, p.partition)) ?? -1n,
@@ -62,7 +71,7 @@ export class OffsetLookup {
     // A timestamp after the last record has no offset (-1): start from the log end instead.
     const missing = offsets.filter((o) => o.offset < 0n)
     if (missing.length === 0) return offsets
-    const ends = await this.listOffsets(missing, 'latest')
+    const ends = await this.listOffsets(missing, 'latest', control)
     const endOf = new Map(ends.map((e) => [partitionKey(e.topic, e.partition), e.offset]))
     return offsets.map((o) =>
       o.offset < 0n ? { ...o, offset: endOf.get(partitionKey(o.topic, o.partition))! } : o,

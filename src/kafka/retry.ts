@@ -7,6 +7,11 @@ export interface RetryOptions {
   /** Total time budget for retries; a broker restart takes seconds, a controlled move less. */
   readonly timeoutMs: number
   readonly signal?: AbortSignal | undefined
+  /**
+   * The caller is stopping: once this fires, a failed attempt is not retried and a backoff
+   * wait ends early, but an attempt under way is left to finish (a healthy call completes).
+   */
+  readonly stopRetrying?: AbortSignal | undefined
   /** Called before each new attempt, e.g. to refresh metadata or drop a broken connection. */
   readonly beforeRetry?: (error: unknown, attempt: number) => void | Promise<void>
   /** Where retries and recoveries are reported; an outage should show in the logs as it happens. */
@@ -48,6 +53,7 @@ export async function retryKafka<T>(
       return result
     } catch (error) {
       if (!isRetriableWireError(error)) throw withBrokers(kafkaError(what, error, {}, context), options)
+      if (options.stopRetrying?.aborted) throw notRetriedError(what, error, attempt, options)
       const now = Date.now()
       if (now >= deadline) {
         const wrapped = withBrokers(kafkaError(what, error, {}, context), options)
@@ -66,10 +72,41 @@ export async function retryKafka<T>(
         })
       }
       const backoff = Math.min(maxBackoffMs, firstBackoffMs * 2 ** (attempt - 1), deadline - now)
-      await sleep(backoff, undefined, options.signal ? { signal: options.signal } : undefined)
+      const waitSignal = anySignal(options.signal, options.stopRetrying)
+      await sleep(backoff, undefined, waitSignal ? { signal: waitSignal } : undefined).catch(
+        (abort: unknown) => {
+          if (options.signal?.aborted) throw abort
+        },
+      )
+      if (options.stopRetrying?.aborted) throw notRetriedError(what, error, attempt, options)
       await options.beforeRetry?.(error, attempt)
     }
   }
+}
+
+/** Which control a call under retry takes from its caller: whether the caller is stopping. */
+export type RetryControl = Pick<RetryOptions, 'stopRetrying'>
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const given = signals.filter((s) => s !== undefined)
+  return given.length <= 1 ? given[0] : AbortSignal.any(given)
+}
+
+/** The last failure of a call whose caller stopped while it was failing, saying it was not retried. */
+function notRetriedError(what: string, error: unknown, attempts: number, options: RetryOptions): SluiceError {
+  const wrapped = withBrokers(
+    kafkaError(what, error, {}, options.username === undefined ? {} : { username: options.username }),
+    options,
+  )
+  return new SluiceError(
+    wrapped.code,
+    `${wrapped.message} (not retried: stopping, after ${attempts} attempts)`,
+    {
+      retriable: true,
+      cause: error,
+      details: { ...wrapped.details, attempts, stopped: true },
+    },
+  )
 }
 
 /** Adds the brokers asked to a message that does not name any (e.g. "request timed out"). */

@@ -38,7 +38,7 @@ export interface SinkBatch {
   readonly owner?: PartitionOwner | undefined
   /**
    * Aborts when the batch must not be written after all (a forced stop, or its partitions
-   * being taken away): the sink rolls back instead of committing.
+   * being taken away): the sink rolls back instead of committing, and retries no more.
    */
   readonly signal?: AbortSignal | undefined
   /**

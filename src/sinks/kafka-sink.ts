@@ -15,6 +15,7 @@ import { partitionKey } from '../core/partition-key.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
 import { describeOwner, type PartitionOwner } from '../kafka/partition-owner.ts'
+import { retryKafka } from '../kafka/retry.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
 import type { ProduceRecord, TopicPartition } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
@@ -36,8 +37,10 @@ import {
  * Internal, for fault-injection tests only (not exported from the package): the sink
  * publishes `{ app, batchId, step }` here at the moments of a batch's transaction that
  * matter to recovery. `step` is 'offsets-committed' once the until-offsets are part of the
- * open transaction and the commit is next. A subscriber runs synchronously, so a test child
- * can kill itself exactly there.
+ * open transaction and the commit is next, 'commit-sent' while the commit is under way, and
+ * 'committed' once it succeeded; setting `loseAnswer` on that last message makes the sink
+ * take the commit as failed without an answer (a connection lost during EndTxn). A
+ * subscriber runs synchronously, so a test child can kill itself exactly there.
  */
 export const kafkaSinkStepChannelName = 'sluice:internal:kafka-sink:step'
 const stepChannel = channel(kafkaSinkStepChannelName)
@@ -97,6 +100,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   readonly #producerOptions: ConstructorParameters<typeof TransactionalProducer>[0]
   readonly #logger: Logger
   readonly #topics: readonly string[]
+  readonly #retryTimeoutMs: number
   /** True when the transactional id is the default `sluice-<app>`, which every process of the app would share. */
   readonly #defaultTransactionalId: boolean
   readonly #transactionTimeoutMs: number
@@ -116,6 +120,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     this.#topics = given.topics ?? []
     const connection = { ...given.connection, brokers: given.brokers, logger: this.#logger }
     this.#client = new KafkaClient({ clientId: `sluice-${app}`, ...connection })
+    this.#retryTimeoutMs = this.#client.options.retryTimeoutMs
     this.#producerOptions = {
       clientId: `sluice-${app}`,
       ...connection,
@@ -240,12 +245,63 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     return publishingOutcome(this.app, 'kafka', batch, () => this.#writeBatch(batch, write))
   }
 
+  /**
+   * Runs the batch's transaction until it commits, fails for good, or retriable failures
+   * (a broker restarting, a coordinator moving) have lasted `retryTimeoutMs`. A failed
+   * attempt is aborted and the next one starts with a new producer, whose init aborts
+   * whatever the broker still holds open and waits for a commit already under way to
+   * finish; the group's stable offsets then say where the batch stands. When an attempt's
+   * commit lost its answer and the offsets are found at the batch's end, that commit took
+   * effect: the batch is 'already-applied', not written twice.
+   */
   async #writeBatch(
     batch: SinkBatch,
     write: (tx: KafkaSinkTransaction) => Promise<void>,
   ): Promise<BatchOutcome> {
     this.#checkStarted()
     const ranges = checkBatch(batch)
+    let commitOutcomeUnknown = false
+    const outcome = await retryKafka(
+      `writing batch ${batch.id} of app '${this.app}'`,
+      () =>
+        this.#attempt(batch, ranges, write, commitOutcomeUnknown).catch((error: unknown) => {
+          if (error instanceof CommitOutcomeUnknown) {
+            commitOutcomeUnknown = true
+            throw error.cause
+          }
+          throw error
+        }),
+      {
+        timeoutMs: this.#retryTimeoutMs,
+        // An abandoned batch (forced stop, partitions taken away) is not retried.
+        stopRetrying: batch.signal,
+        logger: this.#logger,
+        beforeRetry: () => this.#dropProducer(),
+      },
+    ).catch((error: unknown) => {
+      // Retries that the batch's signal ended (not a failure of their own) mean the batch was abandoned.
+      if (
+        batch.signal?.aborted &&
+        isSluiceError(error) &&
+        error.details.stopped === true &&
+        !commitOutcomeUnknown
+      ) {
+        throw batchAbandonedError(this.app, batch, batch.signal.reason)
+      }
+      throw this.#failure(batch, error)
+    })
+    this.#logger.debug(outcome === 'applied' ? 'batch written' : 'batch already written', {
+      batchId: batch.id,
+    })
+    return outcome
+  }
+
+  async #attempt(
+    batch: SinkBatch,
+    ranges: ReturnType<typeof checkBatch>,
+    write: (tx: KafkaSinkTransaction) => Promise<void>,
+    afterUnknownCommit: boolean,
+  ): Promise<BatchOutcome> {
     const store = `consumer group '${this.groupId}'`
     const member = this.#memberOf(batch)
     throwIfAbandoned(this.app, batch)
@@ -268,11 +324,16 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       throw offsetMismatchError(this.app, batch, check, store)
     }
     if (check.kind === 'already-applied') {
-      if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
       // The run that wrote the batch sent the dead letters it had found in the same
       // transaction; this run finds the same ones, as it reads the same ranges the same way.
       batch.deadLetters?.markSent(batch.deadLetters.pending())
-      this.#logger.debug('batch already written', { batchId: batch.id })
+      if (afterUnknownCommit) {
+        this.#logger.info('the commit whose answer was lost had taken effect; the batch is written', {
+          batchId: batch.id,
+        })
+        return 'already-applied'
+      }
+      if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
       return 'already-applied'
     }
     const offsets = ranges.map((r) => {
@@ -283,6 +344,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     })
 
     let deadLetters: readonly ProduceRecord[] = []
+    let committing = false
     try {
       await producer.begin()
       try {
@@ -305,16 +367,26 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
         stepChannel.publish({ app: this.app, batchId: batch.id, step: 'offsets-committed' })
       }
       throwIfAbandoned(this.app, batch)
-      await producer.commit()
+      committing = true
+      const committed = producer.commit()
+      if (stepChannel.hasSubscribers) {
+        stepChannel.publish({ app: this.app, batchId: batch.id, step: 'commit-sent' })
+      }
+      await committed
+      if (stepChannel.hasSubscribers) {
+        const step = { app: this.app, batchId: batch.id, step: 'committed', loseAnswer: false }
+        stepChannel.publish(step)
+        // A subscriber may pretend the commit's answer never came: the transaction did commit.
+        if (step.loseAnswer) throw lostCommitAnswer()
+      }
     } catch (error) {
       await producer.abort().catch(() => {})
-      throw this.#failure(batch, error)
+      const failure = this.#failure(batch, error)
+      throw committing && failure.retriable ? new CommitOutcomeUnknown(failure) : failure
     }
     if (deadLetters.length > 0) batch.deadLetters!.markSent(deadLetters)
-    this.#logger.debug('batch written', { batchId: batch.id })
     return 'applied'
   }
-
   /**
    * The group's committed offsets as `{ [topic]: { [partition]: offset } }` — pass it as the
    * stream's `startingOffsets` to run without a checkpoint.
@@ -345,12 +417,17 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     await Promise.allSettled([this.#producer?.close(), this.#client.close()])
   }
 
-  async #freshProducer(): Promise<TransactionalProducer> {
-    await this.#producer?.close()
-    const producer = new TransactionalProducer(this.#producerOptions)
-    this.#producer = producer
-    await producer.init()
-    return producer
+  /**
+   * Retires the producer after a failed attempt: the wire client's transaction and sequence
+   * state may not match the broker's after a lost connection, and a new producer's init
+   * settles what the old one left open.
+   */
+  async #dropProducer(): Promise<void> {
+    const old = this.#producer
+    this.#producer = undefined
+    if (old?.fenced)
+      this.#producer = old // fencing is final; the next attempt reports it
+    else await old?.close()
   }
 
   /** The group member a batch of a shared stream is written by; it must belong to this sink's group. */
@@ -369,27 +446,37 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   }
 
   /**
-   * The producer for the next batch. After a commit or abort whose outcome is unknown the old
-   * producer cannot go on; a new one's init aborts whatever it left open. A group member's
-   * producer fenced because its transaction outlived the transaction timeout (the broker
-   * aborted it and bumped the epoch) is replaced too: in a group the generation fences, and a
-   * process that really lost its partitions has its batches refused by the coordinator.
+   * The producer for the next attempt. After a failed attempt, or a commit or abort whose
+   * outcome is unknown, a new one is made; its init aborts whatever the old one left open.
+   * Safe for exactly-once: the offsets check runs after it, against stable offsets. A group
+   * member's producer fenced because its transaction outlived the transaction timeout (the
+   * broker aborted it and bumped the epoch) is replaced too: in a group the generation fences,
+   * and a process that really lost its partitions has its batches refused by the coordinator.
    */
   async #usableProducer(batch: SinkBatch): Promise<TransactionalProducer> {
-    if (this.#producer?.broken || (batch.owner !== undefined && this.#producer?.fenced)) {
-      this.#logger.warn('recreating the transactional producer after a failed commit or abort', {
-        batchId: batch.id,
-      })
-      try {
-        return await this.#freshProducer()
-      } catch (error) {
-        throw this.#failure(batch, error)
-      }
+    const current = this.#producer
+    const replaceFenced = batch.owner !== undefined && current?.fenced === true
+    if (current !== undefined && !current.broken && !replaceFenced) return current
+    this.#logger.info('starting a new transactional producer after a failed transaction', {
+      batchId: batch.id,
+    })
+    await current?.close()
+    this.#producer = undefined
+    const producer = new TransactionalProducer(this.#producerOptions)
+    try {
+      await producer.init()
+    } catch (error) {
+      // Not kept: the next attempt (or batch) starts over with a producer of its own.
+      await producer.close()
+      throw error
     }
-    return this.#producer!
+    this.#producer = producer
+    return producer
   }
 
   #failure(batch: SinkBatch, error: unknown): SluiceError {
+    // Already about this batch (a mismatch, a batch written by another instance): as it is.
+    if (isSluiceError(error) && error.details.batchId === batch.id) return error
     if (isSluiceError(error, ErrorCodes.PARTITIONS_REVOKED) && error.details.batchId !== batch.id) {
       return new SluiceError(
         ErrorCodes.PARTITIONS_REVOKED,
@@ -424,7 +511,6 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       )
       return this.#fenced
     }
-    if (isSluiceError(error) && error.details.batchId === batch.id) return error
     return batchWriteError(this.app, batch, error, 'the Kafka transaction')
   }
 
@@ -432,6 +518,25 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     if (this.#state === 'fenced') throw this.#fenced!
     if (this.#state === 'closed') throw closedError('Kafka', this.app)
     if (this.#state !== 'started') throw notStartedError('Kafka', this.app)
+  }
+}
+
+/** What a lost connection during EndTxn looks like to the sink, for fault-injection tests. */
+function lostCommitAnswer(): SluiceError {
+  return new SluiceError(
+    ErrorCodes.KAFKA,
+    'committing the transaction failed: the connection closed before the answer came (injected)',
+    { retriable: true },
+  )
+}
+
+/** A commit that failed without an answer: the transaction may or may not have committed. */
+class CommitOutcomeUnknown extends Error {
+  override readonly cause: SluiceError
+
+  constructor(cause: SluiceError) {
+    super(`the commit's outcome is unknown: ${cause.message}`, { cause })
+    this.cause = cause
   }
 }
 

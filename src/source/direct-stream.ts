@@ -15,6 +15,7 @@ import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
+import type { RetryControl } from '../kafka/retry.ts'
 import type { PartitionOffset, TopicPartition } from '../kafka/types.ts'
 import {
   type RateControlOptions,
@@ -205,10 +206,11 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     }
   }
 
-  async plan(batch: BatchRef): Promise<JsonValue> {
+  async plan(batch: BatchRef, stopping?: AbortSignal): Promise<JsonValue> {
     const client = this.#requireClient()
-    const discovered = await this.#discovery.discover(client)
-    if (this.#shared === undefined) return this.#planPartitions(batch, discovered)
+    const control = { stopRetrying: stopping }
+    const discovered = await this.#discovery.discover(client, control)
+    if (this.#shared === undefined) return this.#planPartitions(batch, discovered, undefined, control)
     const turn = await this.#shared.begin(discovered, (partitions) => this.#startOffsetsOf(partitions))
     try {
       this.#lease = turn.lease
@@ -221,7 +223,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
         if (offset !== undefined) positions.set(key, { topic: p.topic, partition: p.partition, offset })
       }
       this.#positions = positions
-      return await this.#planPartitions(batch, turn.partitions, turn.lease.owner)
+      return await this.#planPartitions(batch, turn.partitions, turn.lease.owner, control)
     } catch (error) {
       this.#shared.end()
       throw error
@@ -233,12 +235,13 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     batch: BatchRef,
     partitions: readonly TopicPartition[],
     owner?: PartitionOwner,
+    control: RetryControl = {},
   ): Promise<JsonValue> {
     const client = this.#requireClient()
     const latestSpec = this.#settings.isolationLevel === 'read_committed' ? 'lastStable' : 'latest'
     const [starts, ends] = await Promise.all([
-      client.listOffsets(partitions, 'earliest'),
-      client.listOffsets(partitions, latestSpec),
+      client.listOffsets(partitions, 'earliest', control),
+      client.listOffsets(partitions, latestSpec, control),
     ])
     const planned = planKafkaBatch({
       partitions,

@@ -12,6 +12,7 @@ import {
 } from '../core/options.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
+import type { RetryControl } from '../kafka/retry.ts'
 import type { TopicPartition } from '../kafka/types.ts'
 
 /**
@@ -25,7 +26,7 @@ export interface PartitionDiscovery {
   /** Whether a topic-partition belongs to this stream (for checkpoint attribution). */
   owns(topic: string, partition: number): boolean
   /** The stream's partitions now, sorted by topic then partition. */
-  discover(client: KafkaClient): Promise<TopicPartition[]>
+  discover(client: KafkaClient, control?: RetryControl): Promise<TopicPartition[]>
 }
 
 /** Which partitions a direct stream reads: exactly one of `subscribe`, `subscribePattern` or `assign`. */
@@ -79,8 +80,8 @@ function subscribe(topics: readonly string[]): PartitionDiscovery {
   return {
     description: `subscribe [${names.join(', ')}]`,
     owns: (topic) => set.has(topic),
-    async discover(client) {
-      const cluster = await client.metadata(names, { refresh: true })
+    async discover(client, control = {}) {
+      const cluster = await client.metadata(names, { refresh: true, ...control })
       return allPartitions(cluster.topics, names)
     },
   }
@@ -93,10 +94,10 @@ function subscribePattern(pattern: RegExp): PartitionDiscovery {
   return {
     description: `subscribePattern ${pattern}`,
     owns: (topic) => matches(topic),
-    async discover(client) {
-      const names = (await client.listTopics()).filter(matches)
+    async discover(client, control = {}) {
+      const names = (await client.listTopics(control)).filter(matches)
       if (names.length === 0) return []
-      const cluster = await client.metadata(names, { refresh: true })
+      const cluster = await client.metadata(names, { refresh: true, ...control })
       return allPartitions(cluster.topics, names)
     },
   }
@@ -112,9 +113,9 @@ function assign(partitions: readonly TopicPartition[]): PartitionDiscovery {
   return {
     description: `assign [${sorted.map((p) => `${p.topic}-${p.partition}`).join(', ')}]`,
     owns: (topic, partition) => keys.has(partitionKey(topic, partition)),
-    async discover(client) {
+    async discover(client, control = {}) {
       const topics = [...new Set(sorted.map((p) => p.topic))]
-      const cluster = await client.metadata(topics, { refresh: true })
+      const cluster = await client.metadata(topics, { refresh: true, ...control })
       for (const p of sorted) {
         const count = cluster.topics.get(p.topic)?.partitions.length ?? 0
         if (p.partition >= count) {

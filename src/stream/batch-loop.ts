@@ -2,6 +2,7 @@ import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts'
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import type { PlannedInput } from '../checkpoint/planned-batch.ts'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
 import { BatchClock, type Clock } from '../scheduler/batch-clock.ts'
 import type { BatchRef } from './batch.ts'
 import type { BatchRunner } from './batch-runner.ts'
@@ -19,6 +20,7 @@ export interface BatchLoopOptions {
   readonly runner: BatchRunner
   readonly stop: StopRequest
   readonly store: CheckpointStore | undefined
+  readonly logger: Logger
 }
 
 /**
@@ -46,7 +48,9 @@ export class BatchLoop {
     while (stop.kind === undefined) {
       const time = schedule.next()
       if (!(await clock.waitUntil(time, stop.requestedSignal))) break
-      await runner.run(await this.plan({ id: nextId++, time }))
+      const planned = await this.#planUnlessStopped({ id: nextId++, time })
+      if (planned === undefined) break
+      await runner.run(planned)
     }
     if (stop.kind === 'graceful') await this.#drain(schedule, nextId)
   }
@@ -60,18 +64,43 @@ export class BatchLoop {
     for (const input of graph.inputs) await input.stopReceiving()
     let id = nextId
     while (stop.kind === 'graceful' && graph.inputs.some((input) => input.holdsUnplannedData())) {
-      await runner.run(await this.plan({ id: id++, time: schedule.next() }))
+      await runner.run(await this.plan({ id: id++, time: schedule.next() }, stop.forcedSignal))
     }
   }
 
-  /** Plans a new batch and logs the plan durably before anything reads it. */
-  async plan(ref: BatchRef): Promise<BatchScope> {
+  /**
+   * Plans the next batch, unless a stop is asked while an input retries a failing source (a
+   * broker down): then planning gives up, nothing is logged or run, no offset moves, and a
+   * restart plans that batch afresh. A stop must not wait out `retryTimeoutMs`.
+   */
+  async #planUnlessStopped(ref: BatchRef): Promise<BatchScope | undefined> {
+    const { stop, logger } = this.#options
+    try {
+      return await this.plan(ref, stop.requestedSignal)
+    } catch (error) {
+      if (stop.kind === undefined) throw error
+      logger.warn(
+        'stopped while planning a batch: its inputs were still retrying; nothing was planned, no offset moved',
+        {
+          batchId: ref.id,
+          error: messageOf(error),
+        },
+      )
+      return undefined
+    }
+  }
+
+  /**
+   * Plans a new batch and logs the plan durably before anything reads it. `stopping` ends
+   * retries of inputs waiting on a failing source (see InputDStream.plan).
+   */
+  async plan(ref: BatchRef, stopping?: AbortSignal): Promise<BatchScope> {
     const { clock, graph, batches, store } = this.#options
     const planningStartedAt = clock.now()
     const entries: Record<string, PlannedInput> = {}
     const slices = new Map<InputDStream<unknown>, InputSlice<unknown>>()
     for (const input of graph.inputs) {
-      const plan = await input.plan(ref)
+      const plan = await input.plan(ref, stopping)
       const state = input.saveState()
       entries[input.name] = {
         kind: input.kind,

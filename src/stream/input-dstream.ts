@@ -104,8 +104,12 @@ export abstract class InputDStream<T> extends DStream<T> {
   /** Where reading resumes, once open. */
   abstract position(): Omit<SourcePosition, 'input' | 'kind'>
 
-  /** Decides what the next batch reads and moves the input's position past it; undefined: nothing. */
-  abstract plan(batch: BatchRef): Promise<JsonValue | undefined>
+  /**
+   * Decides what the next batch reads and moves the input's position past it; undefined:
+   * nothing. `stopping` fires when the stream is asked to stop: an input whose source is
+   * failing gives up retrying then (rejecting), and moves no position.
+   */
+  abstract plan(batch: BatchRef, stopping?: AbortSignal): Promise<JsonValue | undefined>
 
   /** Turns a plan this input made (now, or in an earlier run) back into the batch's slice. */
   abstract slice(plan: JsonValue, batch: BatchRef): InputSlice<T>

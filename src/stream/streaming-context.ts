@@ -259,6 +259,7 @@ export class StreamingContext {
       runner: this.#batchRunner,
       stop: this.#stop,
       store: recovery.store,
+      logger: this.logger,
     })
     this.#bus.post('onStreamingStarted', {
       app: this.appName,

@@ -24,6 +24,16 @@ export function testClient(t: TestContext, options: { retryTimeoutMs?: number } 
   return client
 }
 
+/**
+ * A base for record timestamps a test sets itself: an hour ago. Records stamped older than the
+ * topic's retention (7 days by default) are deleted by the broker's next retention check
+ * (every 5 s on the test brokers), so a fixed date in the past makes reads fail with "offset 0
+ * is out of range" whenever that check runs between produce and read.
+ */
+export function recentTimestamp(): number {
+  return Date.now() - 3_600_000
+}
+
 export function randomTopicName(prefix = 'test'): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`
 }

@@ -67,6 +67,7 @@ const text = (field: string) => (field === '-' ? null : Buffer.from(field, 'base
  */
 export async function consumeTopics(
   reads: readonly { readonly topic: string; readonly isolation: Isolation }[],
+  brokers: readonly string[] = bootstrap(),
 ): Promise<ConsumedRecord[][]> {
   const { classes, libs } = await compile()
   const { stdout } = await run(
@@ -78,7 +79,7 @@ export async function consumeTopics(
       '-cp',
       `${classes}:${libs}/*`,
       'TopicReader',
-      bootstrap().join(','),
+      brokers.join(','),
       '60000',
       ...reads.flatMap((r) => [r.topic, r.isolation]),
     ],
@@ -117,11 +118,15 @@ export async function consumeTopics(
   )
 }
 
-/** Every record of `topic` as Kafka's Java consumer sees it at `isolation` (read_committed by default). */
+/**
+ * Every record of `topic` as Kafka's Java consumer sees it at `isolation` (read_committed by
+ * default), on the run's broker unless `brokers` names another.
+ */
 export async function consumeTopic(
   topic: string,
   isolation: Isolation = 'read_committed',
+  brokers?: readonly string[],
 ): Promise<ConsumedRecord[]> {
-  const [records] = await consumeTopics([{ topic, isolation }])
+  const [records] = await consumeTopics([{ topic, isolation }], brokers)
   return records!
 }

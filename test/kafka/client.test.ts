@@ -4,7 +4,7 @@ import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { readRange } from '../../src/kafka/range-reader.ts'
 import { batchHeaders } from '../../src/kafka/record-batch.ts'
 import type { KafkaRecord } from '../../src/kafka/records.ts'
-import { createTestTopic, testClient } from '../helpers/kafka.ts'
+import { createTestTopic, recentTimestamp, testClient } from '../helpers/kafka.ts'
 
 const asString = (b: Buffer) => b.toString('utf8')
 
@@ -34,6 +34,7 @@ async function readAll(
 test('records produced to a 3-partition topic read back with exact keys, values, headers and offsets', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 3 })
+  const base = recentTimestamp()
   const records = Array.from({ length: 30 }, (_, i) => ({
     topic,
     partition: i % 3,
@@ -43,7 +44,7 @@ test('records produced to a 3-partition topic read back with exact keys, values,
       ['source', 'test'],
       ['index', String(i)],
     ] as [string, string][],
-    timestamp: 1_700_000_000_000 + i,
+    timestamp: base + i,
   }))
   await client.produce(records)
 
@@ -63,7 +64,7 @@ test('records produced to a 3-partition topic read back with exact keys, values,
           offset: BigInt(j),
           key: `key-${i}`,
           value: `value-${i}`,
-          timestamp: 1_700_000_000_000 + i,
+          timestamp: base + i,
           headers: [
             ['source', 'test'],
             ['index', String(i)],
@@ -99,7 +100,7 @@ test('listOffsets earliest, latest and lastStable agree with what was produced',
 test('listOffsets by timestamp finds the first record at or after it, and the log end past the last', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client)
-  const base = 1_700_000_000_000
+  const base = recentTimestamp()
   await client.produce(
     [0, 10, 20, 30].map((dt) => ({ topic, partition: 0, value: `at ${dt}`, timestamp: base + dt })),
   )

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { channel } from 'node:diagnostics_channel'
 import { type TestContext, test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import type { KafkaClient } from '../../src/kafka/client.ts'
 import { freePort } from '../../src/local-servers/ports.ts'
 import type { SinkBatch, SinkOffsetRange } from '../../src/sinks/batch.ts'
-import { createKafkaSink, type KafkaSink, type KafkaSinkTransaction } from '../../src/sinks/kafka-sink.ts'
+import {
+  createKafkaSink,
+  type KafkaSink,
+  type KafkaSinkTransaction,
+  kafkaSinkStepChannelName,
+} from '../../src/sinks/kafka-sink.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
 import { consumeTopic } from '../helpers/topic-reader.ts'
 
@@ -128,6 +134,33 @@ test('a replayed batch is not produced again; a first run of an applied batch is
       'its until-offsets) although this run is not a replay; this instance has been fenced and must stop',
   })
   assert.deepEqual(await values(w), ['0:0', '0:1'])
+})
+
+test('a commit whose answer was lost is found committed by the retry: already-applied, produced once', async (t) => {
+  const w = await world(t)
+  const sink = await w.sink()
+  const step = channel(kafkaSinkStepChannelName)
+  let lost = 0
+  const loseFirstAnswer = (message: unknown) => {
+    const event = message as { app: string; step: string; loseAnswer: boolean }
+    if (event.app === w.app && event.step === 'committed' && lost++ === 0) event.loseAnswer = true
+  }
+  step.subscribe(loseFirstAnswer)
+  t.after(() => step.unsubscribe(loseFirstAnswer))
+  let writes = 0
+  const b0 = batch(0, [range(w.source, 0, 0n, 2n), range(w.source, 1, 0n, 1n)])
+  const outcome = await sink.writeBatch(b0, async (tx) => {
+    writes++
+    await mirror(w.out)(tx)
+  })
+  assert.equal(lost, 1, 'the first commit answer was lost')
+  assert.equal(outcome, 'already-applied')
+  assert.equal(writes, 1, 'the retry found the batch written and did not run the write function again')
+  assert.deepEqual(await values(w), ['0:0', '0:1', '1:0'])
+  assert.deepEqual(await sink.storedOffsets(), { [w.source]: { 0: 2n, 1: 1n } })
+  // The sink goes on: the next batch is written as usual.
+  assert.equal(await sink.writeBatch(batch(1, [range(w.source, 0, 2n, 3n)]), mirror(w.out)), 'applied')
+  assert.deepEqual(await values(w), ['0:0', '0:1', '0:2', '1:0'])
 })
 
 test('a write function that throws aborts the transaction: its records stay invisible, the offsets stay put', async (t) => {

@@ -1,107 +1,22 @@
 import assert from 'node:assert/strict'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
+import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { KafkaClient } from '../../src/kafka/client.ts'
 import { type FetchEvent, fetchChannel } from '../../src/kafka/diagnostics.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import type { LocalKafka } from '../../src/local-kafka/broker.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
-import { createDirectStream } from '../../src/source/direct-stream.ts'
-import type { BatchInfo } from '../../src/stream/batch.ts'
-import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { privateBroker } from '../helpers/own-servers.ts'
+import {
+  brokerWithClient,
+  outlastsAnyOutage,
+  produceValues,
+  startStream,
+  topicOf,
+  values,
+} from '../helpers/outage-stream.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
-
-// What a client sees of a broker restart is the downtime plus the broker's own start (JVM, log
-// recovery after SIGKILL): 10–30 s on the shared machine. Budgets that must outlast an outage
-// leave room for that.
-const outlastsAnyOutage = 120_000
-
-const values = (from: number, until: number) => Array.from({ length: until - from }, (_, i) => `v${from + i}`)
-
-/** A topic on the test's broker, deleted when the subtest ends. */
-async function topicOf(
-  t: TestContext,
-  client: KafkaClient,
-  name: string,
-  partitions: number,
-): Promise<string> {
-  await client.createTopics([{ name, partitions }])
-  t.after(() => client.deleteTopics([name]).catch(() => {}))
-  return name
-}
-
-async function produceValues(
-  client: KafkaClient,
-  topic: string,
-  partitions: number,
-  from: number,
-  count: number,
-) {
-  await client.produce(
-    Array.from({ length: count }, (_, i) => ({
-      topic,
-      partition: (from + i) % partitions,
-      value: `v${from + i}`,
-    })),
-  )
-}
-
-/** A stream that collects every value and BatchInfo, and remembers how it ended. */
-async function startStream(
-  t: TestContext,
-  kafka: LocalKafka,
-  topic: string,
-  checkpoint: string,
-  extra: { retryTimeoutMs?: number } = {},
-) {
-  const ssc = new StreamingContext({
-    appName: 'outage',
-    batchInterval: 200,
-    checkpoint,
-    logger: silentLogger,
-  })
-  const stream = createDirectStream<string, string>(ssc, {
-    brokers: [kafka.bootstrap],
-    subscribe: [topic],
-    startingOffsets: 'earliest',
-    deserializers: { value: 'string' },
-    maxRatePerPartition: 1000, // 200 records per partition per batch: a backlog takes a few batches
-    ...extra,
-  })
-  const seen: string[] = []
-  const infos: BatchInfo[] = []
-  let failure: SluiceError | undefined
-  ssc.addListener({
-    onBatchCompleted: (info) => infos.push(info),
-    onStreamingStopped: (event) => {
-      if (event.error) failure = event.error
-    },
-  })
-  stream
-    .map((r) => r.value!)
-    .foreachBatch(async (rdd) => {
-      seen.push(...(await rdd.collect()))
-    })
-  await ssc.start()
-  // A failed assertion must not leave the stream running against a broker that is stopped next.
-  t.after(() => ssc.stop({ graceful: false }))
-  const ended = ssc.awaitTermination().then(
-    () => undefined,
-    (error: SluiceError) => error,
-  )
-  /** Waits until `count` values were seen; a stream that fails meanwhile fails the wait with its error. */
-  const waitForValues = async (count: number) => {
-    await eventually(() => seen.length >= count || failure !== undefined, `${count} values`, {
-      timeoutMs: outlastsAnyOutage,
-    })
-    if (failure) throw failure
-  }
-  return { ssc, seen, infos, ended, failure: () => failure, waitForValues }
-}
 
 /** Kills the broker (SIGKILL), leaves it down for `downMs`, and starts it again on the same port and data. */
 async function outage(kafka: LocalKafka, downMs: number): Promise<void> {
@@ -112,13 +27,7 @@ async function outage(kafka: LocalKafka, downMs: number): Promise<void> {
 
 // One broker of the test's own for all of these: they restart and kill it.
 test('reads and planning across broker restarts and SIGKILLs', { timeout: 900_000 }, async (t) => {
-  const kafka = await privateBroker(t)
-  const client = new KafkaClient({
-    brokers: [kafka.bootstrap],
-    logger: silentLogger,
-    retryTimeoutMs: outlastsAnyOutage,
-  })
-  t.after(() => client.close())
+  const { kafka, client } = await brokerWithClient(t)
 
   await t.test(
     'a range read across a broker restart fetches the rest from the restarted broker and returns every record exactly once',

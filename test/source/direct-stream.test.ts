@@ -7,7 +7,7 @@ import { createDirectStream, type DirectStreamOptions } from '../../src/source/d
 import type { BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { eventually } from '../helpers/eventually.ts'
-import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
+import { bootstrap, createTestTopic, recentTimestamp, testClient } from '../helpers/kafka.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 interface ValueStreamOptions {
@@ -166,7 +166,7 @@ test('subscribePattern picks up a topic created while running, and partitions ad
 test('startingOffsets: latest skips the backlog, explicit offsets and timestamps start where told', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 2 })
-  const base = 1_700_000_000_000
+  const base = recentTimestamp()
   await client.produce(
     Array.from({ length: 10 }, (_, i) => ({
       topic,
