@@ -79,9 +79,11 @@ async function observedJob(t: TestContext, client: KafkaClient, registry: Regist
   const infos: BatchInfo[] = []
   ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
   await ssc.start()
-  // In this order: the job stops writing before its sink closes and its directory goes.
+  // In this order: the job stops writing before its sink closes and its directory goes. The
+  // stop is graceful so that no abandoned output still writes into the directory being removed.
   t.after(async () => {
-    await ssc.stop({ graceful: false })
+    stall.open()
+    await ssc.stop({ graceful: true })
     await sink.close()
     rmSync(out, { recursive: true, force: true })
   })
