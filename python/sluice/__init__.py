@@ -1,0 +1,1 @@
+"""sluice: Kafka direct streams in Python, exactly once."""
