@@ -29,7 +29,8 @@ const packr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
   variableMapSize: true,
-  int64AsType: 'auto',
+  // 'auto' (numbers while exact, bigints beyond 2^53) is supported but missing from the typings.
+  int64AsType: 'auto' as 'bigint',
   encodeUndefinedAsNil: true,
 })
 // Registered globally by msgpackr, but only for this module's own class.

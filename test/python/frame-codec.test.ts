@@ -22,7 +22,9 @@ function untag(value: unknown): unknown {
   if (typeof tagged.$float === 'string') return Number(tagged.$float)
   if (typeof tagged.$int === 'string') {
     const big = BigInt(tagged.$int)
-    return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big
+    return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(big)
+      : big
   }
   return Object.fromEntries(Object.entries(tagged).map(([key, field]) => [key, untag(field)]))
 }
@@ -30,7 +32,23 @@ function untag(value: unknown): unknown {
 test('the shared vectors are there and cover every msgpack family the protocol uses', () => {
   assert.ok(vectors.length >= 30)
   const firstBytes = new Set(vectors.map((v) => v.frame.slice(8, 10)))
-  for (const family of ['c0', 'cc', 'cd', 'ce', 'cf', 'd0', 'd1', 'd2', 'd3', 'cb', 'd9', 'da', 'c4', 'dc', 'de']) {
+  for (const family of [
+    'c0',
+    'cc',
+    'cd',
+    'ce',
+    'cf',
+    'd0',
+    'd1',
+    'd2',
+    'd3',
+    'cb',
+    'd9',
+    'da',
+    'c4',
+    'dc',
+    'de',
+  ]) {
     assert.ok(firstBytes.has(family), `a vector starts with 0x${family}`)
   }
 })
