@@ -1,7 +1,10 @@
 // `npm test`: starts one Kafka broker for the whole run (unless KAFKA_BOOTSTRAP points at a
 // cluster), runs every test file with node:test against it, then stops it. Arguments are
 // passed to node --test, e.g. `npm test -- test/kafka`.
-// It also starts a private PostgreSQL server for the SQL sink tests (unless PG_URL is set).
+// It also starts a private PostgreSQL server for the SQL sink tests (unless PG_URL is set),
+// and after the node tests runs the Python API's tests with pytest (scripts/python-tests.ts).
+// Arguments under python/ (or ending in .py) go to pytest, the others to node --test; with
+// none, both run.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,10 +12,15 @@ import { join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 import type { LocalPostgres } from '../src/local-postgres/server.ts'
 import { startLocalPostgres } from '../src/local-postgres/server.ts'
+import { runPythonTests } from './python-tests.ts'
 
 const args = process.argv.slice(2)
-const files = args.filter((a) => !a.startsWith('--'))
+const isPython = (arg: string) => arg.startsWith('python/') || arg === 'python' || arg.endsWith('.py')
+const files = args.filter((a) => !a.startsWith('--') && !isPython(a))
+const pythonTargets = args.filter(isPython)
 const flags = args.filter((a) => a.startsWith('--'))
+const runNode = files.length > 0 || pythonTargets.length === 0
+const runPython = pythonTargets.length > 0 || files.length === 0
 const patterns =
   files.length > 0
     ? files.map((f) => (f.endsWith('.ts') ? f : `${f.replace(/\/$/, '')}/**/*.test.ts`))
@@ -57,14 +65,17 @@ try {
   } else {
     console.log(`using the cluster at KAFKA_BOOTSTRAP=${process.env.KAFKA_BOOTSTRAP}`)
   }
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...patterns], {
-      stdio: 'inherit',
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
-    })
-    child.once('close', (status) => resolve(status ?? 1))
-  })
-  process.exitCode = code
+  process.env.SLUICE_LOG_LEVEL ??= 'warn'
+  const nodeCode = !runNode
+    ? 0
+    : await new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...patterns], {
+          stdio: 'inherit',
+        })
+        child.once('close', (status) => resolve(status ?? 1))
+      })
+  const pythonCode = runPython ? await runPythonTests(pythonTargets) : 0
+  process.exitCode = nodeCode !== 0 ? nodeCode : pythonCode
 } finally {
   await cleanup()
 }

@@ -14,6 +14,7 @@ import atexit
 import itertools
 import os
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -62,6 +63,29 @@ def engine_entry() -> Path:
         f"the engine's JavaScript is missing from {here / 'engine'}: reinstall the package "
         "(pip install ./python builds it in), or set SLUICE_ENGINE to src/python/engine-main.ts of a checkout",
     )
+
+
+_OPTION_NAMES = {
+    "subscribe": "topics",
+    "subscribePattern": "topic_pattern",
+    "deserializers.key": "key_deserializer",
+    "deserializers.value": "value_deserializer",
+    "appName": "app_name",
+    "batchInterval": "batch_interval",
+    "connectionString": "postgres",
+}
+_OPTION = re.compile(r"option '([A-Za-z.]+)'")
+
+
+def _python_names(message: str) -> str:
+    """The engine names options as TypeScript does; say them as the Python API does."""
+
+    def rename(match: re.Match[str]) -> str:
+        name = match.group(1)
+        snake = _OPTION_NAMES.get(name) or re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+        return f"option '{snake}'"
+
+    return _OPTION.sub(rename, message)
 
 
 def _error_frame(error: BaseException) -> dict[str, Any]:
@@ -165,7 +189,8 @@ class Engine:
                         continue
                     error = message[2]
                     if error:
-                        future.set_exception(SluiceError(error["code"], error["message"], error.get("details")))
+                        message_text = _python_names(error["message"])
+                        future.set_exception(SluiceError(error["code"], message_text, error.get("details")))
                     else:
                         future.set_result(message[3])
                 elif kind == "req":

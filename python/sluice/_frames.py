@@ -76,6 +76,12 @@ class FrameSocket:
         return decode_payload(self.receive_payload())
 
     def close(self) -> None:
+        # shutdown() first: a thread blocked in recv() keeps a closed socket open on Linux,
+        # and the peer would never see the end of the stream.
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self._sock.close()
         except OSError:

@@ -122,7 +122,9 @@ export class DriverSession {
 
   async #startJob(job: JobParams): Promise<null> {
     const stages = this.#stagesOrFail()
-    if (this.#job) throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, 'a streaming job is already running')
+    if (this.#job && this.#job.state !== 'stopped') {
+      throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, 'a streaming job is already running: stop it first')
+    }
     const ssc = new StreamingContext({
       appName: job.app,
       batchInterval: job.batch_interval_ms,

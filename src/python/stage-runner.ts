@@ -26,12 +26,8 @@ export class StageRunner {
 
   /** The stage's outputs as they are produced, for stages whose output is `pickled`. */
   async *stream(spec: StageSpec, chunks: Chunks<unknown>, ctx: TaskContext): Chunks<PyBlob> {
-    const session = this.#session(spec, chunks, ctx)
-    for (;;) {
-      const step = await session.next()
-      if (step.done) return
-      yield step.value
-    }
+    // yield* passes a consumer's early return() on, so the session frees its worker.
+    yield* this.#session(spec, chunks, ctx)
   }
 
   /** Runs the stage over a partition; `onOutput` receives each chunk's output, the promise the stage's final result. */
@@ -59,7 +55,7 @@ export class StageRunner {
     chunks: Chunks<unknown>,
     ctx: TaskContext,
   ): AsyncGenerator<PyBlob[], unknown> {
-    const worker = await this.pool.acquire(ctx.signal)
+    const worker = await this.pool.acquire(ctx, ctx.signal)
     // Python cannot be interrupted mid-function: an aborted task ends its worker instead.
     const abort = () => worker.kill()
     ctx.signal.addEventListener('abort', abort, { once: true })
@@ -88,7 +84,7 @@ export class StageRunner {
       return result
     } finally {
       ctx.signal.removeEventListener('abort', abort)
-      this.pool.release(worker)
+      this.pool.release(ctx, worker)
     }
   }
 

@@ -4,8 +4,14 @@ import { PythonWorker, type WorkerSettings } from './python-worker.ts'
 
 /**
  * The job's Python workers, started on first use and reused by every task. At most `size`
- * run at once; a task waits for a free one. A worker that dies is dropped (its task fails
- * and is retried by the task runner) and a new one starts when a task next needs it.
+ * tasks hold workers at once; a task waits for a free one. A worker that dies is dropped
+ * (its task fails and is retried by the task runner) and a new one starts when needed.
+ *
+ * A task may need a second worker while it holds one: a Python stage whose input is another
+ * Python stage's output within the same task (a union, a window). Such a nested acquire
+ * never waits — waiting could deadlock, every worker held by an outer stage whose input
+ * waits for a worker — and may start a worker beyond `size`; extra workers stop when
+ * released.
  */
 export class WorkerPool {
   readonly size: number
@@ -14,6 +20,8 @@ export class WorkerPool {
   readonly #idle: PythonWorker[] = []
   readonly #all = new Set<PythonWorker>()
   readonly #waiters: { resolve: (worker: PythonWorker) => void; reject: (error: unknown) => void }[] = []
+  /** Workers held per task (its context object), to tell a nested acquire from a new task. */
+  readonly #held = new WeakMap<object, number>()
   #starting = 0
   #closed = false
 
@@ -34,7 +42,15 @@ export class WorkerPool {
     return [...this.#all].filter((worker) => worker.alive).map((worker) => worker.pid)
   }
 
-  async acquire(signal?: AbortSignal): Promise<PythonWorker> {
+  /** A worker for the task `owner` (its TaskContext); `release` it with the same owner. */
+  async acquire(owner: object, signal?: AbortSignal): Promise<PythonWorker> {
+    const held = this.#held.get(owner) ?? 0
+    const worker = await this.#acquire(held > 0, signal)
+    this.#held.set(owner, (this.#held.get(owner) ?? 0) + 1)
+    return worker
+  }
+
+  async #acquire(nested: boolean, signal?: AbortSignal): Promise<PythonWorker> {
     signal?.throwIfAborted()
     if (this.#closed) throw new SluiceError(ErrorCodes.CLOSED, 'the Python worker pool is closed')
     for (;;) {
@@ -43,7 +59,7 @@ export class WorkerPool {
       if (idle.alive) return idle
       this.#all.delete(idle)
     }
-    if (this.#all.size + this.#starting < this.size) {
+    if (nested || this.#all.size + this.#starting < this.size) {
       this.#starting++
       try {
         const worker = await PythonWorker.start(this.#settings)
@@ -70,12 +86,13 @@ export class WorkerPool {
   }
 
   /** Gives a worker back. A dead one is dropped, and a waiting task may start a new one. */
-  release(worker: PythonWorker): void {
-    if (!worker.alive || this.#closed) {
+  release(owner: object, worker: PythonWorker): void {
+    this.#held.set(owner, Math.max(0, (this.#held.get(owner) ?? 1) - 1))
+    if (!worker.alive || this.#closed || (this.#all.size > this.size && this.#waiters.length === 0)) {
       this.#all.delete(worker)
-      if (this.#closed) worker.kill()
+      worker.kill()
       const waiter = this.#waiters.shift()
-      if (waiter) this.acquire().then(waiter.resolve, waiter.reject)
+      if (waiter) this.#acquire(false).then(waiter.resolve, waiter.reject)
       return
     }
     const waiter = this.#waiters.shift()
