@@ -132,7 +132,8 @@ class Engine:
             engine_end.close()
         self._channel = FrameSocket(driver_end, "the sluice engine")
         threading.Thread(target=self._read, name="sluice-engine-reader", daemon=True).start()
-        threading.Thread(target=self._run_callbacks, name="sluice-callbacks", daemon=True).start()
+        self._callback_thread = threading.Thread(target=self._run_callbacks, name="sluice-callbacks", daemon=True)
+        self._callback_thread.start()
         info = self.call(
             "hello",
             {"python": sys.executable, "sys_path": [p for p in sys.path if p], "cwd": os.getcwd(), "workers": self.workers},
@@ -170,6 +171,10 @@ class Engine:
 
     def on_event(self, name: str, handler: Callable[[dict[str, Any]], None]) -> None:
         self._event_handlers[name] = handler
+
+    def in_callback(self) -> bool:
+        """Whether the caller runs inside a request from the engine (a foreach_batch function)."""
+        return threading.current_thread() is self._callback_thread
 
     @property
     def alive(self) -> bool:

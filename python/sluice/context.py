@@ -151,11 +151,20 @@ class StreamingContext:
             return
         if self._state == "stopped" or self._engine is None:
             return
+        if self._engine.in_callback():
+            # Inside foreach_batch: a graceful stop waits for this very batch. Ask for it and
+            # return; the batch commits when the function returns, then the job stops.
+            threading.Thread(target=self._request_stop, args=(graceful,), daemon=True).start()
+            return
+        self._request_stop(graceful)
+        self._terminated.wait()
+
+    def _request_stop(self, graceful: bool) -> None:
+        assert self._engine is not None
         try:
             self._engine.call("job.stop", {"graceful": graceful})
         except EngineDied:
             pass
-        self._terminated.wait()
 
     def await_termination(self, timeout: float | None = None) -> bool:
         """Waits until the job stops; raises the error that stopped it. With a timeout, returns
