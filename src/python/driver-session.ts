@@ -224,7 +224,7 @@ export class DriverSession {
 
   async #shutdown(error: SluiceError | undefined): Promise<void> {
     if (error) this.#logger.error('the channel to the Python driver broke', { error })
-    else this.#logger.info('the Python driver went away: stopping')
+    else this.#logger.debug('the Python driver went away: stopping')
     try {
       await this.#job?.stop({ graceful: false })
     } catch {
