@@ -116,6 +116,12 @@ def _deserialize_all(
     return out
 
 
+def _state_items(data: list[bytes]) -> list[Any]:
+    """Buckets of per-key state as (key, state) pairs. Each bucket is what ``_update_bucket``
+    produced: a blob whose one item is the pickled dict of the bucket's state."""
+    return list(chain.from_iterable(pickle.loads(pickle.loads(blob)[0]).items() for blob in data))
+
+
 def _pickled_input(data: list[bytes]) -> list[Any]:
     if len(data) == 1:
         return pickle.loads(data[0])
@@ -228,6 +234,11 @@ class Task:
             self.decode: Callable[[Any], list[Any]] = _kafka_input(source, functions)
         elif self.input_kind in ("pickled", "combiners"):
             self.decode = _pickled_input
+        elif self.input_kind == "states":
+            self.decode = _state_items
+        elif self.input_kind == "state":
+            self.update = functions[source["fn"]]
+            self.decode = self._update_bucket
         else:
             raise ValueError(f"unknown input {self.input_kind!r}")
         self.merger = Aggregator(source["merge"], functions) if self.input_kind == "combiners" else None
@@ -245,6 +256,29 @@ class Task:
             self.reduce_fn = functions[output["fn"]]
         elif self.output_kind not in ("pickled", "count", "none"):
             raise ValueError(f"unknown output {self.output_kind!r}")
+
+    def _update_bucket(self, data: dict[str, Any]) -> list[Any]:
+        """update_state_by_key over one bucket: ``fn(new_values, state)`` for every key that
+        has values or state; None removes the key. Answers the bucket's new state, pickled."""
+        # The state comes back as this method produced it: a blob whose one item is the dict, pickled.
+        state: dict[Any, Any] = pickle.loads(pickle.loads(data["state"])[0]) if data["state"] else {}
+        grouped: dict[Any, list[Any]] = {}
+        for blob in data["values"]:
+            for key, values in pickle.loads(blob):
+                grouped.setdefault(key, []).extend(values)
+        update = self.update
+        updated: dict[Any, Any] = {}
+        for key, values in grouped.items():
+            new = update(values, state.get(key))
+            if new is not None:
+                updated[key] = new
+        for key, old in state.items():
+            if key not in grouped:
+                new = update([], old)
+                if new is not None:
+                    updated[key] = new
+        # Passed through the pipeline as one item: the pickled state of the whole bucket.
+        return [pickle.dumps(updated, PICKLE_PROTOCOL)] if updated else []
 
     def chunk(self, data: Any) -> list[Any]:
         items = self.decode(data)
@@ -298,6 +332,8 @@ def _describe(error: BaseException) -> dict[str, Any]:
     # Start the traceback at the user's code: frames of this module are the engine's business.
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
+    if tb is None:  # the error is the worker's own: keep all of it
+        tb = original.__traceback__
     text = "".join(traceback.format_exception(type(original), original, tb))
     return {
         "type": type(original).__name__,

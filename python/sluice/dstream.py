@@ -74,6 +74,40 @@ class DStream(Dataset[T], Generic[T]):
     ) -> "DStream[Any]":
         return self.window(window_duration, slide_duration).count_by_value(num_partitions)
 
+    # ---- state ----
+
+    def update_state_by_key(
+        self,
+        update_func: Callable[[list[Any], Any], Any],
+        num_partitions: int | None = None,
+        *,
+        name: str | None = None,
+        checkpoint_interval: int | None = None,
+    ) -> "DStream[Any]":
+        """For (key, value) pairs: per-key state across batches. After every batch,
+        ``update_func(new_values, last_state)`` runs for every key that received values and
+        every key that has state (with no values); it returns the new state, or None to
+        remove the key. The stream's batches are every key with its state.
+
+        The state is kept by the engine and written to the checkpoint every
+        ``checkpoint_interval`` batches (default 10) as data, never code; a restart loads
+        the newest snapshot and recomputes the batches after it, so ``update_func`` must be
+        deterministic. Give the stream a ``name`` and keep it when the code changes.
+        """
+        from ._dataset import _check_partitions
+        from ._functions import FUNCTIONS
+
+        digest = FUNCTIONS.add(update_func, "update_state_by_key's update_func")
+        params = {
+            "fn": digest,
+            "partitions": _check_partitions(num_partitions),
+            "name": name,
+            "checkpoint_interval": checkpoint_interval,
+        }
+        return self._derive(Node("update_state", (self._node,), params, frozenset({digest})))
+
+    updateStateByKey = update_state_by_key  # noqa: N815 - PySpark's name
+
     # ---- output operations ----
 
     def foreach_batch(self, fn: Callable[[RDD[T], Batch], Any] | Callable[[RDD[T]], Any]) -> None:

@@ -14,6 +14,7 @@ import {
   type StagedStream,
   withOperation,
 } from './python-plan.ts'
+import { pythonStateStream } from './python-state.ts'
 import type { AggregatorSpec, PayloadSpec } from './stage.ts'
 
 /**
@@ -35,6 +36,8 @@ export interface PlanNode {
   readonly handle?: number
   readonly length_ms?: number
   readonly slide_ms?: number | null
+  readonly name?: string | null
+  readonly checkpoint_interval?: number | null
 }
 
 const narrowOps = new Set(['map', 'flat_map', 'filter', 'map_partition'])
@@ -67,6 +70,7 @@ abstract class GraphBuilder<R> {
       return this.shuffle(parents[0]!, node.aggregator!, node.partitions ?? undefined)
     if (node.op === 'union') return this.union(parents)
     if (node.op === 'window') return this.window(parents[0]!, node)
+    if (node.op === 'update_state') return this.updateState(parents[0]!, node)
     return this.leaf(node)
   }
 
@@ -78,6 +82,7 @@ abstract class GraphBuilder<R> {
   ): Staged<R>
   protected abstract union(parts: Staged<R>[]): Staged<R>
   protected abstract window(staged: Staged<R>, node: PlanNode): Staged<R>
+  protected abstract updateState(staged: Staged<R>, node: PlanNode): Staged<R>
 }
 
 /** The job's streams, on a StreamingContext. */
@@ -114,6 +119,15 @@ export class StreamGraphBuilder extends GraphBuilder<DStream<unknown>> {
     const blobs = this.stages.materializeStream(staged)
     const base = blobs.window(node.length_ms!, node.slide_ms ?? undefined) as DStream<unknown>
     return { base, input: { kind: 'pickled' }, ops: [] }
+  }
+
+  protected updateState(staged: StagedStream, node: PlanNode): StagedStream {
+    return pythonStateStream(this.stages, staged, {
+      fn: node.fn!,
+      partitions: node.partitions ?? 4,
+      name: node.name ?? null,
+      checkpointInterval: node.checkpoint_interval ?? null,
+    })
   }
 }
 
@@ -156,6 +170,10 @@ export class RddGraphBuilder extends GraphBuilder<Rdd<unknown>> {
   }
 
   protected window(_staged: StagedRdd, node: PlanNode): StagedRdd {
+    throw unknownNode(node, 'an RDD')
+  }
+
+  protected updateState(_staged: StagedRdd, node: PlanNode): StagedRdd {
     throw unknownNode(node, 'an RDD')
   }
 }

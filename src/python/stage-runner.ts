@@ -105,6 +105,10 @@ export class StageRunner {
 
 function encodeChunk(spec: StageSpec, chunk: readonly unknown[]): unknown {
   if (spec.input.kind === 'kafka') return encodeKafkaChunk(chunk as readonly KafkaRecord<unknown, unknown>[])
+  if (spec.input.kind === 'state') return chunk[0]
+  if (spec.input.kind === 'states') {
+    return (chunk as readonly (readonly [number, string])[]).map(([, state]) => Buffer.from(state, 'base64'))
+  }
   return (chunk as readonly PyBlob[]).filter((blob) => blob.count > 0).map((blob) => blob.data)
 }
 

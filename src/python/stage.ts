@@ -23,6 +23,10 @@ export type InputSpec =
   | { readonly kind: 'pickled' }
   /** A reduce partition of a Python shuffle: merged by key before the operations run. */
   | { readonly kind: 'combiners'; readonly merge: AggregatorSpec }
+  /** update_state_by_key: one bucket's state and new values per chunk, its new state out. */
+  | { readonly kind: 'state'; readonly fn: FunctionDigest }
+  /** Buckets of per-key state (pickled dicts), read as (key, state) pairs. */
+  | { readonly kind: 'states' }
 
 /** A fused narrow operation: `map`, `flat_map`, `filter` or `map_partition`. */
 export type OperationSpec = readonly [kind: string, fn: FunctionDigest]
@@ -65,6 +69,7 @@ export function digestsOf(spec: StageSpec): FunctionDigest[] {
     payload(spec.input.key)
     payload(spec.input.value)
   } else if (spec.input.kind === 'combiners') aggregator(spec.input.merge)
+  else if (spec.input.kind === 'state') digests.push(spec.input.fn)
   for (const [, fn] of spec.ops) digests.push(fn)
   if (spec.output.kind === 'buckets') aggregator(spec.output.aggregator)
   else if (spec.output.kind === 'reduce') digests.push(spec.output.fn)

@@ -1,4 +1,6 @@
 """The word count the crash tests kill and restart: SQLite sink + checkpoint, as the example.
+With STATE=1 it keeps running totals with update_state_by_key and writes them as they are
+(the table holds the state after the last committed batch).
 
 Prints `engine <pid>` at start, `batch <id> <records> <outcome> workers <pids>` after each
 batch, and `done` when the stored offsets reach the topic's end offsets. With KILL_MARKER
@@ -48,7 +50,25 @@ def save(rdd, batch):
         ssc.stop()
 
 
-stream.flat_map(words).map(lambda w: (w, 1)).reduce_by_key(lambda a, b: a + b).foreach_batch(save)
+def total(new, old):
+    return (old or 0) + sum(new)
+
+
+pairs = stream.flat_map(words).map(lambda w: (w, 1))
+if os.environ.get("STATE") == "1":
+    totals = pairs.update_state_by_key(total, 3, name="totals", checkpoint_interval=3)
+
+    def save_totals(rdd, batch):
+        rows = [{"word": w, "count": c} for w, c in rdd.collect()]
+        outcome = sink.write_batch(batch, lambda tx: tx.upsert("word_counts", ["word"], rows))
+        print(f"batch {batch.id} {batch.records} {outcome} workers -", flush=True)
+        stored = sink.stored_offsets().get(topic, {})
+        if all(stored.get(p, 0) >= offset for p, offset in end.items()):
+            ssc.stop()
+
+    totals.foreach_batch(save_totals)
+else:
+    pairs.reduce_by_key(lambda a, b: a + b).foreach_batch(save)
 ssc.start()
 ssc.await_termination()
 print("done", flush=True)
