@@ -1,6 +1,7 @@
 import type { KafkaClient } from '../src/kafka/client.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { pythonWordCount } from './python-wordcount.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -32,4 +33,5 @@ export const benches: readonly Bench[] = [
   stateUpdateBench,
   windowInverseBench,
   sinkWordCount,
+  pythonWordCount,
 ]

@@ -73,13 +73,17 @@ export async function runPythonTests(targets: readonly string[]): Promise<number
   return run(
     python,
     ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...(targets.length ? targets : ['python/tests'])],
-    {
-      ...process.env,
-      PYTHONPATH: join(root, 'python'),
-      SLUICE_ENGINE: join(root, 'src', 'python', 'engine-main.ts'),
-      // The engine runs on the project's Node 24, the same that runs these tests.
-      SLUICE_NODE: process.execPath,
-      PYTHONDONTWRITEBYTECODE: '1',
-    },
+    pythonTestEnv(),
   )
+}
+
+/** The working tree's package and engine, on the project's Node 24 (the one running this script). */
+export function pythonTestEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PYTHONPATH: join(root, 'python'),
+    SLUICE_ENGINE: join(root, 'src', 'python', 'engine-main.ts'),
+    SLUICE_NODE: process.execPath,
+    PYTHONDONTWRITEBYTECODE: '1',
+  }
 }
