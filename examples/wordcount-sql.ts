@@ -35,6 +35,8 @@ export interface SqlWordCountOptions {
   readonly table?: string
   /** Where the sink keeps offsets (default 'sluice_offsets'). */
   readonly offsetsTable?: string
+  /** How long a batch rides out a database outage before it fails (the sink's default: 30 s). */
+  readonly retryTimeoutMs?: number
   /** Optional: without a checkpoint the stream resumes from the sink's stored offsets. */
   readonly checkpoint?: string
   readonly batchInterval?: number
@@ -58,6 +60,8 @@ export async function createCountsTable(
 ): Promise<void> {
   if (database.postgres) {
     const client = new pg.Client({ connectionString: database.postgres.connectionString })
+    // A connection the server drops emits 'error'; the awaited query reports it anyway.
+    client.on('error', () => {})
     await client.connect()
     try {
       await client.query(countsTableDdl('postgres', table))
@@ -92,6 +96,7 @@ export async function startSqlWordCount(
     ...options.database,
     tables: [table],
     ...(options.offsetsTable === undefined ? {} : { offsetsTable: options.offsetsTable }),
+    ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
     logger,
   })
   await sink.start()

@@ -22,6 +22,7 @@ import { retryKafka } from './retry.ts'
 import type {
   BrokerInfo,
   ClusterInfo,
+  CommittedOffset,
   FetchRequest,
   FetchResult,
   NewTopic,
@@ -385,7 +386,7 @@ export class KafkaClient {
     groupId: string,
     partitions?: readonly TopicPartition[],
     options: { requireStable?: boolean } = {},
-  ): Promise<PartitionOffset[]> {
+  ): Promise<CommittedOffset[]> {
     this.#checkOpen()
     const topics = new Map<string, number[]>()
     for (const p of partitions ?? []) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p.partition])
@@ -399,12 +400,13 @@ export class KafkaClient {
           ],
           requireStable: options.requireStable ?? false,
         })
-      const result: PartitionOffset[] = []
+      const result: CommittedOffset[] = []
       for (const group of groups) {
         for (const topic of group.topics) {
           for (const p of topic.partitions) {
             if (p.committedOffset >= 0n) {
-              result.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset })
+              const offset = { topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset }
+              result.push(p.metadata ? { ...offset, metadata: p.metadata } : offset)
             }
           }
         }

@@ -10,7 +10,7 @@ import {
   wireClientOptions,
 } from './options.ts'
 import { retryKafka } from './retry.ts'
-import type { PartitionOffset, ProduceRecord } from './types.ts'
+import type { CommittedOffset, PartitionOffset, ProduceRecord } from './types.ts'
 
 /** The wire client's transaction handle (not exported by the package under its own name). */
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
@@ -190,7 +190,7 @@ export class TransactionalProducer {
    * as part of the transaction: they become the group's committed offsets when, and only
    * when, the transaction commits.
    */
-  async commitOffsets(groupId: string, offsets: readonly PartitionOffset[]): Promise<void> {
+  async commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
     const transaction = this.#inTransaction()
     if (offsets.length === 0) return
     this.#touched = true
@@ -204,7 +204,12 @@ export class TransactionalProducer {
     const topics = new Map<string, txnOffsetCommitV4.TxnOffsetCommitRequestPartition[]>()
     for (const o of offsets) {
       const list = topics.get(o.topic) ?? []
-      list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1 })
+      list.push({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: -1,
+        ...(o.metadata === undefined ? {} : { committedMetadata: o.metadata }),
+      })
       topics.set(o.topic, list)
     }
     const request = [...topics].map(([name, partitions]) => ({ name, partitions }))

@@ -47,6 +47,12 @@ export interface PartitionOffset extends TopicPartition {
   readonly offset: bigint
 }
 
+/** A consumer group's offset of a partition with the metadata string committed along with it. */
+export interface CommittedOffset extends PartitionOffset {
+  /** Free text kept with the offset (Kafka's OffsetAndMetadata); empty or absent when none was committed. */
+  readonly metadata?: string
+}
+
 export interface AbortedTransaction {
   readonly producerId: bigint
   readonly firstOffset: bigint

@@ -70,6 +70,29 @@ export class LocalPostgres {
     this.url = `postgresql://${superuser}@127.0.0.1:${fields.port}/${encodeURIComponent(fields.database)}`
   }
 
+  /**
+   * Stops the server and keeps its directory, so that `startServer` brings the same data
+   * back on the same port — an outage for tests of what clients do meanwhile. 'fast'
+   * disconnects clients and shuts down cleanly; 'immediate' is a crash (recovery on start).
+   */
+  async stopServer(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await stopCluster(this.#user, this.#binDir, join(this.dir, 'data'), mode)
+  }
+
+  /** Starts the server stopped by `stopServer` again, on its port, and waits until it accepts connections. */
+  async startServer(timeoutMs = defaults.startTimeoutMs): Promise<void> {
+    const dataDir = join(this.dir, 'data')
+    await startCluster({
+      user: this.#user,
+      binDir: this.#binDir,
+      dataDir,
+      logFile: this.logFile,
+      port: this.port,
+      timeoutMs,
+    })
+    await waitForConnection(this.port, this.logFile, timeoutMs)
+  }
+
   /** Fast shutdown (clients are disconnected, no waiting for them), then the directory is removed. */
   async stop(): Promise<void> {
     if (this.#stopped) return
@@ -211,6 +234,8 @@ async function waitForConnection(port: number, logFile: string, timeoutMs: numbe
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const client = new pg.Client({ ...clientConfig(port, 'postgres'), connectionTimeoutMillis: 2000 })
+    // A server still starting may drop the connection: the awaited call reports it, the event must not crash.
+    client.on('error', () => {})
     try {
       await client.connect()
       await client.query('SELECT 1')
@@ -233,6 +258,7 @@ async function waitForConnection(port: number, logFile: string, timeoutMs: numbe
 
 async function createDatabase(port: number, database: string): Promise<void> {
   const client = new pg.Client(clientConfig(port, 'postgres'))
+  client.on('error', () => {})
   try {
     await client.connect()
     if (database !== 'postgres') await client.query(`CREATE DATABASE "${database}"`)
@@ -245,20 +271,16 @@ function clientConfig(port: number, database: string): pg.ClientConfig {
   return { host: '127.0.0.1', port, user: superuser, database }
 }
 
-/** `pg_ctl stop -m fast`; if that fails while the postmaster lives, an immediate shutdown (SIGQUIT). */
-async function stopCluster(user: ServerUser, binDir: string, dataDir: string): Promise<void> {
+/** `pg_ctl stop -m fast` (or immediate); if that fails while the postmaster lives, SIGQUIT. */
+async function stopCluster(
+  user: ServerUser,
+  binDir: string,
+  dataDir: string,
+  mode: 'fast' | 'immediate' = 'fast',
+): Promise<void> {
   const pid = postmasterPid(dataDir)
   if (pid === undefined || !isAlive(pid)) return
-  const result = await user.run(join(binDir, 'pg_ctl'), [
-    '-D',
-    dataDir,
-    '-m',
-    'fast',
-    '-w',
-    '-t',
-    '60',
-    'stop',
-  ])
+  const result = await user.run(join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'])
   if (result.status === 0 || !isAlive(pid)) return
   try {
     process.kill(pid, 'SIGQUIT')

@@ -20,6 +20,13 @@ export interface SinkBatch {
   readonly offsetRanges: readonly SinkOffsetRange[]
   /** True when this is a re-run of a planned-but-uncommitted batch after a restart. */
   readonly replay: boolean
+  /**
+   * Offsets the stream skipped on purpose (`failOnDataLoss: false`): retention deleted them
+   * before they were read. A lost range ends where the partition's batch range starts (the
+   * stream jumped to the log start) or lies inside it (a re-run found part of its range
+   * deleted). The sink advances over them instead of reporting a gap, and records them.
+   */
+  readonly lostRanges?: readonly SinkOffsetRange[]
 }
 
 export function describeRange(range: SinkOffsetRange): string {
@@ -63,11 +70,62 @@ export function checkBatch(batch: SinkBatch): SinkOffsetRange[] {
     if (fromOffset < 0n || untilOffset < fromOffset) {
       throw invalidBatch(batch, `${describeRange(range)} is not a range (0 <= from <= until)`)
     }
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(range)
     if (seen.has(key)) throw invalidBatch(batch, `${topic}-${partition} appears twice`)
     seen.add(key)
   }
-  return [...batch.offsetRanges].sort((a, b) =>
-    a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+  checkLostRanges(batch, seen)
+  return [...batch.offsetRanges].sort(byPartition)
+}
+
+/** Topic, then partition order: the order ranges are locked and listed in. */
+export function byPartition(
+  a: { readonly topic: string; readonly partition: number },
+  b: { readonly topic: string; readonly partition: number },
+): number {
+  return a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1
+}
+
+function partitionKey(range: { topic: string; partition: number }): string {
+  return `${range.topic}\u0000${range.partition}`
+}
+
+/**
+ * Lost ranges must be real ranges of partitions the batch reads, must not overlap, and must
+ * not reach past the batch's until-offset: the sink trusts them to explain a gap.
+ */
+function checkLostRanges(batch: SinkBatch, partitions: ReadonlySet<string>): void {
+  if (batch.lostRanges === undefined) return
+  if (!Array.isArray(batch.lostRanges)) throw invalidBatch(batch, 'lostRanges must be an array')
+  const untilOf = new Map(batch.offsetRanges.map((r) => [partitionKey(r), r.untilOffset]))
+  const sorted = [...batch.lostRanges].sort((a, b) =>
+    byPartition(a, b) !== 0 ? byPartition(a, b) : a.fromOffset < b.fromOffset ? -1 : 1,
   )
+  let previous: SinkOffsetRange | undefined
+  for (const lost of sorted) {
+    const { topic, partition, fromOffset, untilOffset } = lost ?? {}
+    if (typeof fromOffset !== 'bigint' || typeof untilOffset !== 'bigint' || fromOffset < 0n) {
+      throw invalidBatch(batch, `a lost range of ${topic}-${partition} must have non-negative bigint offsets`)
+    }
+    if (!partitions.has(partitionKey(lost))) {
+      throw invalidBatch(batch, `lost range ${describeRange(lost)} is of a partition the batch does not read`)
+    }
+    if (untilOffset <= fromOffset || untilOffset > untilOf.get(partitionKey(lost))!) {
+      throw invalidBatch(
+        batch,
+        `lost range ${describeRange(lost)} must be non-empty and end at or before the batch's until-offset`,
+      )
+    }
+    if (previous !== undefined && byPartition(previous, lost) === 0 && previous.untilOffset > fromOffset) {
+      throw invalidBatch(batch, `lost ranges ${describeRange(previous)} and ${describeRange(lost)} overlap`)
+    }
+    previous = lost
+  }
+}
+
+/** The batch's lost ranges of `range`'s partition, in offset order. */
+export function lostRangesOf(batch: SinkBatch, range: SinkOffsetRange): SinkOffsetRange[] {
+  return (batch.lostRanges ?? [])
+    .filter((lost) => lost.topic === range.topic && lost.partition === range.partition)
+    .sort((a, b) => (a.fromOffset < b.fromOffset ? -1 : 1))
 }

@@ -1,12 +1,15 @@
+import { channel } from 'node:diagnostics_channel'
 import { ErrorCodes, invalidOption, isSluiceError, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import type { KafkaClientOptions } from '../kafka/options.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
 import type { ProduceRecord } from '../kafka/types.ts'
-import { checkBatch, type SinkBatch } from './batch.ts'
+import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
+import { decodeLostRecords, type LostRecords, nextLostMetadata } from './kafka-lost-records.ts'
 import { checkStoredOffsets } from './offset-check.ts'
 import { type BatchOutcome, type OffsetStoringSink, type StoredOffsets, toStoredOffsets } from './sink.ts'
+import { publishingOutcome } from './sink-diagnostics.ts'
 import {
   alreadyAppliedByAnotherError,
   batchWriteError,
@@ -14,6 +17,16 @@ import {
   notStartedError,
   offsetMismatchError,
 } from './sink-errors.ts'
+
+/**
+ * Internal, for fault-injection tests only (not exported from the package): the sink
+ * publishes `{ app, batchId, step }` here at the moments of a batch's transaction that
+ * matter to recovery. `step` is 'offsets-committed' once the until-offsets are part of the
+ * open transaction and the commit is next. A subscriber runs synchronously, so a test child
+ * can kill itself exactly there.
+ */
+export const kafkaSinkStepChannelName = 'sluice:internal:kafka-sink:step'
+const stepChannel = channel(kafkaSinkStepChannelName)
 
 export interface KafkaSinkOptions {
   /** The application's name; the transactional id and group default to `sluice-<app>`. */
@@ -112,7 +125,19 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     if (this.#topics.length > 0) await this.#client.metadata(this.#topics, { refresh: true })
   }
 
+  /**
+   * Writes a batch in one Kafka transaction: the write function's records and the batch's
+   * until-offsets (with what the batch lost to retention, in the offsets' metadata) commit
+   * together. Outcomes and errors as for every offset-keeping sink (see `checkStoredOffsets`).
+   */
   async writeBatch(
+    batch: SinkBatch,
+    write: (tx: KafkaSinkTransaction) => Promise<void>,
+  ): Promise<BatchOutcome> {
+    return publishingOutcome(this.app, 'kafka', batch, () => this.#writeBatch(batch, write))
+  }
+
+  async #writeBatch(
     batch: SinkBatch,
     write: (tx: KafkaSinkTransaction) => Promise<void>,
   ): Promise<BatchOutcome> {
@@ -126,8 +151,13 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       .catch((error) => {
         throw batchWriteError(this.app, batch, error, `reading the offsets of ${store}`)
       })
-    const stored = new Map(committed.map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]))
-    const check = checkStoredOffsets(ranges, (r) => stored.get(`${r.topic}\u0000${r.partition}`))
+    const stored = new Map(committed.map((o) => [`${o.topic}\u0000${o.partition}`, o]))
+    const storedOf = (r: { topic: string; partition: number }) => stored.get(`${r.topic}\u0000${r.partition}`)
+    const check = checkStoredOffsets(
+      ranges,
+      (r) => storedOf(r)?.offset,
+      (r) => lostRangesOf(batch, r),
+    )
     if (check.kind === 'mismatch' || check.kind === 'partly-applied') {
       throw offsetMismatchError(this.app, batch, check, store)
     }
@@ -136,6 +166,12 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       this.#logger.debug('batch already written', { batchId: batch.id })
       return 'already-applied'
     }
+    const offsets = ranges.map((r) => {
+      const previous = storedOf(r)
+      const metadata = nextLostMetadata(batch, r, decodeLostRecords(r, previous?.metadata))
+      const offset = { topic: r.topic, partition: r.partition, offset: r.untilOffset }
+      return metadata === undefined ? offset : { ...offset, metadata }
+    })
 
     try {
       await producer.begin()
@@ -145,10 +181,10 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
         if (isSluiceError(error, ErrorCodes.FENCED)) throw error
         throw batchWriteError(this.app, batch, error)
       }
-      await producer.commitOffsets(
-        this.groupId,
-        ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.untilOffset })),
-      )
+      await producer.commitOffsets(this.groupId, offsets)
+      if (stepChannel.hasSubscribers) {
+        stepChannel.publish({ app: this.app, batchId: batch.id, step: 'offsets-committed' })
+      }
       await producer.commit()
     } catch (error) {
       await producer.abort().catch(() => {})
@@ -166,6 +202,20 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     this.#checkStarted()
     const committed = await this.#client.groupOffsets(this.groupId, undefined, { requireStable: true })
     return toStoredOffsets(committed)
+  }
+
+  /**
+   * What batches skipped because retention had deleted records before they were read
+   * (failOnDataLoss: false), per partition that ever lost any: the running total and the
+   * latest lost range, as kept in the metadata of the group's committed offsets.
+   */
+  async lostRecords(): Promise<LostRecords[]> {
+    this.#checkStarted()
+    const committed = await this.#client.groupOffsets(this.groupId, undefined, { requireStable: true })
+    return committed
+      .map((o) => decodeLostRecords(o, o.metadata))
+      .filter((lost) => lost !== undefined)
+      .sort(byPartition)
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,23 @@ import type { SinkOffsetRange } from './batch.ts'
  */
 export type StoredOffsetOf = (range: SinkOffsetRange) => bigint | undefined
 
+/** The offsets the stream declared lost in a partition (see `SinkBatch.lostRanges`), in offset order. */
+export type LostRangesOf = (range: SinkOffsetRange) => readonly SinkOffsetRange[]
+
+/**
+ * The lowest stored offset from which `range` may be written: its from-offset, or further
+ * back when lost ranges cover everything between — records retention deleted before the
+ * stream read them, which the stream skipped on purpose.
+ */
+export function lowestStartOf(range: SinkOffsetRange, lost: readonly SinkOffsetRange[]): bigint {
+  let start = range.fromOffset
+  for (let i = lost.length - 1; i >= 0; i--) {
+    const skipped = lost[i]!
+    if (skipped.fromOffset < start && skipped.untilOffset >= start) start = skipped.fromOffset
+  }
+  return start
+}
+
 export type OffsetCheck =
   /** Every partition is at its from-offset (or has nothing stored): write the batch. */
   | { readonly kind: 'apply' }
@@ -28,18 +45,22 @@ export type OffsetCheck =
  * The decision every offset-keeping sink makes before writing a batch, shared so that the
  * SQL and Kafka sinks behave identically. An empty range (from == until) fits both
  * "before" and "after", so it never decides; a batch of only empty ranges is applied
- * (there is nothing to tell a replay from a first run).
+ * (there is nothing to tell a replay from a first run). A stored offset below the
+ * from-offset is a gap unless lost ranges cover it; then the batch writes over it.
  */
 export function checkStoredOffsets(
   ranges: readonly SinkOffsetRange[],
   storedOf: StoredOffsetOf,
+  lostOf: LostRangesOf = () => [],
 ): OffsetCheck {
   let applied: SinkOffsetRange | undefined
   let pending: { range: SinkOffsetRange; stored: bigint | undefined } | undefined
   for (const range of ranges) {
     const stored = storedOf(range)
     const empty = range.fromOffset === range.untilOffset
-    if (stored === undefined || (stored === range.fromOffset && !empty)) {
+    const skipsLost =
+      stored !== undefined && stored < range.fromOffset && stored >= lowestStartOf(range, lostOf(range))
+    if (stored === undefined || (stored === range.fromOffset && !empty) || skipsLost) {
       pending ??= { range, stored }
     } else if (stored === range.untilOffset) {
       if (!empty) applied ??= range

@@ -97,6 +97,39 @@ export function batchWriteError(
   )
 }
 
+/** Transient failures (connection lost, server down, lock held) lasted longer than the retry budget. */
+export function retriesExhaustedError(
+  app: string,
+  batch: SinkBatch,
+  target: string,
+  timeoutMs: number,
+  exhausted: { readonly attempts: number; readonly lastError: unknown },
+): SluiceError {
+  return new SluiceError(
+    ErrorCodes.SINK,
+    `batch ${batch.id} of app '${app}' was not written: ${target} kept failing for ${timeoutMs} ms ` +
+      `(retryTimeoutMs, ${exhausted.attempts} attempts): ${causeChainMessage(exhausted.lastError)}; ` +
+      'nothing of the batch was applied; restart when the database is back and the batch runs again',
+    {
+      cause: exhausted.lastError,
+      retriable: true,
+      details: { app, batchId: batch.id, target, attempts: exhausted.attempts },
+    },
+  )
+}
+
+/** An error's message followed by its causes' messages that add something, for wrapped driver errors. */
+function causeChainMessage(error: unknown): string {
+  let text = messageOf(error)
+  let current = (error as { cause?: unknown } | null)?.cause
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    const message = messageOf(current)
+    if (!text.includes(message)) text += ` (${message})`
+    current = (current as { cause?: unknown }).cause
+  }
+  return text
+}
+
 export function notStartedError(kind: string, app: string): SluiceError {
   return new SluiceError(
     ErrorCodes.SINK,

@@ -1,4 +1,4 @@
-import type { SinkBatch } from './batch.ts'
+import { byPartition, type SinkBatch } from './batch.ts'
 
 /**
  * What `writeBatch` reports: the batch was written now, or it had been written before
@@ -34,9 +34,7 @@ export interface OffsetStoringSink<Tx> extends ExactlyOnceSink<Tx> {
 export function toStoredOffsets(
   rows: Iterable<{ topic: string; partition: number; offset: bigint }>,
 ): StoredOffsets {
-  const sorted = [...rows].sort((a, b) =>
-    a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
-  )
+  const sorted = [...rows].sort(byPartition)
   const result: StoredOffsets = {}
   for (const row of sorted) {
     result[row.topic] ??= {}

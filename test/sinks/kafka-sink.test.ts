@@ -38,8 +38,19 @@ async function world(t: TestContext): Promise<World> {
   }
 }
 
-function batch(id: number, ranges: SinkOffsetRange[], replay = false): SinkBatch {
-  return { id, time: 1_700_000_000_000 + id, replay, offsetRanges: ranges }
+function batch(
+  id: number,
+  ranges: SinkOffsetRange[],
+  replay = false,
+  lostRanges?: SinkOffsetRange[],
+): SinkBatch {
+  return {
+    id,
+    time: 1_700_000_000_000 + id,
+    replay,
+    offsetRanges: ranges,
+    ...(lostRanges ? { lostRanges } : {}),
+  }
 }
 
 const range = (
@@ -260,4 +271,55 @@ test('start fails when a declared output topic does not exist, naming it', async
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: bootstrap(), topics: [''] }), {
     message: "option 'topics' must be an array of topic names",
   })
+})
+
+test('a gap declared lost is written over and kept in the offsets metadata; an undeclared gap still fails', async (t) => {
+  const w = await world(t)
+  const sink = await w.sink()
+  await sink.writeBatch(batch(0, [range(w.source, 0, 0n, 2n), range(w.source, 1, 0n, 1n)]), mirror(w.out))
+  assert.deepEqual(await sink.lostRecords(), [])
+
+  // Partition 0 stood at 2; retention moved its log start to 5 before the stream read on.
+  const b1 = batch(1, [range(w.source, 0, 5n, 6n), range(w.source, 1, 1n, 2n)], false, [
+    range(w.source, 0, 2n, 5n),
+  ])
+  assert.equal(await sink.writeBatch(b1, mirror(w.out)), 'applied')
+  assert.deepEqual(await sink.storedOffsets(), { [w.source]: { 0: 6n, 1: 2n } })
+  const afterB1 = [
+    { topic: w.source, partition: 0, records: 3n, last: { fromOffset: 2n, untilOffset: 5n, batchId: 1 } },
+  ]
+  assert.deepEqual(await sink.lostRecords(), afterB1)
+  // Visible to any tool that reads the group's offsets with their metadata.
+  const metadata = (await w.client.groupOffsets(`sluice-${w.app}`)).find((o) => o.partition === 0)?.metadata
+  assert.deepEqual(JSON.parse(metadata!), {
+    format: 'sluice.lost.v1',
+    records: '3',
+    last: { from: '2', until: '5', batch: 1 },
+  })
+  assert.equal(await sink.writeBatch({ ...b1, replay: true }, mirror(w.out)), 'already-applied')
+
+  // The next batch without loss carries the total forward; a second loss adds to it.
+  await sink.writeBatch(batch(2, [range(w.source, 0, 6n, 7n), range(w.source, 1, 2n, 2n)]), mirror(w.out))
+  assert.deepEqual(await sink.lostRecords(), afterB1)
+  const b3 = batch(3, [range(w.source, 0, 9n, 9n), range(w.source, 1, 4n, 5n)], false, [
+    range(w.source, 0, 7n, 9n),
+    range(w.source, 1, 2n, 4n),
+  ])
+  assert.equal(await sink.writeBatch(b3, mirror(w.out)), 'applied')
+  assert.deepEqual(await sink.lostRecords(), [
+    { topic: w.source, partition: 0, records: 5n, last: { fromOffset: 7n, untilOffset: 9n, batchId: 3 } },
+    { topic: w.source, partition: 1, records: 2n, last: { fromOffset: 2n, untilOffset: 4n, batchId: 3 } },
+  ])
+
+  // A gap nobody declared: nothing is written.
+  await assert.rejects(
+    sink.writeBatch(batch(4, [range(w.source, 1, 7n, 8n)]), mirror(w.out)),
+    (error: SluiceError) => {
+      assert.equal(error.code, ErrorCodes.SINK_OFFSET_MISMATCH)
+      assert.match(error.message, /offsets 5 to 6 would never be written \(a gap\)/)
+      return true
+    },
+  )
+  assert.deepEqual(await values(w), ['0:0', '0:1', '0:5', '0:6', '1:0', '1:1', '1:4'])
+  assert.deepEqual(await sink.storedOffsets(), { [w.source]: { 0: 9n, 1: 5n } })
 })

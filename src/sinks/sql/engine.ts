@@ -37,5 +37,34 @@ export interface SqlEngine extends SqlConnection {
   transaction<T>(body: (connection: SqlConnection) => Promise<TransactionResult<T>>): Promise<T>
   /** True when the table (or view) exists; `name` may be schema-qualified. */
   tableExists(name: string): Promise<boolean>
+  /**
+   * True for a failure that says nothing about the batch and may pass: the connection was
+   * lost or refused, the server is restarting, another writer holds the lock. A transaction
+   * that failed so was rolled back (or, after `CommitOutcomeUnknown`, may have committed),
+   * so running it again is safe.
+   */
+  isTransient(error: unknown): boolean
+  /**
+   * Whether the transaction `transactionId` of a `CommitOutcomeUnknown` committed: true,
+   * false, or undefined when the database can no longer tell. Asked through `connection`,
+   * inside the retried transaction.
+   */
+  committed(connection: SqlConnection, transactionId: string): Promise<boolean | undefined>
   close(): Promise<void>
+}
+
+/**
+ * COMMIT was sent and the connection died before its answer: the transaction may have
+ * committed or not. Thrown by `transaction` in place of the connection error; transient.
+ */
+export class CommitOutcomeUnknown extends Error {
+  readonly transactionId: string
+
+  constructor(transactionId: string, cause: unknown) {
+    super(`the connection was lost while committing transaction ${transactionId}; it may have committed`, {
+      cause,
+    })
+    this.name = 'CommitOutcomeUnknown'
+    this.transactionId = transactionId
+  }
 }

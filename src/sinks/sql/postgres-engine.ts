@@ -1,7 +1,14 @@
 import pg from 'pg'
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { QueryResult, Row, SqlConnection, SqlEngine, TransactionResult } from './engine.ts'
+import {
+  CommitOutcomeUnknown,
+  type QueryResult,
+  type Row,
+  type SqlConnection,
+  type SqlEngine,
+  type TransactionResult,
+} from './engine.ts'
 import { quoteName } from './sql-text.ts'
 
 export interface PostgresEngineOptions {
@@ -36,8 +43,16 @@ export class PostgresEngine implements SqlEngine {
       // Idle pooled connections must not keep the process alive after the stream stops.
       allowExitOnIdle: true,
     })
-    // An idle connection that the server drops emits 'error' on the pool; unhandled, it would crash.
+    // pg emits 'error' on a connection the server drops (restart, pg_terminate_backend): on the
+    // pool for an idle one, on the client for one checked out (the pool removes its own listener
+    // then). Unhandled, either would crash the process; the query in flight, if any, fails too,
+    // and that failure is what the sink acts on.
     pool.on('error', (error) => this.#logger.warn('an idle PostgreSQL connection failed', { error }))
+    pool.on('connect', (client) => {
+      client.on('error', (error) =>
+        this.#logger.warn('a PostgreSQL connection failed', { target: this.target, error }),
+      )
+    })
     try {
       const client = await pool.connect()
       client.release()
@@ -55,14 +70,25 @@ export class PostgresEngine implements SqlEngine {
     return toResult(await this.#requirePool().query(sql, [...params]))
   }
 
+  /**
+   * One transaction on its own pooled connection. Its id is read right after BEGIN (same
+   * round trip), so that when the connection dies with COMMIT in flight the caller can ask
+   * the server later whether it committed (`committed`, through txid_status).
+   */
   async transaction<T>(body: (connection: SqlConnection) => Promise<TransactionResult<T>>): Promise<T> {
     const client = await this.#requirePool().connect()
     let broken: Error | undefined
+    let transactionId: string | undefined
+    let committing = false
     try {
-      await client.query('BEGIN')
+      const begun = (await client.query(
+        'BEGIN; SELECT txid_current()::text AS id',
+      )) as unknown as pg.QueryResult[]
+      transactionId = String(begun[1]!.rows[0].id)
       const result = await body({
         query: async (sql, params = []) => toResult(await client.query(sql, [...params])),
       })
+      committing = result.commit
       await client.query(result.commit ? 'COMMIT' : 'ROLLBACK')
       return result.value
     } catch (error) {
@@ -72,10 +98,24 @@ export class PostgresEngine implements SqlEngine {
         // The connection is unusable (server gone, protocol error): do not return it to the pool.
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
       }
+      if (committing && transactionId !== undefined && isTransientPostgresError(error)) {
+        throw new CommitOutcomeUnknown(transactionId, error)
+      }
       throw error
     } finally {
       client.release(broken)
     }
+  }
+
+  async committed(connection: SqlConnection, transactionId: string): Promise<boolean | undefined> {
+    const { rows } = await connection.query('SELECT txid_status($1::bigint) AS status', [transactionId])
+    const status = rows[0]?.status
+    // 'in progress' cannot be seen here: the retried transaction waited for its row locks.
+    return status === 'committed' ? true : status === 'aborted' ? false : undefined
+  }
+
+  isTransient(error: unknown): boolean {
+    return error instanceof CommitOutcomeUnknown || isTransientPostgresError(error)
   }
 
   async tableExists(name: string): Promise<boolean> {
@@ -94,6 +134,50 @@ export class PostgresEngine implements SqlEngine {
       throw new SluiceError(ErrorCodes.CLOSED, `the connection to ${this.target} is not open`)
     return this.#pool
   }
+}
+
+/** Network errors of a connection that may come back: refused, reset, unreachable, timed out. */
+const transientNetworkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+])
+
+/**
+ * SQLSTATEs of a server going away or too busy for now: class 08 (connection exception),
+ * admin/crash shutdown and "cannot connect now" (starting up, shutting down, in recovery),
+ * too many connections, and the conflicts PostgreSQL itself tells clients to retry.
+ */
+function isTransientSqlState(code: string): boolean {
+  return (
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code === '53300' ||
+    code === '40001' ||
+    code === '40P01'
+  )
+}
+
+/** pg's own messages for a connection that ended or could not be made in time. */
+const transientClientMessages = [
+  'Connection terminated',
+  'connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+]
+
+export function isTransientPostgresError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && (transientNetworkCodes.has(code) || isTransientSqlState(code))) return true
+  if (error instanceof AggregateError) return error.errors.some(isTransientPostgresError)
+  return transientClientMessages.some((text) => error.message.includes(text))
 }
 
 function toResult(result: pg.QueryResult): QueryResult {

@@ -27,8 +27,17 @@ export interface SqlSinkOptions {
   readonly postgres?: PostgresOptions
   /** Tables the write function needs; `start()` fails naming the first one missing. */
   readonly tables?: readonly string[]
-  /** Where offsets are kept (default `sluice_offsets`), created by `start()` when missing. */
+  /**
+   * Where offsets are kept (default `sluice_offsets`), created by `start()` when missing,
+   * together with `<offsetsTable>_lost` (ranges skipped because retention deleted them).
+   */
   readonly offsetsTable?: string
+  /**
+   * How long a batch keeps retrying transient database failures — a lost or refused
+   * connection, a server restarting, SQLite's lock held by another writer — counted from the
+   * first failure (default 30 s). An outage shorter than this costs no failed batch.
+   */
+  readonly retryTimeoutMs?: number
   readonly logger?: Logger
 }
 
@@ -44,6 +53,7 @@ export interface ResolvedSqlSinkOptions {
       }
   readonly tables: readonly string[]
   readonly offsetsTable: string
+  readonly retryTimeoutMs: number
   readonly logger: Logger
 }
 
@@ -52,9 +62,10 @@ const defaults = {
   maxConnections: 4,
   connectTimeoutMs: 10_000,
   offsetsTable: 'sluice_offsets',
+  retryTimeoutMs: 30_000,
 }
 
-const known = new Set(['app', 'sqlite', 'postgres', 'tables', 'offsetsTable', 'logger'])
+const known = new Set(['app', 'sqlite', 'postgres', 'tables', 'offsetsTable', 'retryTimeoutMs', 'logger'])
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
@@ -140,6 +151,7 @@ export function resolveSqlSinkOptions(options: SqlSinkOptions): ResolvedSqlSinkO
     engine,
     tables: [...(tables as string[])],
     offsetsTable: offsetsTable as string,
+    retryTimeoutMs: positiveInteger('retryTimeoutMs', given.retryTimeoutMs, defaults.retryTimeoutMs),
     logger: (given.logger as Logger | undefined) ?? createLogger(),
   }
 }

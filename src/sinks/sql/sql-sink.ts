@@ -1,16 +1,18 @@
-import { ErrorCodes, SluiceError } from '../../core/errors.ts'
+import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import { checkBatch, type SinkBatch } from '../batch.ts'
 import type { BatchOutcome, OffsetStoringSink, StoredOffsets } from '../sink.ts'
+import { publishingOutcome } from '../sink-diagnostics.ts'
 import {
   alreadyAppliedByAnotherError,
   batchWriteError,
   closedError,
   notStartedError,
   offsetMismatchError,
+  retriesExhaustedError,
 } from '../sink-errors.ts'
-import type { QueryResult, SqlConnection, SqlEngine } from './engine.ts'
-import { OffsetsTable } from './offsets-table.ts'
+import { CommitOutcomeUnknown, type QueryResult, type SqlConnection, type SqlEngine } from './engine.ts'
+import { type LostRange, OffsetsTable } from './offsets-table.ts'
 import { PostgresEngine } from './postgres-engine.ts'
 import { appendStatements, type RowValues, type UpsertOptions, upsertStatements } from './row-writes.ts'
 import {
@@ -19,6 +21,7 @@ import {
   type SqlSinkOptions,
 } from './sql-sink-options.ts'
 import { SqliteEngine } from './sqlite-engine.ts'
+import { RetriesExhausted, retryTransient } from './transient-retry.ts'
 
 /**
  * What the write function of a batch writes through: everything it does is part of the
@@ -119,21 +122,37 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
    * (another instance did it), SINK_OFFSET_MISMATCH when the stored offsets are neither at
    * the batch's start nor its end, and SINK (cause kept) when the write function fails —
    * in every error case nothing of the batch is applied.
+   *
+   * A transient database failure (connection lost or refused, server restarting, SQLite
+   * lock) rolls the transaction back and runs it again — the write function included — until
+   * `retryTimeoutMs` has passed since the first failure. When the connection died with COMMIT
+   * in flight, the next attempt finds the offsets moved and, once the database confirms that
+   * the lost COMMIT was its own, reports `'already-applied'`: nothing is applied twice.
    */
   async writeBatch(batch: SinkBatch, write: (tx: SqlTransaction) => Promise<void>): Promise<BatchOutcome> {
+    return publishingOutcome(this.app, 'sql', batch, () => this.#writeBatch(batch, write))
+  }
+
+  async #writeBatch(batch: SinkBatch, write: (tx: SqlTransaction) => Promise<void>): Promise<BatchOutcome> {
     this.#checkStarted()
     const ranges = checkBatch(batch)
     const store = `table ${this.#offsets.name}`
-    const outcome = await this.#db
-      .transaction(async (connection) => {
+    // Commits of earlier attempts whose answer was lost: they may have applied the batch.
+    const uncertainCommits: string[] = []
+    const attempt = (previousError: unknown) => {
+      if (previousError instanceof CommitOutcomeUnknown) uncertainCommits.push(previousError.transactionId)
+      return this.#db.transaction(async (connection) => {
         const check = await this.#offsets.claim(connection, this.app, batch, ranges)
         if (check.kind === 'mismatch' || check.kind === 'partly-applied') {
           throw offsetMismatchError(this.app, batch, check, store)
         }
         if (check.kind === 'already-applied') {
-          if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
+          if (!batch.replay && !(await this.#appliedByLostCommit(connection, uncertainCommits))) {
+            throw alreadyAppliedByAnotherError(this.app, batch, store)
+          }
           return { commit: false, value: 'already-applied' as const }
         }
+        await this.#offsets.recordLost(connection, this.app, batch)
         const tx = transactionHandle(connection, batch)
         try {
           await write(tx.handle)
@@ -144,21 +163,81 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
         }
         return { commit: true, value: 'applied' as const }
       })
-      .catch((error: unknown) => {
-        if (error instanceof SluiceError && error.details.batchId === batch.id) throw error
-        throw batchWriteError(this.app, batch, error, this.#db.target)
-      })
+    }
+    const outcome = await retryTransient(attempt, {
+      timeoutMs: this.#options.retryTimeoutMs,
+      isTransient: (error) => this.#db.isTransient(error),
+      logger: this.#logger,
+      context: { batchId: batch.id, target: this.#db.target },
+    }).catch((error: unknown) => {
+      if (error instanceof RetriesExhausted) {
+        throw retriesExhaustedError(this.app, batch, this.#db.target, this.#options.retryTimeoutMs, error)
+      }
+      if (error instanceof SluiceError && error.details.batchId === batch.id) throw error
+      throw batchWriteError(this.app, batch, error, this.#db.target)
+    })
     this.#logger.debug('batch written', { batchId: batch.id, outcome })
     return outcome
+  }
+
+  /** Whether one of the commits whose answer was lost did commit: then the batch is this run's own. */
+  async #appliedByLostCommit(connection: SqlConnection, transactionIds: readonly string[]): Promise<boolean> {
+    for (const id of transactionIds) {
+      const committed = await this.#db.committed(connection, id)
+      if (committed === true) return true
+      if (committed === undefined) {
+        // Too old for the server to know (it cannot be here: ids are seconds old). The offsets
+        // moved after our COMMIT was sent; the likelier author is that COMMIT.
+        this.#logger.warn(
+          'cannot tell whether a commit whose answer was lost took effect; taking it as ours',
+          {
+            transactionId: id,
+          },
+        )
+        return true
+      }
+    }
+    return false
   }
 
   /**
    * The until-offsets stored for `app` (default: this sink's app) as
    * `{ [topic]: { [partition]: offset } }` — pass it as the stream's `startingOffsets`.
+   * Transient failures are retried as for a batch.
    */
   async storedOffsets(app: string = this.app): Promise<StoredOffsets> {
     this.#checkStarted()
-    return this.#offsets.read(this.#db, app)
+    return this.#readRetrying('reading the stored offsets', () => this.#offsets.read(this.#db, app))
+  }
+
+  /**
+   * Every range of `app` (default: this sink's app) that a batch skipped because retention
+   * had deleted it before the stream read it (failOnDataLoss: false), with the batch that
+   * skipped it.
+   */
+  async lostRanges(app: string = this.app): Promise<LostRange[]> {
+    this.#checkStarted()
+    return this.#readRetrying('reading the lost ranges', () => this.#offsets.readLost(this.#db, app))
+  }
+
+  async #readRetrying<T>(what: string, read: () => Promise<T>): Promise<T> {
+    return retryTransient(read, {
+      timeoutMs: this.#options.retryTimeoutMs,
+      isTransient: (error) => this.#db.isTransient(error),
+      logger: this.#logger,
+      context: { while: what, target: this.#db.target },
+    }).catch((error: unknown) => {
+      const cause = error instanceof RetriesExhausted ? error.lastError : error
+      throw new SluiceError(
+        ErrorCodes.SINK,
+        `the SQL sink of app '${this.app}' failed ${what} from ${this.#db.target}: ${messageOf(cause)}`,
+        {
+          cause,
+          retriable: error instanceof RetriesExhausted,
+          details: { app: this.app, target: this.#db.target },
+        },
+      )
+    })
   }
 
   async close(): Promise<void> {

@@ -91,6 +91,16 @@ export class SqliteEngine implements SqlEngine {
     return rows.length > 0
   }
 
+  /** Another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED), also after busyTimeoutMs. */
+  isTransient(error: unknown): boolean {
+    return isBusy(error) || (error instanceof SluiceError && isBusy(error.cause))
+  }
+
+  /** Never asked: a local COMMIT either returns or fails, its outcome is never unknown. */
+  async committed(): Promise<boolean | undefined> {
+    return undefined
+  }
+
   async close(): Promise<void> {
     await this.#exclusive(async () => {
       this.#db?.close()
@@ -128,7 +138,8 @@ export class SqliteEngine implements SqlEngine {
         if (Date.now() + backoff > deadline) {
           throw new SluiceError(
             ErrorCodes.SINK,
-            `${this.target} stayed locked by another connection for ${this.#busyTimeoutMs} ms while ${what}`,
+            `${this.target} stayed locked by another connection for ${this.#busyTimeoutMs} ms while ${what} ` +
+              `(${messageOf(error)})`,
             { cause: error, retriable: true, details: { path: this.#path } },
           )
         }

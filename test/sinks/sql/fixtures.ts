@@ -54,7 +54,7 @@ export async function sqlWorld(t: TestContext, engine: EngineName): Promise<SqlW
     )
   }
   await admin.open()
-  const dropped: string[] = [offsetsTable]
+  const dropped: string[] = [offsetsTable, `${offsetsTable}_lost`]
   const sinks: SqlSink[] = []
   // One cleanup, in dependency order: sinks, then tables, then the admin connection, then the file.
   t.after(async () => {
@@ -86,21 +86,22 @@ export async function sqlWorld(t: TestContext, engine: EngineName): Promise<SqlW
   }
 }
 
-export function batch(
-  id: number,
-  ranges: [topic: string, partition: number, from: bigint, until: bigint][],
-  replay = false,
-): SinkBatch {
+type RangeTuple = [topic: string, partition: number, from: bigint, until: bigint]
+
+const toRange = ([topic, partition, fromOffset, untilOffset]: RangeTuple) => ({
+  topic,
+  partition,
+  fromOffset,
+  untilOffset,
+})
+
+export function batch(id: number, ranges: RangeTuple[], replay = false, lost?: RangeTuple[]): SinkBatch {
   return {
     id,
     time: 1_700_000_000_000 + id * 1000,
     replay,
-    offsetRanges: ranges.map(([topic, partition, fromOffset, untilOffset]) => ({
-      topic,
-      partition,
-      fromOffset,
-      untilOffset,
-    })),
+    offsetRanges: ranges.map(toRange),
+    ...(lost === undefined ? {} : { lostRanges: lost.map(toRange) }),
   }
 }
 

@@ -42,6 +42,11 @@ const cases: [string, unknown, string][] = [
     "option 'postgres.maxConnections' must be a positive integer, got 0",
   ],
   [
+    'bad retry timeout',
+    { app: 'wc', sqlite, retryTimeoutMs: 1.5 },
+    "option 'retryTimeoutMs' must be a positive integer, got 1.5",
+  ],
+  [
     'tables not an array',
     { app: 'wc', sqlite, tables: 'word_counts' },
     "option 'tables' must be an array of table names",
@@ -64,7 +69,7 @@ const cases: [string, unknown, string][] = [
   [
     'a typo',
     { app: 'wc', sqlite, table: ['x'] },
-    "option 'table' is not an option of the SQL sink (known: app, sqlite, postgres, tables, offsetsTable, logger)",
+    "option 'table' is not an option of the SQL sink (known: app, sqlite, postgres, tables, offsetsTable, retryTimeoutMs, logger)",
   ],
 ]
 

@@ -1,41 +1,15 @@
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { bootstrap, createTestTopic, randomTopicName, testClient } from '../../helpers/kafka.ts'
 import { jobStarter } from './child-job.ts'
 import { crashFiveTimesThenFinish } from './crash-scenario.ts'
+import { batchFiles, sumFiles } from './file-job.ts'
 import { tempDir } from './sql-job.ts'
-import { countWords, produceLines, sorted, total, wordLines } from './words.ts'
+import { countWords, produceLines, total, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 48_000 // 12,000 per partition: 12 batches of 1,000 per partition
-
-/** Batch id to its file's lines, for every `<id>.jsonl` in `dir`. */
-function batchFiles(dir: string): Map<number, { word: string; count: number }[]> {
-  const files = new Map<number, { word: string; count: number }[]>()
-  for (const name of readdirSync(dir)) {
-    const match = /^(\d+)\.jsonl$/.exec(name)
-    if (!match) continue
-    const text = readFileSync(join(dir, name), 'utf8')
-    files.set(
-      Number(match[1]),
-      text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line)),
-    )
-  }
-  return files
-}
-
-function sumFiles(dir: string): Map<string, number> {
-  const counts = new Map<string, number>()
-  for (const rows of batchFiles(dir).values()) {
-    for (const { word, count } of rows) counts.set(word, (counts.get(word) ?? 0) + count)
-  }
-  return sorted(counts)
-}
 
 test('files: word count killed at 5 moments; one file per batch, re-runs identical, exact totals', {
   timeout: 300_000,
