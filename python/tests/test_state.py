@@ -24,6 +24,8 @@ def test_running_totals_are_exact_after_kills(admin, new_topic, brokers, tmp_pat
         "SQLITE": str(tmp_path / "totals.db"),
         "CHECKPOINT": str(tmp_path / "checkpoint"),
         "STATE": "1",
+        # 4,000 records a batch: 15 batches, so neither run before the last can reach the end.
+        "RATE": "2000",
     }
     job = Job(env)
     for _ in range(rng.randint(2, 4)):

@@ -29,7 +29,12 @@ sink = SqlSink("crash-wc", sqlite=database, tables=["word_counts"])
 ssc = StreamingContext("crash-wc", 0.5, os.environ["CHECKPOINT"], workers=2)
 print(f"engine {ssc.engine.pid}", flush=True)
 stream = KafkaUtils.create_direct_stream(
-    ssc, brokers, [topic], starting_offsets=sink, value_deserializer="string", max_rate_per_partition=4000
+    ssc,
+    brokers,
+    [topic],
+    starting_offsets=sink,
+    value_deserializer="string",
+    max_rate_per_partition=int(os.environ.get("RATE", "4000")),
 )
 
 
