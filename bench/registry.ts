@@ -1,6 +1,9 @@
+import type { Logger } from '../src/core/logger.ts'
 import type { KafkaClient } from '../src/kafka/client.ts'
+import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
+import { observeOverhead } from './observe-overhead.ts'
 import { pythonWordCount } from './python-wordcount.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
@@ -11,6 +14,7 @@ import { streamWordCount } from './stream-wordcount.ts'
 export interface BenchContext {
   readonly client: KafkaClient
   readonly brokers: readonly string[]
+  readonly logger: Logger
   readonly runCase: (
     file: string,
     args: readonly string[],
@@ -28,10 +32,12 @@ export interface Bench {
 export const benches: readonly Bench[] = [
   kafkaRddCount,
   streamWordCount,
+  crc32cBench,
   streamMemory,
   streamInterval,
   stateUpdateBench,
   windowInverseBench,
   sinkWordCount,
+  observeOverhead,
   pythonWordCount,
 ]

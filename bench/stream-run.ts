@@ -6,6 +6,8 @@ export interface BacklogRun {
   readonly records: number
   readonly batches: number
   readonly largestBatch: number
+  /** performance.now() when the batch holding the last record completed. */
+  readonly doneAt: number
 }
 
 export async function runUntilConsumed(ssc: StreamingContext, total: number): Promise<BacklogRun> {
@@ -24,7 +26,8 @@ export async function runUntilConsumed(ssc: StreamingContext, total: number): Pr
   const started = performance.now()
   await ssc.start()
   await done.promise
-  const ms = performance.now() - started
+  const doneAt = performance.now()
+  const ms = doneAt - started
   await ssc.stop()
-  return { ms, records, batches, largestBatch }
+  return { ms, records, batches, largestBatch, doneAt }
 }

@@ -1,12 +1,6 @@
 // Optional hooks around a batch's output, shared by the sink examples. Applications leave
 // them out; the crash and zombie tests use them to stop a job at an exact moment of a batch.
-import type {
-  Batch,
-  BatchOutcome,
-  ExactlyOnceSink,
-  StreamingContext,
-  StreamingListener,
-} from '../src/index.ts'
+import type { Batch, BatchOutcome, ExactlyOnceSink, StreamingContext, StreamingListener } from 'sluice'
 
 export interface BatchHooks {
   /** The batch's output is computed; its transaction has not begun. */

@@ -6,7 +6,8 @@ import {
   type Logger,
   type StartingOffsets,
   StreamingContext,
-} from '../src/index.ts'
+  type UiOptions,
+} from 'sluice'
 
 export interface WordCountJobOptions {
   readonly app: string
@@ -16,6 +17,10 @@ export interface WordCountJobOptions {
   readonly batchInterval?: number | undefined
   readonly maxRatePerPartition?: number | undefined
   readonly startingOffsets?: StartingOffsets | undefined
+  /** false: skip records retention deleted before they were read (the sink records them) instead of failing. */
+  readonly failOnDataLoss?: boolean | undefined
+  /** The web UI and metrics (docs/ui.md). */
+  readonly ui?: UiOptions | undefined
   readonly logger: Logger
 }
 
@@ -34,6 +39,7 @@ export function wordCountJob(options: WordCountJobOptions): {
     ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }),
     stopOnSignals: true,
     logger: options.logger,
+    ...(options.ui === undefined ? {} : { ui: options.ui }),
   })
   const lines = createDirectStream<string, string>(ssc, {
     brokers: [...options.brokers],
@@ -44,6 +50,7 @@ export function wordCountJob(options: WordCountJobOptions): {
     ...(options.maxRatePerPartition === undefined
       ? {}
       : { maxRatePerPartition: options.maxRatePerPartition }),
+    ...(options.failOnDataLoss === undefined ? {} : { failOnDataLoss: options.failOnDataLoss }),
     logger: options.logger,
   })
   const counts = lines

@@ -5,7 +5,13 @@
 // (batch ids and ranges must survive a restart) and writes each batch's counts sorted by
 // word (the same records always give the same file).
 //
-//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=./counts CHECKPOINT=./ckpt node examples/wordcount-files.ts
+//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=./counts CHECKPOINT=./ckpt npm run example -- examples/wordcount-files.ts
+//
+// Run it from the repository: the "example" script runs the file on Node 24 and resolves
+// 'sluice' to the sources, as the installed package would be resolved. `npx sluice kafka
+// start` starts a local broker and prints its bootstrap address. TOPIC must name an
+// existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
+// gracefully.
 import {
   createFileSink,
   createLogger,
@@ -13,7 +19,7 @@ import {
   type Logger,
   type StreamingContext,
   type StreamingListener,
-} from '../src/index.ts'
+} from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 

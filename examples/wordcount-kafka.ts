@@ -8,7 +8,13 @@
 // produces nothing; a second instance of the app takes the transactional id over and fences
 // this one. No checkpoint is needed: the stream starts at the group's committed offsets.
 //
-//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=word-counts node examples/wordcount-kafka.ts
+//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words OUT=word-counts npm run example -- examples/wordcount-kafka.ts
+//
+// Run it from the repository: the "example" script runs the file on Node 24 and resolves
+// 'sluice' to the sources, as the installed package would be resolved. `npx sluice kafka
+// start` starts a local broker and prints its bootstrap address. TOPIC must name an
+// existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
+// gracefully.
 import {
   createKafkaSink,
   createLogger,
@@ -17,7 +23,7 @@ import {
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
-} from '../src/index.ts'
+} from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 
@@ -32,6 +38,8 @@ export interface KafkaWordCountOptions {
   readonly checkpoint?: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
+  /** The stream's failOnDataLoss (default true). */
+  readonly failOnDataLoss?: boolean
   readonly logger?: Logger
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */

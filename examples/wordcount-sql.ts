@@ -7,8 +7,14 @@
 // is needed: the stream starts where the sink's offsets say (give one anyway to keep
 // windows or state across restarts).
 //
-//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
-//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount-sql.ts
+//   PG_URL=postgresql://user@host/db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount-sql.ts
+//   SQLITE=./counts.db KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount-sql.ts
+//
+// Run it from the repository: the "example" script runs the file on Node 24 and resolves
+// 'sluice' to the sources, as the installed package would be resolved. `npx sluice kafka
+// start` starts a local broker and prints its bootstrap address. TOPIC must name an
+// existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
+// gracefully.
 import { DatabaseSync } from 'node:sqlite'
 import pg from 'pg'
 import {
@@ -20,7 +26,7 @@ import {
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
-} from '../src/index.ts'
+} from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
 import { wordCountJob } from './word-count-job.ts'
 
@@ -41,6 +47,8 @@ export interface SqlWordCountOptions {
   readonly checkpoint?: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
+  /** The stream's failOnDataLoss (default true). */
+  readonly failOnDataLoss?: boolean
   readonly logger?: Logger
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */

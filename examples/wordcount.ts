@@ -6,9 +6,15 @@
 // recorded them before it ran), produces the same counts, and replaces its own rows: the
 // totals (SUM per word) therefore count every record exactly once.
 //
-//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words node examples/wordcount.ts
+//   KAFKA_BOOTSTRAP=127.0.0.1:9092 TOPIC=words npm run example -- examples/wordcount.ts
+//
+// Run it from the repository: the "example" script runs the file on Node 24 and resolves
+// 'sluice' to the sources, as the installed package would be resolved. `npx sluice kafka
+// start` starts a local broker and prints its bootstrap address. TOPIC must name an
+// existing topic (the job fails at start, naming it, otherwise). Ctrl-C stops the job
+// gracefully.
 import { DatabaseSync } from 'node:sqlite'
-import { type Batch, createLogger, type Logger, type StreamingContext } from '../src/index.ts'
+import { type Batch, createLogger, type Logger, type StreamingContext, type UiOptions } from 'sluice'
 import { wordCountJob } from './word-count-job.ts'
 
 export interface WordCountOptions {
@@ -19,6 +25,8 @@ export interface WordCountOptions {
   readonly database: string
   readonly batchInterval?: number
   readonly maxRatePerPartition?: number
+  /** The web UI and metrics (docs/ui.md). */
+  readonly ui?: UiOptions
   readonly logger?: Logger
   /** Test hooks around the batch's SQLite COMMIT (the crash tests kill the job there). */
   readonly hooks?: WriteHooks

@@ -67,15 +67,37 @@ export async function preparePythonEnv(): Promise<string> {
   return venvPython
 }
 
-/** Runs pytest; `targets` are test files or folders under python/ (default: all of python/tests). */
-export async function runPythonTests(targets: readonly string[]): Promise<number> {
+/**
+ * Runs pytest over `files` (test files under python/). Of `npm test`'s node flags, a name
+ * pattern becomes pytest's -k and a test timeout its --timeout (pytest-timeout); every test
+ * has a limit, so a deadlock fails instead of hanging the run.
+ */
+export async function runPythonTests(
+  files: readonly string[],
+  flags: readonly string[] = [],
+): Promise<number> {
   const python = await preparePythonEnv()
+  const flag = (name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3)
+  const pattern = flag('test-name-pattern')
+  const timeoutMs = Number(flag('test-timeout') ?? defaultTimeoutMs)
   return run(
     python,
-    ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...(targets.length ? targets : ['python/tests'])],
+    [
+      '-m',
+      'pytest',
+      '-q',
+      '-p',
+      'no:cacheprovider',
+      `--timeout=${Math.ceil(timeoutMs / 1000)}`,
+      ...(pattern ? ['-k', pattern] : []),
+      ...files,
+    ],
     pythonTestEnv(),
   )
 }
+
+/** Crash tests restart whole jobs several times: a longer limit than node tests' default. */
+const defaultTimeoutMs = 600_000
 
 /** The working tree's package and engine, on the project's Node 24 (the one running this script). */
 export function pythonTestEnv(): NodeJS.ProcessEnv {

@@ -1,11 +1,13 @@
 // The raw loop counting records: the read ceiling.
-import { caseArgs, report } from '../env.ts'
+import { caseArgs, report, SteadyClock } from '../env.ts'
 import { rawFetchLoop } from '../raw-loop.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()
 let records = 0
-const started = performance.now()
+const clock = new SteadyClock()
 await rawFetchLoop(brokers, topic, partitions, perPartition, () => {
+  clock.sawRecord()
   records++
 })
-report({ name: 'raw @platformatic/kafka fetch loop', records, ms: performance.now() - started })
+const { ms, cpuMs, startupMs } = clock.stop()
+report({ name: 'raw @platformatic/kafka fetch loop', records, ms, extra: { cpuMs, startupMs } })

@@ -66,7 +66,7 @@ ssc.addListener({
     records += info.records
     if (records >= total) done.resolve()
   },
-  onStreamError: (error) => done.reject(error),
+  onStreamingStopped: (event) => (event.error ? done.reject(event.error) : done.resolve()),
 })
 const started = performance.now()
 await ssc.start()

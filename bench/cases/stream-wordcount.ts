@@ -1,14 +1,20 @@
 // sluice: a direct stream word count over a backlog, until every record has been counted.
-// Optional 5th/6th arguments: batch interval (ms, default 1000) and maxRatePerPartition (0 = none).
+// Optional 5th/6th arguments: batch interval (ms, default 1000) and maxRatePerPartition (0 = none);
+// `--check-crcs=false` anywhere turns record batch checksums off. A 3rd one, 'observed', turns
+// on the web UI and metrics, watched the way an open UI page and a Prometheus server would.
 import { createLogger } from '../../src/core/logger.ts'
 import { createDirectStream } from '../../src/source/direct-stream.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
-import { caseArgs, report } from '../env.ts'
+import { caseArgs, report, SteadyClock } from '../env.ts'
 import { runUntilConsumed } from '../stream-run.ts'
+import { watchUi } from '../ui-watcher.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()
-const interval = Number(process.argv[6] ?? 1000)
-const maxRatePerPartition = Number(process.argv[7] ?? 0)
+const positional = process.argv.slice(6).filter((arg) => !arg.startsWith('--'))
+const interval = Number(positional[0] ?? 1000)
+const maxRatePerPartition = Number(positional[1] ?? 0)
+const observed = positional[2] === 'observed'
+const checkCrcs = !process.argv.includes('--check-crcs=false')
 const ssc = new StreamingContext({
   appName: 'bench-wordcount',
   batchInterval: interval,
@@ -20,19 +26,33 @@ const lines = createDirectStream<string, string>(ssc, {
   startingOffsets: 'earliest',
   deserializers: { value: 'string' },
   maxRatePerPartition,
+  ...(checkCrcs ? {} : { checkCrcs }),
 })
+const clock = new SteadyClock()
 let distinct = 0
 lines
-  .flatMap((r) => r.value!.split(' '))
+  .flatMap((r) => {
+    clock.sawRecord()
+    return r.value!.split(' ')
+  })
   .map((w): [string, number] => [w, 1])
   .reduceByKey((a, b) => a + b)
   .foreachBatch(async (rdd) => {
     distinct = Math.max(distinct, (await rdd.collect()).length)
   })
+const watcher = observed ? await watchUi(ssc) : undefined
 const run = await runUntilConsumed(ssc, partitions * perPartition)
+const { ms, cpuMs, startupMs } = clock.stop(run.doneAt)
+const uiRequests = await watcher?.stop()
 report({
-  name: `sluice direct stream word count (${interval} ms batches)`,
+  name: `sluice direct stream word count (${interval} ms batches${checkCrcs ? '' : ', checkCrcs off'}${observed ? ', UI and metrics on' : ''})`,
   records: run.records,
-  ms: run.ms,
-  extra: { batches: run.batches, distinct },
+  ms,
+  extra: {
+    batches: run.batches,
+    distinct,
+    cpuMs,
+    startupMs,
+    ...(uiRequests === undefined ? {} : { uiRequests }),
+  },
 })

@@ -8,6 +8,8 @@ import pytest
 
 from sluice import KafkaAdmin, KafkaUtils, OffsetRange, SluiceError, create_rdd
 
+pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
+
 
 def produce_numbered(admin: KafkaAdmin, topic: str, count: int, partitions: int) -> None:
     admin.produce(topic, [{"key": f"k{i}", "value": f"v{i}", "partition": i % partitions} for i in range(count)])

@@ -10,6 +10,8 @@ from sluice import KafkaUtils, SluiceError, SqlSink, StreamingContext, create_rd
 
 from helpers import counts_table, read_counts
 
+pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
+
 
 def explode(record):  # a named function, so the traceback names it
     return record.offset // (record.offset - record.offset)

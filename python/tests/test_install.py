@@ -9,12 +9,16 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1]
 
 PROGRAM = """
 import sys
 import sluice
 from sluice import KafkaAdmin, create_rdd
+
+pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
 brokers, topic = sys.argv[1].split(","), sys.argv[2]
 KafkaAdmin(brokers).produce(topic, ["to be or", "not to be"])
 counts = create_rdd(brokers, [(topic, 0, 0, 2)], value_deserializer="string").flat_map(lambda r: r.value.split()).count_by_value()

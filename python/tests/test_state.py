@@ -8,8 +8,12 @@ import signal
 import time
 from collections import Counter
 
+import pytest
+
 from helpers import read_counts
 from test_wordcount_crash import VOCABULARY, Job, gone
+
+pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
 
 
 def test_running_totals_are_exact_after_kills(admin, new_topic, brokers, tmp_path) -> None:

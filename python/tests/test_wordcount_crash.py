@@ -12,7 +12,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from helpers import read_counts
+
+pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
 
 JOB = Path(__file__).parent / "jobs" / "wordcount_job.py"
 VOCABULARY = [f"w{i}" for i in range(300)]

@@ -4,6 +4,8 @@ import { unseal } from './sealed-json.ts'
 
 /** An entry of the offset or commit log, checksum verified, with the batch id it records. */
 export interface OpenedBatchEntry {
+  /** The format the entry was written in. */
+  readonly version: number
   readonly fields: JsonObject
   readonly read: FieldReader
   readonly batchId: number
@@ -20,11 +22,11 @@ export function openBatchEntry(
   dir: string,
   expectedBatchId: number,
 ): OpenedBatchEntry {
-  const fields = unseal(text, file, dir)
+  const { version, fields } = unseal(text, file, dir)
   const read = new FieldReader(file, dir)
   const batchId = read.nonNegativeInteger(fields.batchId, 'batchId')
   if (batchId !== expectedBatchId) {
     throw read.problem(`it records batch ${batchId} but is named ${expectedBatchId}`)
   }
-  return { fields, read, batchId }
+  return { version, fields, read, batchId }
 }

@@ -6,8 +6,11 @@ import { ErrorCodes, SluiceError } from '../core/errors.ts'
  * the stream's offsets, so the messages say so plainly ("start over").
  */
 
-/** The on-disk format this code reads and writes; bumped only with a migration path. */
-export const CHECKPOINT_FORMAT_VERSION = 1
+/** The on-disk format this code writes; bumped only with a migration path. */
+export const CHECKPOINT_FORMAT_VERSION = 2
+
+/** Every format this code reads: format 1 is upgraded as it is read (see planned-batch-v1.ts). */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2]
 
 export function startOver(dir: string): string {
   return `use another checkpoint directory, or delete '${dir}' to start over`
@@ -22,12 +25,19 @@ export function damagedFile(file: string, dir: string, problem: string, cause?: 
   )
 }
 
-export function unknownFormatVersion(file: string, dir: string, found: unknown): SluiceError {
+export function unknownFormatVersion(
+  file: string,
+  dir: string,
+  found: unknown,
+  readable: readonly number[] = READABLE_FORMAT_VERSIONS,
+): SluiceError {
+  const versions = readable.length === 1 ? `version ${readable[0]}` : `versions ${readable.join(' and ')}`
+  const newer = typeof found === 'number' && found > Math.max(...readable)
   return new SluiceError(
     ErrorCodes.CHECKPOINT,
-    `checkpoint file '${file}' has format version ${JSON.stringify(found)}, but this sluice reads version ` +
-      `${CHECKPOINT_FORMAT_VERSION}; ${startOver(dir)}`,
-    { details: { file, dir, found, expected: CHECKPOINT_FORMAT_VERSION } },
+    `checkpoint file '${file}' has format version ${JSON.stringify(found)}, but this sluice reads ${versions}` +
+      `${newer ? ' (it was written by a newer sluice: upgrade this one)' : ''}; ${startOver(dir)}`,
+    { details: { file, dir, found, readable } },
   )
 }
 

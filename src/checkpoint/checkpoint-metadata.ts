@@ -8,6 +8,8 @@ export interface CheckpointMetadata {
   readonly appName: string
   /** When the directory was first used, in milliseconds since the epoch. */
   readonly createdAt: number
+  /** The format the file was read in (older formats are rewritten in the current one on open). */
+  readonly version?: number
 }
 
 export function encodeCheckpointMetadata(metadata: CheckpointMetadata): string {
@@ -15,11 +17,12 @@ export function encodeCheckpointMetadata(metadata: CheckpointMetadata): string {
 }
 
 export function decodeCheckpointMetadata(text: string, file: string, dir: string): CheckpointMetadata {
-  const fields = unseal(text, file, dir)
+  const { version, fields } = unseal(text, file, dir)
   const read = new FieldReader(file, dir)
   return {
     appName: read.nonEmptyString(fields.appName, 'appName'),
     createdAt: read.nonNegativeInteger(fields.createdAt, 'createdAt'),
+    version,
   }
 }
 

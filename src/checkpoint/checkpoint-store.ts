@@ -1,10 +1,19 @@
 import { join, resolve } from 'node:path'
 import { describeValue } from '../core/describe-value.ts'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import {
+  functionOption,
+  integerOption,
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  required,
+} from '../core/options.ts'
 import { createDirectoryDurably, readFileIfExists, removeTempFiles, writeFileAtomic } from './atomic-file.ts'
 import { BatchLog } from './batch-log.ts'
-import { inconsistentDirectory } from './checkpoint-errors.ts'
+import { CHECKPOINT_FORMAT_VERSION, inconsistentDirectory } from './checkpoint-errors.ts'
 import { CheckpointLock } from './checkpoint-lock.ts'
 import {
   assertSameApplication,
@@ -33,9 +42,9 @@ export interface CheckpointStoreOptions {
 export interface RecoveryView {
   /** The newest batch whose outputs all succeeded. */
   readonly lastCommittedBatchId?: number
-  /** The newest planned batch when it is not committed: re-run it with exactly these ranges. */
+  /** The newest planned batch when it is not committed: re-run it with exactly these plans. */
   readonly pendingBatch?: PlannedBatch
-  /** The newest planned batch, committed or not: plan the next batch from its until-offsets. */
+  /** The newest planned batch, committed or not: plan the next batch from where it ends. */
   readonly latestEntry?: PlannedBatch
   /** The id the next newly planned batch gets (0 for a new directory). */
   readonly nextBatchId: number
@@ -63,20 +72,20 @@ interface ResolvedOptions {
   clock: () => number
 }
 
+const storeOptions = optionsObject({
+  appName: required(nonEmptyString),
+  retain: integerOption({ min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'batches to keep' }),
+  logger: loggerOption,
+  clock: functionOption<() => number>(),
+})
+
 function resolveOptions(options: CheckpointStoreOptions): ResolvedOptions {
-  const { appName, retain = DEFAULT_RETAIN, logger, clock = Date.now } = options
-  if (typeof appName !== 'string' || appName.trim() === '') {
-    throw invalidOption('appName', `must be a non-empty string, got ${describeValue(appName)}`)
-  }
-  if (!Number.isSafeInteger(retain) || retain < 1) {
-    throw invalidOption(
-      'retain',
-      `must be a positive integer (batches to keep), got ${describeValue(retain)}`,
-    )
-  }
-  if (typeof clock !== 'function') {
-    throw invalidOption('clock', `must be a function, got ${describeValue(clock)}`)
-  }
+  const {
+    appName,
+    retain = DEFAULT_RETAIN,
+    logger,
+    clock = Date.now,
+  } = parseOptions(storeOptions, options, 'CheckpointStore')
   return { appName, retain, logger: (logger ?? createLogger()).child({ component: 'checkpoint' }), clock }
 }
 
@@ -96,8 +105,8 @@ function misuse(message: string, batchId: number): SluiceError {
 /**
  * The streaming engine's durable memory, in one directory:
  *
- * - `offsets/<batchId>`: the plan of each batch (batch time and offset ranges), written
- *   durably before any task of the batch runs;
+ * - `offsets/<batchId>`: the plan of each batch (batch time, and per input its plan and soft
+ *   state), written durably before any task of the batch runs;
  * - `commits/<batchId>`: written once every output operation of the batch succeeded;
  * - `metadata`: the owning application, written when the directory is first used;
  * - `lock`: held by the one live process using the directory.
@@ -200,7 +209,7 @@ export class CheckpointStore {
   /**
    * Durably records the plan of the next batch; returns once it is on disk, so its tasks
    * may start. The batch must have the next batch id and the previous batch must be
-   * committed: a pending batch is re-run with its recorded ranges, never planned again.
+   * committed: a pending batch is re-run with its recorded plans, never planned again.
    */
   async writePlanned(batch: PlannedBatch): Promise<void> {
     this.#assertOpen()
@@ -209,7 +218,7 @@ export class CheckpointStore {
     const pending = this.#pendingBatchId()
     if (pending === batchId) {
       throw misuse(
-        `cannot plan batch ${batchId} again: it is already planned; re-run it with its recorded ranges`,
+        `cannot plan batch ${batchId} again: it is already planned; re-run it with its recorded plans`,
         batchId,
       )
     }
@@ -376,13 +385,29 @@ async function loadOrCreateMetadata(
   if (text !== undefined) {
     const metadata = decodeCheckpointMetadata(text, file, dir)
     assertSameApplication(metadata, options.appName, dir)
-    return metadata
+    if (metadata.version !== undefined && metadata.version < CHECKPOINT_FORMAT_VERSION) {
+      // From now on every file is written in the current format; older log entries are read
+      // (and upgraded in memory) as they are, so the directory is never rewritten wholesale.
+      // Rewriting the metadata marks the directory: an older sluice refuses it instead of
+      // mixing older entries after newer ones.
+      await writeFileAtomic(file, encodeCheckpointMetadata(metadata))
+      options.logger.info('upgraded the checkpoint format', {
+        dir,
+        from: metadata.version,
+        to: CHECKPOINT_FORMAT_VERSION,
+      })
+    }
+    return { appName: metadata.appName, createdAt: metadata.createdAt, version: CHECKPOINT_FORMAT_VERSION }
   }
   for (const log of [offsets, commits]) {
     if ((await log.batchIds()).length > 0)
       throw inconsistentDirectory(dir, `'${log.dir}' has entries but '${file}' is missing`)
   }
-  const metadata: CheckpointMetadata = { appName: options.appName, createdAt: options.clock() }
+  const metadata: CheckpointMetadata = {
+    appName: options.appName,
+    createdAt: options.clock(),
+    version: CHECKPOINT_FORMAT_VERSION,
+  }
   await writeFileAtomic(file, encodeCheckpointMetadata(metadata))
   options.logger.info('created checkpoint directory', { dir, appName: metadata.appName })
   return metadata

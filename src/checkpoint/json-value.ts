@@ -7,7 +7,9 @@ import { ErrorCodes, SluiceError } from '../core/errors.ts'
  * functions, no class instances whose meaning depends on code.
  */
 export type JsonPrimitive = string | number | boolean | null
+/** A plain JSON value: what checkpoints and state snapshots hold. */
 export type JsonValue = JsonPrimitive | JsonValue[] | JsonObject
+/** A plain JSON object. */
 export type JsonObject = { [key: string]: JsonValue }
 
 function isPlainObject(value: object): boolean {
@@ -48,6 +50,17 @@ export function assertJsonObject(value: unknown, what: string, root: string): as
       `${what} must be a plain JSON object, got ${describeValue(value)}`,
     )
   }
+  const found = firstNonJson(value, root)
+  if (found) {
+    throw new SluiceError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${what} must be plain JSON, but ${found.path} is ${describeValue(found.value)}`,
+    )
+  }
+}
+
+/** Checks that `value` is plain JSON of any shape (object, array, string, number, boolean, null). */
+export function assertJsonValue(value: unknown, what: string, root: string): asserts value is JsonValue {
   const found = firstNonJson(value, root)
   if (found) {
     throw new SluiceError(

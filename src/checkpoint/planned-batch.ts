@@ -1,29 +1,32 @@
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { openBatchEntry } from './batch-entry.ts'
-import { assertJsonObject, type JsonObject } from './json-value.ts'
+import { assertJsonValue, type JsonObject, type JsonValue } from './json-value.ts'
+import { upgradeV1PlannedBatch } from './planned-batch-v1.ts'
 import { seal } from './sealed-json.ts'
 
 /**
- * The checkpoint's own view of an offset range. It is deliberately local: the checkpoint
- * sits below the Kafka source and must not import it; the source converts at the edge.
- * `fromOffset` is inclusive, `untilOffset` exclusive.
+ * One input's part of a planned batch. The checkpoint does not know what a plan means: the
+ * input that wrote it reads it back (a Kafka input: offset ranges; a queue: item positions).
  */
-export interface CheckpointRange {
-  readonly topic: string
-  readonly partition: number
-  readonly fromOffset: bigint
-  readonly untilOffset: bigint
+export interface PlannedInput {
+  /** Which kind of input wrote it ('kafka-direct', 'queue', ...), for tools that show a checkpoint. */
+  readonly kind: string
+  /** What the input reads in this batch, as plain JSON; absent when it planned nothing. */
+  readonly plan?: JsonValue
+  /** The input's soft state when it planned the batch (a rate estimator, a position...). */
+  readonly state?: JsonValue
 }
 
-/** One offset log entry: what batch `batchId` reads, recorded before any of its tasks run. */
+/** One offset log entry: what batch `batchId` reads, recorded before any of its work runs. */
 export interface PlannedBatch {
   readonly batchId: number
   /** The batch's scheduled time, in milliseconds since the epoch. */
   readonly batchTime: number
-  readonly ranges: readonly CheckpointRange[]
-  /** Extra plain-JSON state saved with the plan (rate estimator state, lost-record counts...). */
-  readonly metadata?: JsonObject
+  /** Per input, by the input's name. */
+  readonly inputs: Readonly<Record<string, PlannedInput>>
+  /** Set when the entry was read from an older format and upgraded in memory. */
+  readonly upgradedFrom?: number
 }
 
 function invalidBatch(batchId: unknown, problem: string): SluiceError {
@@ -38,7 +41,7 @@ function isNonNegativeInteger(value: unknown): value is number {
 
 /** Refuses a batch that could not be read back faithfully, before anything touches the disk. */
 export function assertValidPlannedBatch(batch: PlannedBatch): void {
-  const { batchId, batchTime, ranges, metadata } = batch
+  const { batchId, batchTime, inputs } = batch
   if (!isNonNegativeInteger(batchId)) {
     throw invalidBatch(batchId, `batchId must be a non-negative integer, got ${describeValue(batchId)}`)
   }
@@ -48,87 +51,62 @@ export function assertValidPlannedBatch(batch: PlannedBatch): void {
       `batchTime must be a non-negative integer (ms), got ${describeValue(batchTime)}`,
     )
   }
-  if (!Array.isArray(ranges))
-    throw invalidBatch(batchId, `ranges must be an array, got ${describeValue(ranges)}`)
-  const seen = new Set<string>()
-  ranges.forEach((range: CheckpointRange, i) => {
-    const { topic, partition, fromOffset, untilOffset } = range
-    if (typeof topic !== 'string' || topic === '') {
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+    throw invalidBatch(batchId, `inputs must be an object keyed by input name, got ${describeValue(inputs)}`)
+  }
+  for (const [name, input] of Object.entries(inputs)) {
+    if (name === '') throw invalidBatch(batchId, 'an input has an empty name')
+    if (typeof input?.kind !== 'string' || input.kind === '') {
       throw invalidBatch(
         batchId,
-        `ranges[${i}].topic must be a non-empty string, got ${describeValue(topic)}`,
+        `inputs.${name}.kind must be a non-empty string, got ${describeValue(input?.kind)}`,
       )
     }
-    if (!isNonNegativeInteger(partition)) {
-      throw invalidBatch(
-        batchId,
-        `ranges[${i}].partition must be a non-negative integer, got ${describeValue(partition)}`,
-      )
+    if (input.plan !== undefined)
+      assertJsonValue(input.plan, `plan of input '${name}' in batch ${batchId}`, 'plan')
+    if (input.state !== undefined) {
+      assertJsonValue(input.state, `state of input '${name}' in batch ${batchId}`, 'state')
     }
-    for (const [name, offset] of [
-      ['fromOffset', fromOffset],
-      ['untilOffset', untilOffset],
-    ] as const) {
-      if (typeof offset !== 'bigint' || offset < 0n) {
-        throw invalidBatch(
-          batchId,
-          `ranges[${i}].${name} must be a non-negative bigint, got ${describeValue(offset)}`,
-        )
-      }
-    }
-    if (untilOffset < fromOffset) {
-      throw invalidBatch(
-        batchId,
-        `ranges[${i}] (${topic}-${partition}) has untilOffset ${untilOffset} below fromOffset ${fromOffset}`,
-      )
-    }
-    const key = `${topic}\u0000${partition}`
-    if (seen.has(key)) throw invalidBatch(batchId, `ranges[${i}] repeats partition ${topic}-${partition}`)
-    seen.add(key)
-  })
-  if (metadata !== undefined) assertJsonObject(metadata, `metadata of planned batch ${batchId}`, 'metadata')
+  }
 }
 
-/** File text for an offset log entry; offsets become decimal strings. */
+/** File text for an offset log entry in the current format. */
 export function encodePlannedBatch(batch: PlannedBatch): string {
   assertValidPlannedBatch(batch)
-  return seal({
-    batchId: batch.batchId,
-    batchTime: batch.batchTime,
-    ranges: batch.ranges.map((range) => ({
-      topic: range.topic,
-      partition: range.partition,
-      fromOffset: range.fromOffset.toString(),
-      untilOffset: range.untilOffset.toString(),
-    })),
-    ...(batch.metadata === undefined ? {} : { metadata: batch.metadata }),
-  })
+  const inputs: JsonObject = {}
+  for (const [name, input] of Object.entries(batch.inputs)) {
+    inputs[name] = {
+      kind: input.kind,
+      ...(input.plan === undefined ? {} : { plan: input.plan }),
+      ...(input.state === undefined ? {} : { state: input.state }),
+    }
+  }
+  return seal({ batchId: batch.batchId, batchTime: batch.batchTime, inputs })
 }
 
-/** Reads an offset log entry back, checking checksum, shape and that it is the batch its name says. */
+/**
+ * Reads an offset log entry back, checking checksum, shape and that it is the batch its name
+ * says. A format-1 entry is upgraded: see planned-batch-v1.ts.
+ */
 export function decodePlannedBatch(
   text: string,
   file: string,
   dir: string,
   expectedBatchId: number,
 ): PlannedBatch {
-  const { fields, read, batchId } = openBatchEntry(text, file, dir, expectedBatchId)
+  const { version, fields, read, batchId } = openBatchEntry(text, file, dir, expectedBatchId)
   const batchTime = read.nonNegativeInteger(fields.batchTime, 'batchTime')
-  const seen = new Set<string>()
-  const ranges = read.array(fields.ranges, 'ranges').map((value, i): CheckpointRange => {
-    const range = read.object(value, `ranges[${i}]`)
-    const topic = read.nonEmptyString(range.topic, `ranges[${i}].topic`)
-    const partition = read.nonNegativeInteger(range.partition, `ranges[${i}].partition`)
-    const fromOffset = read.offset(range.fromOffset, `ranges[${i}].fromOffset`)
-    const untilOffset = read.offset(range.untilOffset, `ranges[${i}].untilOffset`)
-    if (untilOffset < fromOffset) {
-      throw read.problem(`ranges[${i}] has untilOffset ${untilOffset} below fromOffset ${fromOffset}`)
+  if (version === 1) return upgradeV1PlannedBatch(fields, read, batchId, batchTime)
+  const inputs: Record<string, PlannedInput> = {}
+  for (const [name, value] of Object.entries(read.object(fields.inputs, 'inputs'))) {
+    if (name === '') throw read.problem('an input has an empty name')
+    const input = read.object(value, `inputs.${name}`)
+    const kind = read.nonEmptyString(input.kind, `inputs.${name}.kind`)
+    inputs[name] = {
+      kind,
+      ...(input.plan === undefined ? {} : { plan: input.plan }),
+      ...(input.state === undefined ? {} : { state: input.state }),
     }
-    const key = `${topic}\u0000${partition}`
-    if (seen.has(key)) throw read.problem(`ranges[${i}] repeats partition ${topic}-${partition}`)
-    seen.add(key)
-    return { topic, partition, fromOffset, untilOffset }
-  })
-  const metadata = read.optionalObject(fields.metadata, 'metadata')
-  return { batchId, batchTime, ranges, ...(metadata === undefined ? {} : { metadata }) }
+  }
+  return { batchId, batchTime, inputs }
 }

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto'
-import { CHECKPOINT_FORMAT_VERSION, damagedFile, unknownFormatVersion } from './checkpoint-errors.ts'
+import {
+  CHECKPOINT_FORMAT_VERSION,
+  damagedFile,
+  READABLE_FORMAT_VERSIONS,
+  unknownFormatVersion,
+} from './checkpoint-errors.ts'
 import { canonicalJson, type JsonObject } from './json-value.ts'
 
 /**
@@ -19,13 +24,18 @@ export function seal(fields: JsonObject): string {
   return `${JSON.stringify({ ...payload, checksum: checksumOf(payload) }, null, 2)}\n`
 }
 
+/** A checkpoint file's fields (without `version` and `checksum`) and the format it was written in. */
+export interface Unsealed {
+  readonly version: number
+  readonly fields: JsonObject
+}
+
 /**
- * The fields of a checkpoint file (without `version` and `checksum`) after checking that
- * it parses, has the format version this code reads, and matches its checksum. The
- * version is checked first: a future format may checksum differently, and "unknown
- * version" is the more useful message then.
+ * The fields of a checkpoint file after checking that it parses, has a format version this
+ * code reads, and matches its checksum. The version is checked first: a future format may
+ * checksum differently, and "unknown version" is the more useful message then.
  */
-export function unseal(text: string, file: string, dir: string): JsonObject {
+export function unseal(text: string, file: string, dir: string): Unsealed {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -37,11 +47,14 @@ export function unseal(text: string, file: string, dir: string): JsonObject {
   }
   const { checksum, ...payload } = parsed as JsonObject
   if (payload.version === undefined) throw damagedFile(file, dir, 'has no format version')
-  if (payload.version !== CHECKPOINT_FORMAT_VERSION) throw unknownFormatVersion(file, dir, payload.version)
+  const { version } = payload
+  if (typeof version !== 'number' || !READABLE_FORMAT_VERSIONS.includes(version)) {
+    throw unknownFormatVersion(file, dir, version)
+  }
   if (typeof checksum !== 'string') throw damagedFile(file, dir, 'has no checksum')
   if (checksum !== checksumOf(payload)) {
     throw damagedFile(file, dir, 'failed its integrity check (sha256 mismatch: edited or damaged)')
   }
   const { version: _version, ...fields } = payload
-  return fields
+  return { version, fields }
 }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
-import { CHECKPOINT_FORMAT_VERSION } from './checkpoint-errors.ts'
 import { canonicalJson, type JsonObject, type JsonValue } from './json-value.ts'
 
 /**
@@ -23,6 +22,9 @@ import { canonicalJson, type JsonObject, type JsonValue } from './json-value.ts'
  * changes a hash.
  */
 export const STATE_SNAPSHOT_FORMAT = 'sluice-state'
+
+/** The snapshot file format, versioned apart from the logs: format 2 of the logs left snapshots unchanged. */
+export const STATE_SNAPSHOT_VERSION = 1
 
 /** What a snapshot says about itself; everything but the entries. */
 export interface StateSnapshotHeader {
@@ -72,7 +74,7 @@ export function* encodeStateSnapshot(
   }
   hash.update(piece)
   const payload: JsonObject = {
-    version: CHECKPOINT_FORMAT_VERSION,
+    version: STATE_SNAPSHOT_VERSION,
     format: STATE_SNAPSHOT_FORMAT,
     stream: header.stream,
     batchId: header.batchId,
@@ -184,10 +186,10 @@ function parseTrailer(file: string, line: string): Trailer {
   if (payload.format !== STATE_SNAPSHOT_FORMAT) {
     throw unusableSnapshot(file, `is not a state snapshot (format ${describeValue(payload.format)})`)
   }
-  if (payload.version !== CHECKPOINT_FORMAT_VERSION) {
+  if (payload.version !== STATE_SNAPSHOT_VERSION) {
     throw unusableSnapshot(
       file,
-      `has format version ${describeValue(payload.version)}, but this sluice reads version ${CHECKPOINT_FORMAT_VERSION}`,
+      `has format version ${describeValue(payload.version)}, but this sluice reads version ${STATE_SNAPSHOT_VERSION}`,
     )
   }
   if (checksum !== checksumOf(payload)) {

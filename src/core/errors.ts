@@ -15,6 +15,8 @@ export const ErrorCodes = {
   KAFKA: 'SLUICE_KAFKA',
   /** A record's key, value or header could not be deserialized. */
   DESERIALIZATION: 'SLUICE_DESERIALIZATION',
+  /** A fetched record batch does not match its CRC-32C, even when fetched again. */
+  CORRUPT_RECORD_BATCH: 'SLUICE_CORRUPT_RECORD_BATCH',
   /** A partition task failed after all its attempts. */
   TASK_FAILED: 'SLUICE_TASK_FAILED',
   /** A streaming batch failed; the stream stopped without committing it. */
@@ -39,14 +41,18 @@ export const ErrorCodes = {
   PYTHON_WORKER_LOST: 'SLUICE_PYTHON_WORKER_LOST',
   /** The Python driver or the engine broke the protocol between them, or went away. */
   PYTHON_CHANNEL: 'SLUICE_PYTHON_CHANNEL',
+  /** The job's UI and metrics server could not start (port in use, unknown host). */
+  UI_SERVER: 'SLUICE_UI_SERVER',
   /** The local development broker could not be prepared, started or stopped. */
   LOCAL_KAFKA: 'SLUICE_LOCAL_KAFKA',
   /** The private PostgreSQL server for tests could not be found, started or stopped. */
   LOCAL_POSTGRES: 'SLUICE_LOCAL_POSTGRES',
 } as const
 
+/** One of the codes in `ErrorCodes`: the stable, machine-readable kind of a SluiceError. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
+/** A SluiceError's optional parts. */
 export interface SluiceErrorOptions {
   retriable?: boolean
   cause?: unknown
@@ -54,6 +60,7 @@ export interface SluiceErrorOptions {
   details?: Record<string, unknown>
 }
 
+/** The error sluice throws: a stable `code` (see ErrorCodes), a `retriable` flag and structured `details` (option, topic, partition, offsets...). */
 export class SluiceError extends Error {
   readonly code: ErrorCode
   readonly retriable: boolean
@@ -79,6 +86,7 @@ export function invalidOption(
   })
 }
 
+/** True when `error` is a SluiceError, with `code` when one is given. */
 export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
   return error instanceof SluiceError && (code === undefined || error.code === code)
 }

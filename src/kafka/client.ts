@@ -142,7 +142,9 @@ export class KafkaClient {
    * One fetch of one partition from its leader, starting at `offset`. Returns whole record
    * batches as the broker stores them (the first may start below `offset`), plus the
    * partition's watermarks and, under read_committed, the aborted transactions in range.
-   * Leader moves and connection failures are retried within `retryTimeoutMs`.
+   * Leader moves and connection failures are retried within `retryTimeoutMs`. The raw read
+   * under sluice's own record decoder: not part of 'sluice/admin'.
+   * @internal
    */
   async fetch(request: FetchRequest): Promise<FetchResult> {
     this.#checkOpen()

@@ -8,6 +8,7 @@ export interface OffsetRangeJson {
   readonly untilOffset: string
 }
 
+/** An offset as a bigint, a safe integer or a decimal string. */
 export type OffsetLike = bigint | number | string
 
 /**

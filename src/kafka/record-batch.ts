@@ -1,5 +1,6 @@
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { crc32c } from './crc32c.ts'
 import { BatchAttributes } from './types.ts'
 
 /** Header of one v2 record batch inside a fetched record set; the records stay encoded. */
@@ -11,8 +12,11 @@ export interface RecordBatchHeader {
   readonly maxTimestamp: bigint
   readonly producerId: bigint
   readonly recordCount: number
-  /** The record set, and where this batch's records section starts and the batch ends in it. */
+  /** The CRC-32C stored in the batch, over everything from the attributes to the batch's end. */
+  readonly crc: number
+  /** The record set, and where this batch starts, its records section starts and it ends in it. */
   readonly data: Buffer
+  readonly start: number
   readonly recordsStart: number
   readonly end: number
 }
@@ -25,8 +29,9 @@ const currentMagic = 2
  * when the response hits its size limit; that partial batch is left out, and the next fetch
  * starts at its first offset.
  */
-export function batchHeaders(data: Buffer): RecordBatchHeader[] {
+export function batchHeaders(data: Buffer | null): RecordBatchHeader[] {
   const headers: RecordBatchHeader[] = []
+  if (data === null) return headers
   let at = 0
   while (at + 12 <= data.length) {
     const end = at + 12 + data.readInt32BE(at + 8)
@@ -46,7 +51,9 @@ export function batchHeaders(data: Buffer): RecordBatchHeader[] {
       maxTimestamp: data.readBigInt64BE(at + 35),
       producerId: data.readBigInt64BE(at + 43),
       recordCount: data.readInt32BE(at + 57),
+      crc: data.readUInt32BE(at + 17),
       data,
+      start: at,
       recordsStart: at + headerSize,
       end,
     })
@@ -55,15 +62,28 @@ export function batchHeaders(data: Buffer): RecordBatchHeader[] {
   return headers
 }
 
-/** One past the last offset the record set's complete batches cover, reading headers only. */
-export function endOffsetOf(data: Buffer | null, from: bigint): bigint {
+/** One past the last offset the record set's complete batches cover (at least `from`). */
+export function endOffsetOf(batches: readonly RecordBatchHeader[], from: bigint): bigint {
   let end = from
-  if (data === null) return end
-  for (const header of batchHeaders(data)) {
+  for (const header of batches) {
     const last = header.firstOffset + BigInt(header.lastOffsetDelta) + 1n
     if (last > end) end = last
   }
   return end
+}
+
+/** Where the bytes the batch's CRC covers begin: its attributes, right after the CRC. */
+const crcCoverageStart = 21
+
+/** The CRC-32C of the batch's bytes, to compare with the `crc` it carries. */
+export function computedCrcOf(header: RecordBatchHeader): number {
+  return crc32c(header.data.subarray(header.start + crcCoverageStart, header.end))
+}
+
+/** The first batch whose bytes do not match its CRC-32C, if any. */
+export function firstCorruptBatch(batches: readonly RecordBatchHeader[]): RecordBatchHeader | undefined {
+  for (const header of batches) if (computedCrcOf(header) !== header.crc) return header
+  return undefined
 }
 
 /** The batch's records section, decompressed when the batch is compressed. */

@@ -1,5 +1,11 @@
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
-import { batchHeaders, type RecordBatchHeader, RecordCursor, recordsSection } from './record-batch.ts'
+import {
+  batchHeaders,
+  endOffsetOf,
+  type RecordBatchHeader,
+  RecordCursor,
+  recordsSection,
+} from './record-batch.ts'
 import { type AbortedTransaction, BatchAttributes, type FetchResult } from './types.ts'
 
 /** A record as sluice hands it to user code. Offsets are bigint; timestamps are ms since epoch. */
@@ -34,15 +40,86 @@ export interface DecodeOptions<K, V> {
   readonly value: PayloadDecoder<V>
 }
 
-export interface DecodedChunk<K, V> {
-  readonly records: KafkaRecord<K, V>[]
-  /** Where the next fetch starts: one past the last offset any returned batch covered. */
-  readonly nextOffset: bigint
-}
-
 const noHeaders: ReadonlyArray<readonly [string, Buffer | null]> = Object.freeze([])
 /** Control record key: int16 version, int16 type; type 0 = ABORT, 1 = COMMIT. */
 const abortMarkerType = 0
+
+/** What every record of one batch shares: kept once per batch, not once per record. */
+interface BatchBase {
+  readonly firstOffset: bigint
+  readonly baseTimestamp: number
+  readonly logAppendTime: boolean
+}
+
+/**
+ * A record decoded from a fetch. `offset` and `timestamp` are computed when read, from the
+ * batch's base and the record's small deltas: a bigint offset and a timestamp above 2^31 are
+ * each a heap allocation in V8, and most jobs never read either, so the hot loop makes
+ * neither. They are accessors on the prototype, so `{ ...record }` leaves them out: copy
+ * the fields you need by name.
+ */
+export class FetchedRecord<K, V> implements KafkaRecord<K, V> {
+  readonly topic: string
+  readonly partition: number
+  readonly key: K | null
+  readonly value: V | null
+  readonly headers: ReadonlyArray<readonly [string, Buffer | null]>
+  readonly #batch: BatchBase
+  readonly #offsetDelta: number
+  readonly #timestampDelta: number
+
+  constructor(
+    topic: string,
+    partition: number,
+    batch: BatchBase,
+    offsetDelta: number,
+    timestampDelta: number,
+    key: K | null,
+    value: V | null,
+    headers: ReadonlyArray<readonly [string, Buffer | null]>,
+  ) {
+    this.topic = topic
+    this.partition = partition
+    this.key = key
+    this.value = value
+    this.headers = headers
+    this.#batch = batch
+    this.#offsetDelta = offsetDelta
+    this.#timestampDelta = timestampDelta
+  }
+
+  get offset(): bigint {
+    return this.#batch.firstOffset + smallBigInt(this.#offsetDelta)
+  }
+
+  get timestamp(): number {
+    const batch = this.#batch
+    return batch.logAppendTime ? batch.baseTimestamp : batch.baseTimestamp + this.#timestampDelta
+  }
+
+  /** A plain object with every field, as console.log and util.inspect show the record. */
+  toObject(): KafkaRecord<K, V> {
+    const { topic, partition, offset, timestamp, key, value, headers } = this
+    return { topic, partition, offset, timestamp, key, value, headers }
+  }
+
+  /**
+   * The same plain object for whatever walks a value through `toJSON`: the shuffle's default
+   * key serializer (a record used as a key then groups by its offset too), and
+   * JSON.stringify, which fails on the bigint offset just as it does for a plain record.
+   */
+  toJSON(): KafkaRecord<K, V> {
+    return this.toObject()
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](
+    _depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    return `FetchedRecord ${inspect(this.toObject(), options)}`
+  }
+}
 
 /**
  * Decodes one fetch response into exactly the records with `from <= offset < until`:
@@ -51,65 +128,144 @@ const abortMarkerType = 0
  * the response's aborted-transaction list — the same procedure Kafka's Java consumer uses.
  * Offsets missing inside the range (compaction, markers) are simply not there: nothing
  * here counts records. Skipped batches are never decoded, only their headers read.
+ *
+ * Records come out in slices of at most `maxRecords` (`next`), decoded only when asked for:
+ * a slice is processed and dropped while it is still in V8's young generation, where dead
+ * objects cost nothing, instead of a whole fetch of records surviving into the old one.
  */
-export function decodeFetch<K, V>(result: FetchResult, options: DecodeOptions<K, V>): DecodedChunk<K, V> {
-  const records: KafkaRecord<K, V>[] = []
-  let nextOffset = options.from
-  if (result.recordSet === null) return { records, nextOffset }
-  const aborted = options.readCommitted ? new AbortTracker(result.abortedTransactions) : undefined
-  for (const batch of batchHeaders(result.recordSet)) {
-    const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-    if (lastOffset >= nextOffset) nextOffset = lastOffset + 1n
-    if (aborted?.skips(batch, lastOffset)) continue
-    if ((batch.attributes & BatchAttributes.CONTROL) !== 0) continue
-    if (lastOffset < options.from) continue
-    if (batch.firstOffset >= options.until) break
-    decodeBatch(result, batch, lastOffset, options, records)
+export class FetchDecoder<K, V> {
+  readonly #result: FetchResult
+  readonly #batches: readonly RecordBatchHeader[]
+  readonly #options: DecodeOptions<K, V>
+  readonly #aborted: AbortTracker | undefined
+  #batchIndex = 0
+  /** The batch being decoded, and where its next record starts. */
+  #current: BatchCursor | undefined
+
+  constructor(result: FetchResult, batches: readonly RecordBatchHeader[], options: DecodeOptions<K, V>) {
+    this.#result = result
+    this.#batches = batches
+    this.#options = options
+    this.#aborted = options.readCommitted ? new AbortTracker(result.abortedTransactions) : undefined
   }
-  return { records, nextOffset }
+
+  /** Up to `maxRecords` more records; an empty array once the fetch is used up. */
+  next(maxRecords: number): KafkaRecord<K, V>[] {
+    const out: KafkaRecord<K, V>[] = []
+    while (out.length < maxRecords) {
+      const cursor = this.#current ?? this.#nextBatch()
+      if (cursor === undefined) break
+      if (decodeRecords(this.#result, cursor, this.#options, out, maxRecords)) this.#current = undefined
+      else this.#current = cursor
+    }
+    return out
+  }
+
+  #nextBatch(): BatchCursor | undefined {
+    const { from, until } = this.#options
+    while (this.#batchIndex < this.#batches.length) {
+      const batch = this.#batches[this.#batchIndex++]!
+      const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+      if (this.#aborted?.skips(batch, lastOffset)) continue
+      if ((batch.attributes & BatchAttributes.CONTROL) !== 0) continue
+      if (lastOffset < from) continue
+      if (batch.firstOffset >= until) {
+        this.#batchIndex = this.#batches.length
+        return undefined
+      }
+      return startBatch(batch, lastOffset, from, until)
+    }
+    return undefined
+  }
 }
 
-function decodeBatch<K, V>(
+export interface DecodedChunk<K, V> {
+  readonly records: KafkaRecord<K, V>[]
+  /** Where the next fetch starts: one past the last offset any returned batch covered. */
+  readonly nextOffset: bigint
+}
+
+/** Every record of one fetch at once (tests, small reads); `FetchDecoder` slices them. */
+export function decodeFetch<K, V>(result: FetchResult, options: DecodeOptions<K, V>): DecodedChunk<K, V> {
+  const batches = batchHeaders(result.recordSet)
+  const records = new FetchDecoder(result, batches, options).next(Number.POSITIVE_INFINITY)
+  return { records, nextOffset: endOffsetOf(batches, options.from) }
+}
+
+/** A batch being decoded: its records section, the cursor in it, and how far it may go. */
+interface BatchCursor {
+  readonly batch: RecordBatchHeader
+  readonly base: BatchBase
+  readonly cursor: RecordCursor
+  readonly sectionEnd: number
+  /** Records of the batch still to read. */
+  remaining: number
+  /** Offset deltas below this are trimmed; at or above `untilDelta` reading stops. */
+  readonly fromDelta: number
+  readonly untilDelta: number
+}
+
+function startBatch(batch: RecordBatchHeader, lastOffset: bigint, from: bigint, until: bigint): BatchCursor {
+  const section = recordsSection(batch)
+  const logAppendTime = (batch.attributes & BatchAttributes.LOG_APPEND_TIME) !== 0
+  // The range as offset deltas, so that records compare as small numbers, not bigints.
+  const span = lastOffset - batch.firstOffset + 1n
+  const fromDelta = from <= batch.firstOffset ? 0 : Number(from - batch.firstOffset)
+  const untilDelta = until - batch.firstOffset >= span ? Number(span) : Number(until - batch.firstOffset)
+  return {
+    batch,
+    base: {
+      firstOffset: batch.firstOffset,
+      baseTimestamp: Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp),
+      logAppendTime,
+    },
+    cursor: new RecordCursor(section.data, section.start),
+    sectionEnd: section.end,
+    remaining: batch.recordCount,
+    fromDelta,
+    untilDelta,
+  }
+}
+
+/** Decodes records of the batch into `out` until it is full; true when the batch is done. */
+function decodeRecords<K, V>(
   result: FetchResult,
-  batch: RecordBatchHeader,
-  lastOffset: bigint,
+  state: BatchCursor,
   options: DecodeOptions<K, V>,
   out: KafkaRecord<K, V>[],
-): void {
+  maxRecords: number,
+): boolean {
   const { topic, partition } = result
-  const { from, until } = options
-  const section = recordsSection(batch)
-  const data = section.data
-  const cursor = new RecordCursor(data, section.start)
-  const logAppendTime = (batch.attributes & BatchAttributes.LOG_APPEND_TIME) !== 0
-  const baseTimestamp = Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp)
-  // Most batches lie wholly inside the range: then no record needs a bigint comparison.
-  const wholeBatch = batch.firstOffset >= from && lastOffset < until
-  for (let i = 0; i < batch.recordCount && cursor.pos < section.end; i++) {
+  const { cursor, base, sectionEnd, fromDelta, untilDelta } = state
+  const data = cursor.data
+  const keyDecoder = options.key
+  const valueDecoder = options.value
+  while (state.remaining > 0 && cursor.pos < sectionEnd) {
+    if (out.length >= maxRecords) return false
+    state.remaining--
     const length = cursor.varint()
     const recordEnd = cursor.pos + length
     cursor.pos++ // record attributes: unused in v2
     const timestampDelta = cursor.varlong()
-    const offset = batch.firstOffset + smallBigInt(cursor.varint())
-    if (!wholeBatch) {
-      if (offset < from) {
-        cursor.pos = recordEnd
-        continue
-      }
-      if (offset >= until) break
+    const offsetDelta = cursor.varint()
+    if (offsetDelta < fromDelta) {
+      cursor.pos = recordEnd
+      continue
     }
+    if (offsetDelta >= untilDelta) return true
     const keyLength = cursor.varint()
     let key: K | null = null
     if (keyLength >= 0) {
       key = decodePayload(
-        options.key,
+        keyDecoder,
         data,
         cursor.pos,
         cursor.pos + keyLength,
         'key',
         topic,
         partition,
-        offset,
+        base,
+        offsetDelta,
       )
       cursor.pos += keyLength
     }
@@ -117,23 +273,24 @@ function decodeBatch<K, V>(
     let value: V | null = null
     if (valueLength >= 0) {
       value = decodePayload(
-        options.value,
+        valueDecoder,
         data,
         cursor.pos,
         cursor.pos + valueLength,
         'value',
         topic,
         partition,
-        offset,
+        base,
+        offsetDelta,
       )
       cursor.pos += valueLength
     }
     const headerCount = cursor.varint()
     const headers = headerCount <= 0 ? noHeaders : readHeaders(cursor, headerCount)
     cursor.pos = recordEnd
-    const timestamp = logAppendTime ? baseTimestamp : baseTimestamp + timestampDelta
-    out.push({ topic, partition, offset, timestamp, key, value, headers })
+    out.push(new FetchedRecord(topic, partition, base, offsetDelta, timestampDelta, key, value, headers))
   }
+  return true
 }
 
 function decodePayload<T>(
@@ -144,11 +301,13 @@ function decodePayload<T>(
   part: string,
   topic: string,
   partition: number,
-  offset: bigint,
+  batch: BatchBase,
+  offsetDelta: number,
 ): T {
   try {
     return decoder.fromRange ? decoder.fromRange(data, start, end) : decoder(data.subarray(start, end))
   } catch (error) {
+    const offset = batch.firstOffset + BigInt(offsetDelta)
     throw new SluiceError(
       ErrorCodes.DESERIALIZATION,
       `could not deserialize the ${part} of ${topic}-${partition} at offset ${offset}: ${messageOf(error)}`,

@@ -1,12 +1,14 @@
 import { kGetApi, Producer, type txnOffsetCommitV4 } from '@platformatic/kafka'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { durationMs, nonEmptyString, optionsObject, parseOptions, required } from '../core/options.ts'
 import { callAllowingPartitionErrors, type LowLevelApi, toWireMessage } from './client.ts'
 import { describeProtocolError, hasProtocolError, kafkaError } from './errors.ts'
 import {
+  clientOptionFields,
   type KafkaClientOptions,
   type ResolvedClientOptions,
-  resolveClientOptions,
+  resolveConnection,
   wireClientOptions,
 } from './options.ts'
 import { retryKafka } from './retry.ts'
@@ -34,6 +36,12 @@ const groupKeyType = 0
 const anyProducer = { producerId: -1n, producerEpoch: -1 }
 
 const defaultTransactionTimeoutMs = 60_000
+
+const producerOptions = optionsObject({
+  ...clientOptionFields,
+  transactionalId: required(nonEmptyString),
+  transactionTimeoutMs: durationMs(),
+})
 
 /** The message of the first, most deeply nested error of a wire-client error tree. */
 function innermostMessage(error: unknown): string | undefined {
@@ -81,18 +89,14 @@ export class TransactionalProducer {
   readonly #groupCoordinators = new Map<string, { host: string; port: number }>()
 
   constructor(options: TransactionalProducerOptions) {
-    this.options = resolveClientOptions(options)
-    if (typeof options.transactionalId !== 'string' || options.transactionalId === '') {
-      throw invalidOption('transactionalId', 'must be a non-empty string')
-    }
-    const timeout = options.transactionTimeoutMs ?? defaultTransactionTimeoutMs
-    if (!Number.isInteger(timeout) || timeout <= 0) {
-      throw invalidOption(
-        'transactionTimeoutMs',
-        `must be a positive integer (milliseconds), got ${String(timeout)}`,
-      )
-    }
-    this.transactionalId = options.transactionalId
+    const { transactionalId, transactionTimeoutMs, ...client } = parseOptions(
+      producerOptions,
+      options,
+      'TransactionalProducer',
+    )
+    this.options = resolveConnection(client)
+    const timeout = transactionTimeoutMs ?? defaultTransactionTimeoutMs
+    this.transactionalId = transactionalId
     this.transactionTimeoutMs = timeout
     this.#logger = this.options.logger.child({
       component: 'kafka-transactions',

@@ -1,12 +1,13 @@
-/**
- * The vocabulary of the Kafka boundary. These types are sluice's own: nothing above
- * `src/kafka/` sees @platformatic/kafka's types, so the wire client can be swapped.
- */
+// The vocabulary of the Kafka boundary. These types are sluice's own: nothing above
+// `src/kafka/` sees @platformatic/kafka's types, so the wire client can be swapped.
+
+/** A partition of a topic. */
 export interface TopicPartition {
   readonly topic: string
   readonly partition: number
 }
 
+/** A partition's leader and replicas. */
 export interface PartitionInfo {
   readonly partition: number
   /** Node id of the leader, -1 when there is none (election under way). */
@@ -16,24 +17,28 @@ export interface PartitionInfo {
   readonly isr: readonly number[]
 }
 
+/** A topic and its partitions. */
 export interface TopicInfo {
   readonly name: string
   readonly id: string
   readonly partitions: readonly PartitionInfo[]
 }
 
+/** A broker of the cluster: its node id and address. */
 export interface BrokerInfo {
   readonly nodeId: number
   readonly host: string
   readonly port: number
 }
 
+/** What a metadata request tells about the cluster: its brokers and the requested topics' partitions. */
 export interface ClusterInfo {
   readonly clusterId: string
   readonly brokers: ReadonlyMap<number, BrokerInfo>
   readonly topics: ReadonlyMap<string, TopicInfo>
 }
 
+/** How reads treat transactions: 'read_committed' hides aborted ones and stops at the last stable offset; 'read_uncommitted' reads everything. */
 export type IsolationLevel = 'read_committed' | 'read_uncommitted'
 
 /**
@@ -43,6 +48,7 @@ export type IsolationLevel = 'read_committed' | 'read_uncommitted'
  */
 export type OffsetSpec = 'earliest' | 'latest' | 'lastStable' | { readonly timestamp: number }
 
+/** An offset of one partition. */
 export interface PartitionOffset extends TopicPartition {
   readonly offset: bigint
 }
@@ -78,6 +84,7 @@ export interface FetchResult extends TopicPartition {
   readonly abortedTransactions: readonly AbortedTransaction[]
 }
 
+/** A record to produce: its topic and value, and optionally its partition, key, headers and timestamp. */
 export interface ProduceRecord {
   readonly topic: string
   readonly partition?: number
@@ -88,6 +95,7 @@ export interface ProduceRecord {
   readonly timestamp?: number
 }
 
+/** A topic to create: its name, and optionally its partition count, replication factor and configs. */
 export interface NewTopic {
   readonly name: string
   readonly partitions?: number

@@ -3,7 +3,7 @@ import type { TaskContext } from '../rdd/task-context.ts'
 import { DerivedDStream, type DStream } from '../stream/dstream.ts'
 import { StateEngine } from '../stream/state/state-engine.ts'
 import { PartitionDelta } from '../stream/state/state-partition.ts'
-import { resolveStateSettings } from '../stream/state/state-spec.ts'
+import { resolveUpdateStateSettings } from '../stream/state/state-spec.ts'
 import type { PartitionUpdater } from '../stream/state/state-update.ts'
 import type { PythonStages, StagedStream } from './python-plan.ts'
 import type { FunctionDigest, PyBlob } from './stage.ts'
@@ -48,7 +48,7 @@ export function pythonStateStream(
       if (out.length > 0) yield out
     })
   }) as DStream<[number, PyBlob]>
-  const settings = resolveStateSettings<number, string>(context, {
+  const settings = resolveUpdateStateSettings<number, string>(context, {
     numPartitions: partitions,
     ...(options.name ? { name: options.name } : {}),
     ...(options.checkpointInterval ? { checkpointInterval: options.checkpointInterval } : {}),

@@ -21,43 +21,6 @@ export function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
   )
 }
 
-export function mapChunks<T, U>(fn: (value: T) => U): ChunkedPartitionFunction<T, U> {
-  return async function* mapped(chunks) {
-    for await (const chunk of chunks) {
-      if (chunk.length === 0) continue
-      // An explicit loop, not Array#map: fn must not receive an index (the parseInt trap).
-      const out = new Array<U>(chunk.length)
-      for (let i = 0; i < chunk.length; i++) out[i] = fn(chunk[i]!)
-      yield out
-    }
-  }
-}
-
-export function filterChunks<T>(predicate: (value: T) => boolean): ChunkedPartitionFunction<T, T> {
-  return async function* filtered(chunks) {
-    for await (const chunk of chunks) {
-      const out: T[] = []
-      for (let i = 0; i < chunk.length; i++) {
-        const value = chunk[i]!
-        if (predicate(value)) out.push(value)
-      }
-      if (out.length > 0) yield out
-    }
-  }
-}
-
-export function flatMapChunks<T, U>(fn: (value: T) => Iterable<U>): ChunkedPartitionFunction<T, U> {
-  return async function* flatMapped(chunks) {
-    for await (const chunk of chunks) {
-      const out: U[] = []
-      for (let i = 0; i < chunk.length; i++) {
-        for (const produced of fn(chunk[i]!)) out.push(produced)
-      }
-      if (out.length > 0) yield out
-    }
-  }
-}
-
 /** Accepts sync sources too (handy for generators in tests) and always returns async chunks. */
 export function toAsyncChunks<T>(source: Chunks<T> | Iterable<readonly T[]>): Chunks<T> {
   if (isAsyncIterable<readonly T[]>(source)) return source

@@ -60,9 +60,27 @@ interface CompiledPipeline {
 /** Builds the chain of ops back to front: each op calls the next one directly. */
 function compile(ops: readonly ElementOp[]): CompiledPipeline {
   let target: unknown[] = []
-  let emit = (value: unknown) => {
+  const push = compileInto(ops, (value) => {
     target.push(value)
+  })
+  return {
+    into: (out) => {
+      target = out
+    },
+    push,
   }
+}
+
+/**
+ * The ops as one function that runs a record through all of them and hands each output to
+ * `sink`: a consumer that folds records as they come (a shuffle's map-side combine) takes
+ * them with no chunk arrays in between.
+ */
+export function compileInto(
+  ops: readonly ElementOp[],
+  sink: (value: unknown) => void,
+): (value: unknown) => void {
+  let emit = sink
   for (let i = ops.length - 1; i >= 0; i--) {
     const next = emit
     const op = ops[i]!
@@ -75,14 +93,16 @@ function compile(ops: readonly ElementOp[]): CompiledPipeline {
       }
     } else {
       emit = (value) => {
-        for (const produced of fn(value) as Iterable<unknown>) next(produced)
+        const produced = fn(value) as Iterable<unknown>
+        // Most flatMap functions return arrays (split, a literal): index them rather than
+        // going through the iterator protocol, which allocates a result object per element.
+        if (Array.isArray(produced)) {
+          for (let j = 0; j < produced.length; j++) next(produced[j])
+        } else {
+          for (const one of produced) next(one)
+        }
       }
     }
   }
-  return {
-    into: (out) => {
-      target = out
-    },
-    push: emit,
-  }
+  return emit
 }

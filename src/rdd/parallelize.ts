@@ -1,16 +1,31 @@
+import {
+  instanceOption,
+  optionOrDefault,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+} from '../core/options.ts'
 import type { Chunks } from './chunks.ts'
-import { positiveIntegerOption } from './option-checks.ts'
 import { Rdd } from './rdd.ts'
-import type { TaskRunner } from './task-runner.ts'
+import { TaskRunner } from './task-runner.ts'
 
+/** Options of `parallelize`. */
 export interface ParallelizeOptions {
-  /** Runs this RDD's jobs and those of everything derived from it; default `defaultTaskRunner`. */
+  /**
+   * Runs this RDD's jobs and those of everything derived from it; default `defaultTaskRunner`.
+   * @internal
+   */
   runner?: TaskRunner
   /** Records per chunk handed to tasks. Default 1024. */
   chunkSize?: number
 }
 
 export const DEFAULT_PARALLELIZE_CHUNK_SIZE = 1024
+
+const parallelizeOptions = optionsObject({
+  runner: instanceOption(TaskRunner, 'a TaskRunner'),
+  chunkSize: positiveInteger,
+})
 
 /** An in-memory dataset split into contiguous slices, as Spark's `parallelize` does. */
 export class ParallelCollectionRdd<T> extends Rdd<T> {
@@ -19,9 +34,10 @@ export class ParallelCollectionRdd<T> extends Rdd<T> {
   readonly #chunkSize: number
 
   constructor(data: readonly T[], numPartitions: number = 1, options: ParallelizeOptions = {}) {
-    super({ runner: options.runner })
-    this.numPartitions = positiveIntegerOption('numPartitions', numPartitions, 1)
-    this.#chunkSize = positiveIntegerOption('chunkSize', options.chunkSize, DEFAULT_PARALLELIZE_CHUNK_SIZE)
+    const given = parseOptions(parallelizeOptions, options, 'parallelize')
+    super({ runner: given.runner })
+    this.numPartitions = optionOrDefault(positiveInteger, numPartitions, 'numPartitions', 1)
+    this.#chunkSize = given.chunkSize ?? DEFAULT_PARALLELIZE_CHUNK_SIZE
     // Slices are copied now so that later changes to `data` cannot change a recomputation.
     this.#slices = Array.from({ length: this.numPartitions }, (_, i) =>
       data.slice(

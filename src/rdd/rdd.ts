@@ -1,12 +1,20 @@
+import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import {
+  functionArgument,
+  functionOption,
+  optionsObject,
+  parseOptions,
+  signalOption,
+} from '../core/options.ts'
 import { cogroupAggregator, groupAggregator, reduceAggregator, type Sided } from './aggregator.ts'
 import { type ChunkedPartitionFunction, type Chunks, recordsOf } from './chunks.ts'
 import { type ElementOp, type PipelineStep, pipelineStep } from './element-pipeline.ts'
+import type { JobProgressListener } from './job-progress.ts'
 import { defaultKeySerializer, type KeySerializer, serializedKeyOf } from './key-serializer.ts'
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
 import { chunkedPartitionFunction, mapPartitionsStep, type PartitionFunction } from './map-partitions.ts'
-import { describeValue, functionOption } from './option-checks.ts'
 import { shuffleStep } from './shuffle.ts'
 import { resolveShuffleOptions, type ShuffleOptions } from './shuffle-options.ts'
 import { take } from './take.ts'
@@ -21,17 +29,35 @@ export interface RddInit {
   readonly dependencies?: readonly Rdd<unknown>[]
 }
 
+/** Options of an RDD action (`collect`, `count`, `take`, `foreach`...). */
 export interface ActionOptions {
   /** Cancels the action: its tasks see their signal abort and the action rejects with the reason. */
   readonly signal?: AbortSignal
+  /**
+   * Hears how far the action has got: tasks done of those known (shuffle stages included)
+   * and records read from Kafka; last with `done: true`. Called often (every task, and at
+   * most every 100 ms while records are read); keep it cheap. A listener that throws is
+   * logged once and dropped; the action goes on.
+   */
+  readonly onProgress?: JobProgressListener
 }
 
+/** Options of `countByValue`. */
 export interface CountByValueOptions<T> extends ActionOptions {
   /** How object values are compared; default `defaultKeySerializer`. */
   readonly keySerializer?: KeySerializer<T>
 }
 
+/** A function over one chunk of a partition's records (read-only), with the task's context. */
+export type ChunkFunction<T, R> = (chunk: readonly T[], ctx: TaskContext) => R
+
 let nextRddId = 1
+
+const countByValueOptions = optionsObject({
+  signal: signalOption,
+  onProgress: functionOption<JobProgressListener>(),
+  keySerializer: functionOption<KeySerializer<unknown>>(),
+})
 
 /**
  * A lazy, partitioned dataset: a node of lineage that knows how to compute each of its
@@ -82,22 +108,46 @@ export abstract class Rdd<T> {
 
   /** The chunk-level primitive every narrow operation is built on. */
   mapPartitionChunks<U>(fn: ChunkedPartitionFunction<T, U>): Rdd<U> {
-    return this.#derive(mapPartitionsStep(this, functionOption('fn', fn)))
+    return this.#derive(mapPartitionsStep(this, functionArgument('fn', fn)))
   }
 
-  /** Transforms each partition as a whole, reading its records one by one. */
+  /**
+   * Transforms each partition as a whole, reading its records one by one through an async
+   * iterator: flexible (the function may await anything), and the slow path, since every
+   * record costs an await. `mapChunks` is the synchronous form that works a chunk at a time.
+   */
   mapPartitions<U>(fn: PartitionFunction<T, U>): Rdd<U> {
-    return this.mapPartitionChunks(chunkedPartitionFunction(functionOption('fn', fn)))
+    return this.mapPartitionChunks(chunkedPartitionFunction(functionArgument('fn', fn)))
+  }
+
+  /**
+   * Transforms each chunk of a partition (an array of records, read-only) into an array of
+   * output records, synchronously: the fast form of `mapPartitions`. One call per chunk and
+   * no await per record, so per-partition state (a local Map, a counter, a batch of rows)
+   * costs a plain loop. Empty outputs are dropped; chunk sizes vary (up to a few thousand
+   * records) and carry no meaning. A returned promise is not awaited: use `mapPartitions`
+   * for asynchronous work per record.
+   */
+  mapChunks<U>(fn: ChunkFunction<T, readonly U[]>): Rdd<U> {
+    const perChunk = functionArgument<ChunkFunction<T, readonly U[]>>('fn', fn)
+    return this.mapPartitionChunks(async function* mapped(chunks, ctx) {
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue
+        const out = perChunk(chunk, ctx)
+        if (!Array.isArray(out)) throw notAnArray('mapChunks', out)
+        if (out.length > 0) yield out
+      }
+    })
   }
 
   map<U>(fn: (value: T) => U): Rdd<U> {
-    return this.#pipe({ kind: 'map', fn: functionOption('fn', fn) as ElementOp['fn'] })
+    return this.#pipe({ kind: 'map', fn: functionArgument('fn', fn) as ElementOp['fn'] })
   }
 
   flatMap<U>(fn: (value: T) => Iterable<U>): Rdd<U> {
     return this.#pipe({
       kind: 'flatMap',
-      fn: functionOption('fn', fn) as (value: never) => Iterable<unknown>,
+      fn: functionArgument('fn', fn) as (value: never) => Iterable<unknown>,
     })
   }
 
@@ -106,7 +156,7 @@ export abstract class Rdd<T> {
   filter(predicate: (value: T) => boolean): Rdd<T> {
     return this.#pipe({
       kind: 'filter',
-      fn: functionOption('predicate', predicate) as (value: never) => boolean,
+      fn: functionArgument('predicate', predicate) as (value: never) => boolean,
     })
   }
 
@@ -134,7 +184,7 @@ export abstract class Rdd<T> {
   }
 
   mapValues<K, V, U>(this: Rdd<[K, V]>, fn: (value: V) => U): Rdd<[K, U]> {
-    const mapValue = functionOption<(value: V) => U>('fn', fn)
+    const mapValue = functionArgument<(value: V) => U>('fn', fn)
     return this.map(([key, value]): [K, U] => [key, mapValue(value)])
   }
 
@@ -150,20 +200,20 @@ export abstract class Rdd<T> {
 
   /** Merges the values of each key with `fn` (associative, commutative, returning a new value). */
   reduceByKey<K, V>(this: Rdd<[K, V]>, fn: (a: V, b: V) => V, options?: ShuffleOptions<K>): Rdd<[K, V]> {
-    const reduce = functionOption<(a: V, b: V) => V>('fn', fn)
-    const spec = resolveShuffleOptions(options, this.numPartitions)
-    return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce)))
+    const reduce = functionArgument<(a: V, b: V) => V>('fn', fn)
+    const spec = resolveShuffleOptions(options, this.numPartitions, 'reduceByKey')
+    return this.#derive(shuffleStep(this, spec, reduceAggregator(reduce), this.pipeline()))
   }
 
   /** All values of each key, in partition order then record order. */
   groupByKey<K, V>(this: Rdd<[K, V]>, options?: ShuffleOptions<K>): Rdd<[K, V[]]> {
-    const spec = resolveShuffleOptions(options, this.numPartitions)
-    return this.#derive(shuffleStep(this, spec, groupAggregator<V>()))
+    const spec = resolveShuffleOptions(options, this.numPartitions, 'groupByKey')
+    return this.#derive(shuffleStep(this, spec, groupAggregator<V>(), this.pipeline()))
   }
 
   /** For every key in either RDD, its values in this one and in `other`. */
   cogroup<K, V, W>(this: Rdd<[K, V]>, other: Rdd<[K, W]>, options?: ShuffleOptions<K>): Rdd<[K, [V[], W[]]]> {
-    const spec = resolveShuffleOptions(options, Math.max(this.numPartitions, other.numPartitions))
+    const spec = resolveShuffleOptions(options, Math.max(this.numPartitions, other.numPartitions), 'cogroup')
     const left = this.mapValues((value): Sided<V, W> => ({ side: 'left', value }))
     const right = other.mapValues((value): Sided<V, W> => ({ side: 'right', value }))
     const sided = left.union(right)
@@ -227,17 +277,37 @@ export abstract class Rdd<T> {
     return this.numPartitions === 0 || (await this.take(1, options)).length === 0
   }
 
+  /** Calls `fn` once per partition with its records one by one (an await each: see `foreachChunk`). */
   async foreachPartition(
     fn: (records: AsyncIterable<T>, ctx: TaskContext) => Promise<void> | void,
     options: ActionOptions = {},
   ): Promise<void> {
-    const perPartition = functionOption<typeof fn>('fn', fn)
+    const perPartition = functionArgument<typeof fn>('fn', fn)
     await this.#runAll((chunks, ctx) => perPartition(recordsOf(chunks), ctx), options)
   }
 
-  /** Calls `fn` on every record; a returned promise is awaited before the next record. */
+  /**
+   * Calls `fn` on every chunk of records (read-only arrays, never empty): the fast form of
+   * `foreachPartition` and `foreach`, with no await per record. A returned promise is awaited
+   * before the task's next chunk, so a chunk can be written out as one request.
+   */
+  async foreachChunk(fn: ChunkFunction<T, unknown>, options: ActionOptions = {}): Promise<void> {
+    const each = functionArgument<ChunkFunction<T, unknown>>('fn', fn)
+    await this.#runAll(async (chunks, ctx) => {
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue
+        const result = each(chunk, ctx)
+        if (isPromiseLike(result)) await result
+      }
+    }, options)
+  }
+
+  /**
+   * Calls `fn` on every record; a returned promise is awaited before the next record. The
+   * per-record slow path: `foreachChunk` does the same work a chunk at a time.
+   */
   async foreach(fn: (value: T) => unknown, options: ActionOptions = {}): Promise<void> {
-    const each = functionOption<typeof fn>('fn', fn)
+    const each = functionArgument<typeof fn>('fn', fn)
     await this.#runAll(async (chunks) => {
       for await (const chunk of chunks) {
         for (let i = 0; i < chunk.length; i++) {
@@ -250,7 +320,7 @@ export abstract class Rdd<T> {
 
   /** Combines all records with `fn` (associative, commutative); rejects on an empty RDD. */
   async reduce(fn: (a: T, b: T) => T, options: ActionOptions = {}): Promise<T> {
-    const combine = functionOption<typeof fn>('fn', fn)
+    const combine = functionArgument<typeof fn>('fn', fn)
     const partials = await this.#runAll(async (chunks) => {
       let found = false
       let acc: T | undefined
@@ -278,11 +348,8 @@ export abstract class Rdd<T> {
    * (object values through the key serializer); each map key is the first-seen value.
    */
   async countByValue(options: CountByValueOptions<T> = {}): Promise<Map<T, number>> {
-    const serializer = functionOption<KeySerializer<T>>(
-      'keySerializer',
-      options.keySerializer,
-      defaultKeySerializer,
-    )
+    const { keySerializer, ...actionOptions } = parseOptions(countByValueOptions, options, 'countByValue')
+    const serializer = keySerializer ?? defaultKeySerializer
     const parts = await this.#runAll(async (chunks) => {
       const counts = new KeyedMap<T, number>()
       for await (const chunk of chunks) {
@@ -295,7 +362,7 @@ export abstract class Rdd<T> {
         }
       }
       return counts.entries()
-    }, options)
+    }, actionOptions)
     const merged = new KeyedMap<T, number>()
     for (const part of parts) {
       for (const { key, serialized, value } of part) {
@@ -362,6 +429,13 @@ async function countChunks(chunks: Chunks<unknown>): Promise<number> {
   let count = 0
   for await (const chunk of chunks) count += chunk.length
   return count
+}
+
+function notAnArray(operation: string, value: unknown): SluiceError {
+  return new SluiceError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `the function given to ${operation}() must return an array of records, got ${describeValue(value)}`,
+  )
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -1,6 +1,8 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Aggregator } from './aggregator.ts'
 import { type Chunks, MAX_CHUNK_LENGTH } from './chunks.ts'
+import type { PipelineStep } from './element-pipeline.ts'
+import { turnDue, yieldTurn } from './event-loop-turns.ts'
 import { KeyedMap } from './keyed-map.ts'
 import type { LineageStep } from './lineage-step.ts'
 import type { Rdd } from './rdd.ts'
@@ -16,8 +18,9 @@ export function shuffleStep<K, V, C>(
   parent: Rdd<[K, V]>,
   spec: ShuffleSpec<K>,
   aggregator: Aggregator<V, C>,
+  pipeline?: PipelineStep<[K, V]>['pipeline'],
 ): LineageStep<[K, C]> {
-  const stage = new ShuffleStage(parent, spec, aggregator)
+  const stage = new ShuffleStage(parent, spec, aggregator, pipeline)
   return {
     name: 'ShuffledRdd',
     parents: [parent],
@@ -48,10 +51,14 @@ async function* readReducePartition<K, V, C>(
   const outputs: readonly MapOutput<K, C>[] = await stage.outputs(ctx.signal)
   const merged = new KeyedMap<K, C>()
   for (const output of outputs) {
-    for (const entry of output[partition]!) {
+    const bucket = output[partition]!
+    for (let i = 0; i < bucket.length; i++) {
+      const entry = bucket[i]!
       const existing = merged.get(entry.key, entry.serialized)
       if (existing === undefined) merged.add(entry.key, entry.serialized, aggregator.own(entry.value))
       else existing.value = aggregator.mergeCombiners(existing.value, entry.value)
+      // Map outputs are already in memory: without this, merging them never lets timers run.
+      if ((i & 1023) === 1023 && turnDue()) await yieldTurn()
     }
   }
   const entries = merged.entries()

@@ -1,6 +1,6 @@
+import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Chunks } from './chunks.ts'
-import { describeValue } from './option-checks.ts'
 import type { ActionOptions, Rdd } from './rdd.ts'
 
 /** How much bigger each round of `take` may be than everything scanned before (Spark's default). */

@@ -6,6 +6,8 @@ import { type ErrorCode, ErrorCodes, isSluiceError, messageOf, SluiceError } fro
  */
 export const NON_RETRIED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.DESERIALIZATION,
+  // The range reader already fetched the batch a second time before failing.
+  ErrorCodes.CORRUPT_RECORD_BATCH,
   ErrorCodes.OFFSET_OUT_OF_RANGE,
   ErrorCodes.INVALID_ARGUMENT,
   ErrorCodes.INVALID_OPTION,

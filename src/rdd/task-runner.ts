@@ -1,8 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import { describeValue } from '../core/describe-value.ts'
+import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
-import { describeValue, nonNegativeNumberOption, positiveIntegerOption } from './option-checks.ts'
+import {
+  functionOption,
+  loggerOption,
+  MAX_TIMER_MS,
+  numberOption,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+  signalOption,
+} from '../core/options.ts'
+import { withEventLoopTurns } from './event-loop-turns.ts'
+import {
+  currentJobProgress,
+  type JobProgressListener,
+  JobProgressTracker,
+  withJobProgress,
+} from './job-progress.ts'
 import type { Rdd } from './rdd.ts'
 import { Semaphore } from './semaphore.ts'
 import type { TaskContext } from './task-context.ts'
@@ -22,6 +39,8 @@ export interface TaskRunnerOptions {
 export interface RunJobOptions {
   /** Cancels the job: running tasks see their signal abort and the job rejects with the reason. */
   readonly signal?: AbortSignal
+  /** Hears tasks done/total and records read while the job and the stages it needs run. */
+  readonly onProgress?: JobProgressListener
 }
 
 /** The work done on one partition: consume its chunks, return the partition's result. */
@@ -33,12 +52,27 @@ export const DEFAULT_RETRY_BACKOFF_MS = 50
 
 let nextJobId = 1
 
+const taskRunnerOptions = optionsObject({
+  concurrency: positiveInteger,
+  maxAttempts: positiveInteger,
+  retryBackoffMs: numberOption({ min: 0, max: MAX_TIMER_MS, unit: 'milliseconds' }),
+  logger: loggerOption,
+})
+
+/** Options of an action (`collect`, `count`...), checked by the job that runs it. */
+export const runJobOptions = optionsObject({
+  signal: signalOption,
+  onProgress: functionOption<JobProgressListener>(),
+})
+
 /** The runner whose task the current async context runs inside, if any. */
 const runningTaskOf = new AsyncLocalStorage<TaskRunner>()
 
 /**
  * Runs jobs: one task per requested partition, at most `concurrency` at once, each retried
  * from scratch (a fresh `computeChunks` call) until it succeeds or runs out of attempts.
+ * Between chunks a task hands the event loop a turn when it has had none for a while, so
+ * timers and I/O keep running during long CPU-bound jobs (event-loop-turns.ts).
  */
 export class TaskRunner {
   readonly concurrency: number
@@ -48,14 +82,11 @@ export class TaskRunner {
   readonly #slots: Semaphore
 
   constructor(options: TaskRunnerOptions = {}) {
-    this.concurrency = positiveIntegerOption('concurrency', options.concurrency, DEFAULT_CONCURRENCY)
-    this.maxAttempts = positiveIntegerOption('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS)
-    this.retryBackoffMs = nonNegativeNumberOption(
-      'retryBackoffMs',
-      options.retryBackoffMs,
-      DEFAULT_RETRY_BACKOFF_MS,
-    )
-    this.#logger = checkLogger(options.logger) ?? createLogger({ bindings: { component: 'task-runner' } })
+    const given = parseOptions(taskRunnerOptions, options, 'TaskRunner')
+    this.concurrency = given.concurrency ?? DEFAULT_CONCURRENCY
+    this.maxAttempts = given.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+    this.retryBackoffMs = given.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS
+    this.#logger = given.logger ?? createLogger({ bindings: { component: 'task-runner' } })
     this.#slots = new Semaphore(this.concurrency)
   }
 
@@ -70,9 +101,25 @@ export class TaskRunner {
     task: PartitionTask<T, R>,
     options: RunJobOptions = {},
   ): Promise<R[]> {
+    const { signal, onProgress } = parseOptions(runJobOptions, options, 'action')
+    if (onProgress === undefined) return this.#runJob(rdd, partitions, task, signal)
+    // This job reports progress; the stage jobs it runs report into the same tracker.
+    const tracker = new JobProgressTracker(onProgress, this.#logger)
+    const results = await withJobProgress(tracker, () => this.#runJob(rdd, partitions, task, signal))
+    tracker.finish()
+    return results
+  }
+
+  async #runJob<T, R>(
+    rdd: Rdd<T>,
+    partitions: readonly number[],
+    task: PartitionTask<T, R>,
+    outer: AbortSignal | undefined,
+  ): Promise<R[]> {
     checkPartitions(rdd, partitions)
-    const outer = options.signal
     outer?.throwIfAborted()
+    const progress = currentJobProgress()
+    progress?.addTasks(partitions.length)
     // Shuffle map stages run before this job takes any slot: a reduce task holding a slot while
     // it waits for map tasks that need slots could deadlock a full pool.
     await rdd.prepareStages(outer)
@@ -98,6 +145,7 @@ export class TaskRunner {
         const release = await slots.acquire(job.signal)
         try {
           results[index] = await this.#runTask(rdd, partition, task, jobId, job.signal)
+          progress?.taskDone()
         } finally {
           release()
         }
@@ -125,7 +173,9 @@ export class TaskRunner {
       signal.throwIfAborted()
       const ctx: TaskContext = { jobId, nodeId: rdd.id, partition, attempt, signal }
       try {
-        return await runningTaskOf.run(this, () => task(rdd.computeChunks(partition, ctx), ctx))
+        return await runningTaskOf.run(this, () =>
+          task(withEventLoopTurns(rdd.computeChunks(partition, ctx)), ctx),
+        )
       } catch (error) {
         // Once the job is failing or cancelled, errors are echoes of the abort, not new failures.
         signal.throwIfAborted()
@@ -154,17 +204,6 @@ export class TaskRunner {
       }
     }
   }
-}
-
-function checkLogger(logger: unknown): Logger | undefined {
-  if (logger === undefined) return undefined
-  if (typeof logger !== 'object' || logger === null || typeof (logger as Logger).warn !== 'function') {
-    throw invalidOption(
-      'logger',
-      `must be a Logger (an object with a warn method), got ${describeValue(logger)}`,
-    )
-  }
-  return logger as Logger
 }
 
 function checkPartitions(rdd: Rdd<unknown>, partitions: readonly number[]): void {

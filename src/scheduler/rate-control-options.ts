@@ -1,5 +1,11 @@
-import { describeValue } from '../core/describe-value.ts'
 import { invalidOption } from '../core/errors.ts'
+import {
+  booleanOption,
+  integerOption,
+  numberOption,
+  optionsObject,
+  type ParsedOptions,
+} from '../core/options.ts'
 
 /** The PID controller's gains and floor, as a user may give them (all optional). */
 export interface PidOptions {
@@ -13,6 +19,7 @@ export interface PidOptions {
   minRate?: number
 }
 
+/** Backpressure: a PID controller adapts the stream's rate to how fast batches are processed (Spark's algorithm). */
 export interface BackpressureOptions {
   /** Adapt the stream's rate to how fast batches are processed. Default false. */
   enabled?: boolean
@@ -62,90 +69,84 @@ export const RATE_CONTROL_DEFAULTS: RateControlSettings = Object.freeze({
   backpressure: Object.freeze({ enabled: false, pid: PID_DEFAULTS }),
 })
 
-const PID_KEYS = ['proportional', 'integral', 'derived', 'minRate'] as const
-const BACKPRESSURE_KEYS = ['enabled', 'initialRate', 'pid'] as const
+const RECORDS_PER_SECOND = 'records per second'
 
-/** An options object: undefined means "all defaults"; a misspelt key is refused, not ignored. */
-function optionsObject(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
-  if (value === undefined) return {}
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidOption(path, `must be an object, got ${describeValue(value)}`)
-  }
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw invalidOption(`${path}.${key}`, `is not a known option (known: ${known.join(', ')})`)
-    }
-  }
-  return value as Record<string, unknown>
+/** The PID options' schema: Spark's rules, gains >= 0 and minRate > 0. */
+export const pidOptions = optionsObject({
+  proportional: numberOption({ min: 0 }),
+  integral: numberOption({ min: 0 }),
+  derived: numberOption({ min: 0 }),
+  minRate: numberOption({ above: 0, unit: RECORDS_PER_SECOND }),
+})
+
+const backpressureOptions = optionsObject({
+  enabled: booleanOption,
+  initialRate: numberOption({ above: 0, unit: RECORDS_PER_SECOND }),
+  pid: pidOptions,
+})
+
+/** The schema fields of RateControlOptions, for the options types that extend it. */
+export const rateControlOptionFields = {
+  maxRatePerPartition: numberOption({ min: 0, unit: 'records per second, 0 = no limit' }),
+  minRatePerPartition: integerOption({
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    unit: 'records per partition per batch',
+  }),
+  backpressure: backpressureOptions,
 }
 
-/** A finite number at or above 0 (`min: 'zero'`) or strictly above 0 (`min: 'positive'`). */
-function checkNumber(value: unknown, path: string, min: 'zero' | 'positive', what: string): number {
-  const valid =
-    typeof value === 'number' && Number.isFinite(value) && (min === 'zero' ? value >= 0 : value > 0)
-  if (!valid) throw invalidOption(path, `must be ${what}, got ${describeValue(value)}`)
-  return value
-}
+const rateControlOptions = optionsObject(rateControlOptionFields)
 
-/** Checks PID options (Spark's rules: gains >= 0, minRate > 0) and fills in the defaults. */
+/** Checks PID options and fills in the defaults; `path` names them in messages. */
 export function normalizePidOptions(input: PidOptions | undefined, path = 'backpressure.pid'): PidSettings {
-  const pid = optionsObject(input, path, PID_KEYS)
-  const gain = (key: 'proportional' | 'integral' | 'derived') =>
-    pid[key] === undefined
-      ? PID_DEFAULTS[key]
-      : checkNumber(pid[key], `${path}.${key}`, 'zero', 'a non-negative number')
+  return { ...PID_DEFAULTS, ...(input === undefined ? {} : pidOptions.parse(input, path)) }
+}
+
+/**
+ * Rate control with every default filled in, from options already parsed with
+ * `rateControlOptionFields`. A floor of `minRatePerPartition` records per batch above what
+ * `maxRatePerPartition` allows in one batch would make the cap a lie, so it is refused.
+ */
+export function rateControlSettings(
+  parsed: ParsedOptions<typeof rateControlOptionFields>,
+  batchIntervalMs: number,
+): RateControlSettings {
+  const maxRatePerPartition = parsed.maxRatePerPartition ?? RATE_CONTROL_DEFAULTS.maxRatePerPartition
+  const minRatePerPartition = parsed.minRatePerPartition ?? RATE_CONTROL_DEFAULTS.minRatePerPartition
+  const maxPerBatch = Math.floor((batchIntervalMs / 1000) * maxRatePerPartition)
+  if (maxRatePerPartition > 0 && minRatePerPartition > maxPerBatch) {
+    const perBatch = `${maxRatePerPartition} records/s × ${batchIntervalMs} ms = ${maxPerBatch} records per partition per batch`
+    throw parsed.minRatePerPartition === undefined
+      ? invalidOption(
+          'maxRatePerPartition',
+          `must allow at least minRatePerPartition (${minRatePerPartition}) records per batch; it allows ${perBatch}`,
+        )
+      : invalidOption(
+          'minRatePerPartition',
+          `must not exceed what maxRatePerPartition allows (${perBatch}), got ${minRatePerPartition}`,
+        )
+  }
+  const backpressure = parsed.backpressure ?? {}
+  const initialRate = backpressure.initialRate
   return {
-    proportional: gain('proportional'),
-    integral: gain('integral'),
-    derived: gain('derived'),
-    minRate:
-      pid.minRate === undefined
-        ? PID_DEFAULTS.minRate
-        : checkNumber(pid.minRate, `${path}.minRate`, 'positive', 'a positive number of records per second'),
+    maxRatePerPartition,
+    minRatePerPartition,
+    backpressure: {
+      enabled: backpressure.enabled ?? RATE_CONTROL_DEFAULTS.backpressure.enabled,
+      ...(initialRate === undefined ? {} : { initialRate }),
+      pid: { ...PID_DEFAULTS, ...backpressure.pid },
+    },
   }
 }
 
 /**
- * Checks the rate-control options of a direct stream and fills in the defaults; the
- * stream calls it at construction so a bad value fails before anything runs. Other keys
- * of `options` (brokers, topics...) are not looked at.
+ * Checks rate-control options on their own (no other keys) and fills in the defaults; a
+ * direct stream checks them as part of its own options and calls `rateControlSettings`.
  */
-export function normalizeRateControlOptions(options: RateControlOptions = {}): RateControlSettings {
-  const defaults = RATE_CONTROL_DEFAULTS
-  const maxRatePerPartition =
-    options.maxRatePerPartition === undefined
-      ? defaults.maxRatePerPartition
-      : checkNumber(
-          options.maxRatePerPartition,
-          'maxRatePerPartition',
-          'zero',
-          'a non-negative number of records per second (0 = no limit)',
-        )
-  const minRatePerPartition = options.minRatePerPartition ?? defaults.minRatePerPartition
-  if (!Number.isSafeInteger(minRatePerPartition) || minRatePerPartition < 1) {
-    throw invalidOption(
-      'minRatePerPartition',
-      `must be a positive integer (records per partition per batch), got ${describeValue(minRatePerPartition)}`,
-    )
-  }
-  const backpressure = optionsObject(options.backpressure, 'backpressure', BACKPRESSURE_KEYS)
-  const enabled = backpressure.enabled ?? defaults.backpressure.enabled
-  if (typeof enabled !== 'boolean') {
-    throw invalidOption('backpressure.enabled', `must be a boolean, got ${describeValue(enabled)}`)
-  }
-  const initialRate =
-    backpressure.initialRate === undefined
-      ? undefined
-      : checkNumber(
-          backpressure.initialRate,
-          'backpressure.initialRate',
-          'positive',
-          'a positive number of records per second',
-        )
-  const pid = normalizePidOptions(backpressure.pid as PidOptions | undefined)
-  return {
-    maxRatePerPartition,
-    minRatePerPartition,
-    backpressure: { enabled, ...(initialRate === undefined ? {} : { initialRate }), pid },
-  }
+export function normalizeRateControlOptions(
+  options: RateControlOptions = {},
+  batchIntervalMs = 1000,
+): RateControlSettings {
+  return rateControlSettings(rateControlOptions.parse(options, ''), batchIntervalMs)
 }

@@ -1,14 +1,23 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { errnoCode, fsyncDirectory, writeDurableTemp } from '../core/durable-file.ts'
-import { ErrorCodes, invalidOption, messageOf, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import {
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  required,
+  stringOption,
+} from '../core/options.ts'
 import { checkBatch, type SinkBatch } from './batch.ts'
 import { DirectoryOwnership } from './file-sink-owner.ts'
 import type { BatchOutcome, ExactlyOnceSink } from './sink.ts'
 import { publishingOutcome } from './sink-diagnostics.ts'
 import { batchWriteError, closedError, notStartedError } from './sink-errors.ts'
 
+/** Options of `createFileSink`. */
 export interface FileSinkOptions {
   readonly app: string
   /** Where `<batchId>.jsonl` files go; created by `start()` when missing. */
@@ -23,6 +32,12 @@ export interface FileSinkWriter {
 }
 
 type State = 'new' | 'started' | 'fenced' | 'closed'
+
+const fileSinkOptions = optionsObject({
+  app: required(nonEmptyString),
+  dir: required(stringOption({ expected: 'a directory path' })),
+  logger: loggerOption,
+})
 
 /**
  * The idempotent file sink: batch N's output is the file `<dir>/<N>.jsonl`, written whole
@@ -45,16 +60,10 @@ export class FileSink implements ExactlyOnceSink<FileSinkWriter> {
   #highestBatch = -1
 
   constructor(options: FileSinkOptions) {
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    if (typeof options.app !== 'string' || options.app.trim() === '') {
-      throw invalidOption('app', 'must be a non-empty string')
-    }
-    if (typeof options.dir !== 'string' || options.dir === '') {
-      throw invalidOption('dir', 'must be a non-empty directory path')
-    }
-    this.app = options.app
-    this.dir = resolve(options.dir)
-    this.#logger = (options.logger ?? createLogger()).child({ component: 'file-sink', app: this.app })
+    const given = parseOptions(fileSinkOptions, options, 'createFileSink')
+    this.app = given.app
+    this.dir = resolve(given.dir)
+    this.#logger = (given.logger ?? createLogger()).child({ component: 'file-sink', app: this.app })
     this.#ownership = new DirectoryOwnership(this.dir, this.app, this.#logger)
   }
 

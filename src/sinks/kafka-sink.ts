@@ -1,8 +1,18 @@
 import { channel } from 'node:diagnostics_channel'
-import { ErrorCodes, invalidOption, isSluiceError, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, isSluiceError, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
+import {
+  arrayOption,
+  durationMs,
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  required,
+  stringOption,
+} from '../core/options.ts'
 import { KafkaClient } from '../kafka/client.ts'
-import type { KafkaClientOptions } from '../kafka/options.ts'
+import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
 import type { ProduceRecord } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
@@ -28,6 +38,7 @@ import {
 export const kafkaSinkStepChannelName = 'sluice:internal:kafka-sink:step'
 const stepChannel = channel(kafkaSinkStepChannelName)
 
+/** Options of `createKafkaSink`. */
 export interface KafkaSinkOptions {
   /** The application's name; the transactional id and group default to `sluice-<app>`. */
   readonly app: string
@@ -40,7 +51,7 @@ export interface KafkaSinkOptions {
   /** How long one batch's transaction may stay open before the broker aborts it (default 60 s). */
   readonly transactionTimeoutMs?: number
   /** Connection settings (clientId, timeouts, TLS, SASL) as for the Kafka client. */
-  readonly connection?: Omit<KafkaClientOptions, 'brokers' | 'logger'>
+  readonly connection?: KafkaConnectionOptions
   /** Output topics that must exist: a missing one fails `start()`, not the first batch. */
   readonly topics?: readonly string[]
   readonly logger?: Logger
@@ -53,6 +64,17 @@ export interface KafkaSinkTransaction {
 }
 
 type State = 'new' | 'started' | 'fenced' | 'closed'
+
+const kafkaSinkOptions = optionsObject({
+  app: required(nonEmptyString),
+  brokers: required(brokerList),
+  transactionalId: nonEmptyString,
+  groupId: nonEmptyString,
+  transactionTimeoutMs: durationMs(),
+  connection: connectionOptions,
+  topics: arrayOption(stringOption({ expected: 'a topic name' }), { expected: 'an array of topic names' }),
+  logger: loggerOption,
+})
 
 /**
  * The exactly-once Kafka sink. Each batch is ONE Kafka transaction that produces the
@@ -77,27 +99,22 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   #fenced: SluiceError | undefined
 
   constructor(options: KafkaSinkOptions) {
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    const { app } = options
-    if (typeof app !== 'string' || app.trim() === '') throw invalidOption('app', 'must be a non-empty string')
+    const given = parseOptions(kafkaSinkOptions, options, 'createKafkaSink')
+    const { app } = given
     this.app = app
-    this.transactionalId = nonEmpty('transactionalId', options.transactionalId, `sluice-${app}`)
-    this.groupId = nonEmpty('groupId', options.groupId, `sluice-${app}`)
-    this.#logger = (options.logger ?? createLogger()).child({ component: 'kafka-sink', app })
-    const topics = options.topics ?? []
-    if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || t === '')) {
-      throw invalidOption('topics', 'must be an array of topic names')
-    }
-    this.#topics = [...topics]
-    const connection = { ...options.connection, brokers: options.brokers, logger: this.#logger }
+    this.transactionalId = given.transactionalId ?? `sluice-${app}`
+    this.groupId = given.groupId ?? `sluice-${app}`
+    this.#logger = (given.logger ?? createLogger()).child({ component: 'kafka-sink', app })
+    this.#topics = given.topics ?? []
+    const connection = { ...given.connection, brokers: given.brokers, logger: this.#logger }
     this.#client = new KafkaClient({ clientId: `sluice-${app}`, ...connection })
     this.#producerOptions = {
       clientId: `sluice-${app}`,
       ...connection,
       transactionalId: this.transactionalId,
-      ...(options.transactionTimeoutMs === undefined
+      ...(given.transactionTimeoutMs === undefined
         ? {}
-        : { transactionTimeoutMs: options.transactionTimeoutMs }),
+        : { transactionTimeoutMs: given.transactionTimeoutMs }),
     }
     // Validates brokers, timeouts and the transaction timeout now, not at start().
     this.#producer = new TransactionalProducer(this.#producerOptions)
@@ -275,13 +292,6 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     if (this.#state === 'closed') throw closedError('Kafka', this.app)
     if (this.#state !== 'started') throw notStartedError('Kafka', this.app)
   }
-}
-
-function nonEmpty(option: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback
-  if (typeof value !== 'string' || value.trim() === '')
-    throw invalidOption(option, 'must be a non-empty string')
-  return value
 }
 
 /** Creates a Kafka sink; options are checked now, the cluster is contacted by `start()`. */

@@ -10,11 +10,13 @@ import type { BatchOutcome } from './sink.ts'
  */
 export const sinkBatchChannelName = 'sluice:sink:batch'
 
+/** Which sink published a SinkBatchEvent. */
 export type SinkKind = 'sql' | 'kafka' | 'file'
 
 /** What a `writeBatch` call came to: written now, written before, refused as a zombie, or failed. */
 export type SinkBatchOutcome = BatchOutcome | 'fenced' | 'failed'
 
+/** The message every sink publishes on `sinkBatchChannelName` after each `writeBatch`. */
 export interface SinkBatchEvent {
   readonly app: string
   readonly sink: SinkKind

@@ -1,17 +1,44 @@
-import { invalidOption } from '../core/errors.ts'
+import { describeReceived } from '../core/describe-value.ts'
+import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import {
+  booleanOption,
+  definedOnly,
+  instanceOption,
+  integerOption,
+  loggerOption,
+  MAX_INT32,
+  oneOf,
+  optionPath,
+  optionsObject,
+  type ParsedOptions,
+  parseOptions,
+  positiveInteger,
+} from '../core/options.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
-import { type KafkaClientOptions, resolveClientOptions } from '../kafka/options.ts'
+import {
+  brokerList,
+  connectionOptionFields,
+  type KafkaConnectionOptions,
+  resolveConnection,
+} from '../kafka/options.ts'
 import type { IsolationLevel } from '../kafka/types.ts'
 import { TaskRunner } from '../rdd/task-runner.ts'
 import { ClientLease } from './client-lease.ts'
-import { type Deserializers, resolveDeserializer } from './deserializers.ts'
+import {
+  type Deserializer,
+  type Deserializers,
+  deserializersOption,
+  resolveDeserializer,
+} from './deserializers.ts'
 import type { KafkaReadSettings } from './kafka-rdd.ts'
 import { KafkaRDD } from './kafka-rdd.ts'
 
 /** Options shared by createRDD and createDirectStream for reading Kafka. */
-export interface KafkaReadOptions<K, V> extends Partial<Omit<KafkaClientOptions, 'logger'>> {
+export interface KafkaReadOptions<K, V> extends KafkaConnectionOptions {
+  /** Bootstrap brokers as `host:port` strings; give this or `client`. */
+  readonly brokers?: readonly string[]
   /** An existing client to use (you close it); otherwise one is opened from `brokers` per action. */
   readonly client?: KafkaClient
   readonly deserializers?: Deserializers<K, V>
@@ -21,9 +48,16 @@ export interface KafkaReadOptions<K, V> extends Partial<Omit<KafkaClientOptions,
   readonly maxBytesPerFetch?: number
   /** Set true for compacted or transactional topics so count()/isEmpty() read instead of subtracting offsets. Default: checks cleanup.policy. */
   readonly allowNonConsecutiveOffsets?: boolean
+  /**
+   * Verify the CRC-32C of every fetched record batch, as Kafka's Java consumer does
+   * (`check.crcs`). A corrupt batch is fetched once more; corrupt again, the task fails with
+   * SLUICE_CORRUPT_RECORD_BATCH naming the topic, partition and offsets. Default true.
+   */
+  readonly checkCrcs?: boolean
   readonly logger?: Logger
 }
 
+/** Options of `createRDD`: how to read Kafka, and how many tasks run at once. */
 export interface CreateRddOptions<K, V> extends KafkaReadOptions<K, V> {
   /** Partition tasks running at once (each holds up to two fetches). Default 4. */
   readonly taskConcurrency?: number
@@ -33,61 +67,73 @@ export interface CreateRddOptions<K, V> extends KafkaReadOptions<K, V> {
 
 export const defaultMaxBytesPerFetch = 512 * 1024
 
-/** Validates read options once and builds the settings every KafkaRDD of a source shares. */
-export function resolveReadSettings<K, V>(
-  options: KafkaReadOptions<K, V>,
-  lease?: ClientLease,
-): KafkaReadSettings<K, V> {
-  if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-  const isolationLevel = options.isolationLevel ?? 'read_committed'
-  if (isolationLevel !== 'read_committed' && isolationLevel !== 'read_uncommitted') {
+/** The schema fields of KafkaReadOptions, for the options types that extend it. */
+export const readOptionFields = {
+  ...connectionOptionFields,
+  brokers: brokerList,
+  client: instanceOption(KafkaClient, "a KafkaClient (from 'sluice/admin')"),
+  deserializers: deserializersOption,
+  isolationLevel: oneOf(['read_committed', 'read_uncommitted']),
+  maxBytesPerFetch: integerOption({ min: 1024, max: MAX_INT32, unit: 'bytes' }),
+  allowNonConsecutiveOffsets: booleanOption,
+  checkCrcs: booleanOption,
+  logger: loggerOption,
+}
+
+type ParsedReadOptions = ParsedOptions<typeof readOptionFields>
+
+const connectionKeys = ['brokers', ...Object.keys(connectionOptionFields)] as const
+
+/** Reading needs a cluster: `brokers` (sluice connects) or `client` (yours), never both. */
+export function checkReadSource(options: ParsedReadOptions, path = ''): void {
+  if (options.client === undefined) {
+    if (options.brokers === undefined)
+      throw invalidOption(optionPath(path, 'brokers'), "is required (or pass 'client')")
+    return
+  }
+  const both = connectionKeys.find((key) => (options as Record<string, unknown>)[key] !== undefined)
+  if (both !== undefined) {
     throw invalidOption(
-      'isolationLevel',
-      `must be 'read_committed' or 'read_uncommitted', got ${JSON.stringify(isolationLevel)}`,
+      optionPath(path, both),
+      "cannot be combined with 'client': the client you pass has its own connection settings",
     )
-  }
-  const maxBytesPerFetch = options.maxBytesPerFetch ?? defaultMaxBytesPerFetch
-  if (!Number.isInteger(maxBytesPerFetch) || maxBytesPerFetch < 1024) {
-    throw invalidOption(
-      'maxBytesPerFetch',
-      `must be an integer of at least 1024 bytes, got ${String(maxBytesPerFetch)}`,
-    )
-  }
-  const allow = options.allowNonConsecutiveOffsets
-  if (allow !== undefined && typeof allow !== 'boolean') {
-    throw invalidOption('allowNonConsecutiveOffsets', `must be a boolean, got ${JSON.stringify(allow)}`)
-  }
-  const key = resolveDeserializer<K>(options.deserializers?.key, 'deserializers.key')
-  const value = resolveDeserializer<V>(options.deserializers?.value, 'deserializers.value')
-  return {
-    lease: lease ?? leaseFor(options),
-    key,
-    value,
-    isolationLevel,
-    maxBytesPerFetch,
-    allowNonConsecutiveOffsets: allow ?? 'auto',
   }
 }
 
-function leaseFor<K, V>(options: KafkaReadOptions<K, V>): ClientLease {
-  if (options.client !== undefined) {
-    if (!(options.client instanceof KafkaClient)) throw invalidOption('client', 'must be a KafkaClient')
-    return ClientLease.borrow(options.client)
+/** Builds the settings every KafkaRDD of a source shares, from checked read options. */
+export function readSettings<K, V>(options: ParsedReadOptions, lease?: ClientLease): KafkaReadSettings<K, V> {
+  return {
+    lease: lease ?? leaseFor(options),
+    key: resolveDeserializer<K>(
+      options.deserializers?.key as Deserializer<K> | undefined,
+      'deserializers.key',
+    ),
+    value: resolveDeserializer<V>(
+      options.deserializers?.value as Deserializer<V> | undefined,
+      'deserializers.value',
+    ),
+    isolationLevel: options.isolationLevel ?? 'read_committed',
+    maxBytesPerFetch: options.maxBytesPerFetch ?? defaultMaxBytesPerFetch,
+    allowNonConsecutiveOffsets: options.allowNonConsecutiveOffsets ?? 'auto',
+    checkCrcs: options.checkCrcs ?? true,
   }
-  const {
-    client: _c,
-    deserializers: _d,
-    isolationLevel: _i,
-    maxBytesPerFetch: _m,
-    allowNonConsecutiveOffsets: _a,
-    ...clientOptions
-  } = options
-  if (clientOptions.brokers === undefined) throw invalidOption('brokers', "is required (or pass 'client')")
-  const connection = clientOptions as KafkaClientOptions
-  // Validate the connection options now, at construction, not at the first action.
-  resolveClientOptions(connection)
-  return ClientLease.own(() => new KafkaClient(connection))
 }
+
+function leaseFor(options: ParsedReadOptions): ClientLease {
+  if (options.client !== undefined) return ClientLease.borrow(options.client)
+  // Only the connection settings: the read options may be part of a larger options object.
+  const { brokers, logger, clientId, connectTimeoutMs, requestTimeoutMs, retryTimeoutMs, tls, sasl } = options
+  const settings = resolveConnection({
+    brokers: brokers!,
+    ...definedOnly({ logger, clientId, connectTimeoutMs, requestTimeoutMs, retryTimeoutMs, tls, sasl }),
+  })
+  return ClientLease.own(() => new KafkaClient(settings))
+}
+
+const createRddOptions = optionsObject(
+  { ...readOptionFields, taskConcurrency: positiveInteger, maxTaskAttempts: positiveInteger },
+  checkReadSource,
+)
 
 /**
  * A batch job over explicit Kafka offset ranges — Spark's `KafkaUtils.createRDD`. Returns at
@@ -97,18 +143,25 @@ export function createRDD<K = Buffer, V = Buffer>(
   options: CreateRddOptions<K, V>,
   ranges: readonly OffsetRange[],
 ): KafkaRDD<K, V> {
+  const { taskConcurrency, maxTaskAttempts, ...readOptions } = parseOptions(
+    createRddOptions,
+    options,
+    'createRDD',
+  )
   if (!Array.isArray(ranges) || ranges.some((r) => !(r instanceof OffsetRange))) {
-    throw invalidOption('ranges', 'must be an array of OffsetRange (use OffsetRange.create)')
+    throw new SluiceError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `createRDD: ranges must be an array of OffsetRange (use OffsetRange.create), got ${describeReceived(ranges)}`,
+    )
   }
-  const { taskConcurrency, maxTaskAttempts, ...readOptions } = options
-  const settings = resolveReadSettings(readOptions)
+  const settings = readSettings<K, V>(readOptions)
   const runner =
     taskConcurrency === undefined && maxTaskAttempts === undefined
       ? undefined
       : new TaskRunner({
           ...(taskConcurrency === undefined ? {} : { concurrency: taskConcurrency }),
           ...(maxTaskAttempts === undefined ? {} : { maxAttempts: maxTaskAttempts }),
-          ...(options.logger ? { logger: options.logger } : {}),
+          ...(readOptions.logger ? { logger: readOptions.logger } : {}),
         })
   return new KafkaRDD({ ranges, settings, ...(runner ? { runner } : {}) })
 }

@@ -1,9 +1,10 @@
-import { invalidOption } from '../core/errors.ts'
+import { customOption, type OptionType, oneOf, optionsObject } from '../core/options.ts'
 import type { PayloadDecoder } from '../kafka/records.ts'
 
 /** How a key or value is turned from bytes into a value: a built-in name or a function. */
 export type Deserializer<T> = 'string' | 'json' | 'buffer' | ((payload: Buffer) => T)
 
+/** How a record's key and value are decoded; each defaults to 'buffer' (the raw bytes). */
 export interface Deserializers<K, V> {
   readonly key?: Deserializer<K>
   readonly value?: Deserializer<V>
@@ -29,19 +30,26 @@ const builtIns: Record<string, PayloadDecoder<unknown>> = {
   buffer: (payload) => payload,
 }
 
+const builtInName = oneOf(['string', 'json', 'buffer'], "'string', 'json', 'buffer' or a function")
+
+/** A deserializer option: a built-in's name or a function of the payload. */
+export const deserializerOption: OptionType<Deserializer<unknown>> = customOption(
+  "'string', 'json', 'buffer' or a function",
+  (value, path) =>
+    typeof value === 'function' ? (value as Deserializer<unknown>) : builtInName.parse(value, path),
+)
+
+/** The `deserializers` option: `{ key?, value? }`. */
+export const deserializersOption = optionsObject({ key: deserializerOption, value: deserializerOption })
+
 /** Resolves a deserializer once, at construction; unknown names fail naming the option. */
 export function resolveDeserializer<T>(
   deserializer: Deserializer<T> | undefined,
   option: string,
 ): PayloadDecoder<T> {
   if (deserializer === undefined) return builtIns.buffer as PayloadDecoder<T>
-  if (typeof deserializer === 'function') return (payload: Buffer) => deserializer(payload)
-  const builtIn = builtIns[deserializer as string]
-  if (!builtIn) {
-    throw invalidOption(
-      option,
-      `must be 'string', 'json', 'buffer' or a function, got ${JSON.stringify(deserializer)}`,
-    )
-  }
-  return builtIn as PayloadDecoder<T>
+  const checked = deserializerOption.parse(deserializer, option) as Deserializer<T>
+  // The user's function is called as it is, with no wrapper: a call less per key and value.
+  if (typeof checked === 'function') return checked as PayloadDecoder<T>
+  return builtIns[checked] as PayloadDecoder<T>
 }

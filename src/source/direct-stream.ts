@@ -1,46 +1,80 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
 import { type PartitionOffset, partitionKey, type TopicPartition } from '../kafka/types.ts'
-import type { Rdd } from '../rdd/rdd.ts'
-import { planBatchRanges } from '../scheduler/batch-size-limit.ts'
 import {
-  normalizeRateControlOptions,
   type RateControlOptions,
   type RateControlSettings,
+  rateControlOptionFields,
+  rateControlSettings,
 } from '../scheduler/rate-control-options.ts'
 import { createRateController, type RateController } from '../scheduler/rate-controller.ts'
 import type { BatchInfo, BatchRef } from '../stream/batch.ts'
-import { type InputBatch, InputDStream, type InputPlan, type InputRecovery } from '../stream/input-dstream.ts'
+import type { SourceProgress } from '../stream/batch-progress.ts'
+import { InputDStream, type InputRecovery, type InputSlice } from '../stream/input-dstream.ts'
+import type { SourcePosition } from '../stream/listener.ts'
 import type { StreamingContext } from '../stream/streaming-context.ts'
-import { type KafkaReadOptions, resolveReadSettings } from './create-rdd.ts'
-import { KafkaRDD, type KafkaReadSettings } from './kafka-rdd.ts'
-import { type PartitionDiscovery, resolveDiscovery, type SubscriptionOptions } from './partition-discovery.ts'
+import { checkReadSource, type KafkaReadOptions, readOptionFields, readSettings } from './create-rdd.ts'
+import { planningDataLoss, rerunDataLoss } from './data-loss.ts'
+import { planKafkaBatch } from './kafka-batch-planner.ts'
+import { decodeKafkaPlan, encodeKafkaPlan, type KafkaPlan } from './kafka-plan.ts'
+import type { KafkaReadSettings } from './kafka-rdd.ts'
+import { KafkaSlice } from './kafka-slice.ts'
+import {
+  checkSubscription,
+  type PartitionDiscovery,
+  resolveDiscovery,
+  type SubscriptionOptions,
+  subscriptionOptionFields,
+} from './partition-discovery.ts'
 import {
   type ResolvedStartingOffsets,
-  resolveStartingOffsets,
   type StartingOffsets,
+  startingOffsetsOption,
 } from './starting-offsets.ts'
 
+/** Options of `createDirectStream`: the cluster, the topics, where to start, rate limits and decoding. */
 export interface DirectStreamOptions<K, V>
   extends KafkaReadOptions<K, V>,
     SubscriptionOptions,
     RateControlOptions {
+  /**
+   * The input's name: the key of its positions in the checkpoint. Default `direct-kafka-<k>`,
+   * k counting the unnamed direct streams of the context in the order they are created. Name
+   * each input of a job whose inputs may change, so each keeps its positions.
+   */
+  readonly name?: string
   /** Where to start when the checkpoint has no position. Default 'latest'. */
   readonly startingOffsets?: StartingOffsets
   /** Consumer group that `commitAsync` commits to, for lag monitoring tools. */
   readonly groupId?: string
   /**
-   * When retention deleted records before the stream read them: fail (default) naming the
-   * lost range, or (false) skip to the log start, warn and count them in BatchInfo.lostRecords.
+   * When retention deleted records before the stream read them: fail (default) naming every
+   * lost range, or (false) skip to the log start, count them in BatchInfo.lostRecords and
+   * hand them to outputs as batch.lostRanges.
    */
   readonly failOnDataLoss?: boolean
 }
 
-let nextDirectStreamId = 0
+const directStreamOptions = optionsObject(
+  {
+    ...readOptionFields,
+    ...subscriptionOptionFields,
+    ...rateControlOptionFields,
+    name: nonEmptyString,
+    startingOffsets: startingOffsetsOption,
+    groupId: nonEmptyString,
+    failOnDataLoss: booleanOption,
+  },
+  (options, path) => {
+    checkReadSource(options, path)
+    checkSubscription(options, path)
+  },
+)
 
 /**
  * The Kafka direct stream (Spark's DirectKafkaInputDStream): no receiver, no buffer. Each
@@ -49,6 +83,7 @@ let nextDirectStreamId = 0
  * the batch's KafkaRDD reads exactly those ranges when an action runs.
  */
 export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> {
+  readonly kind = 'kafka-direct'
   readonly #settings: KafkaReadSettings<K, V>
   readonly #discovery: PartitionDiscovery
   readonly #starting: ResolvedStartingOffsets
@@ -57,32 +92,30 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   readonly #groupId: string | undefined
   readonly #failOnDataLoss: boolean
   readonly #logger: Logger
-  /** Next offset to read, per partition: the until-offset of the last planned range. */
-  readonly #positions = new Map<string, PartitionOffset>()
+  /**
+   * Next offset to read, per partition: the until-offset of its last planned range. Partitions
+   * the subscription no longer covers stay here (parked) until it covers them again.
+   */
+  #positions = new Map<string, PartitionOffset>()
+  #fresh = true
   #commitQueue: OffsetRange[] = []
   #committing: Promise<void> = Promise.resolve()
   #client: KafkaClient | undefined
-  #positionsRestored = false
 
   constructor(context: StreamingContext, options: DirectStreamOptions<K, V>) {
-    super(context, `direct-kafka-${nextDirectStreamId++}`)
-    if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-    this.#settings = resolveReadSettings(options)
-    this.#discovery = resolveDiscovery(options)
-    this.#starting = resolveStartingOffsets(options.startingOffsets)
-    this.#rates = normalizeRateControlOptions(options)
-    this.#rateController = createRateController(this.#rates, context.batchInterval)
-    if (options.groupId !== undefined && (typeof options.groupId !== 'string' || options.groupId === '')) {
-      throw invalidOption('groupId', `must be a non-empty string, got ${JSON.stringify(options.groupId)}`)
-    }
-    this.#groupId = options.groupId
-    if (options.failOnDataLoss !== undefined && typeof options.failOnDataLoss !== 'boolean') {
-      throw invalidOption(
-        'failOnDataLoss',
-        `must be a boolean, got ${JSON.stringify(options.failOnDataLoss)}`,
-      )
-    }
-    this.#failOnDataLoss = options.failOnDataLoss ?? true
+    const given = parseOptions(directStreamOptions, options, 'createDirectStream')
+    const rates = withOwner('createDirectStream', () => rateControlSettings(given, context.batchInterval))
+    const settings = readSettings<K, V>(given)
+    const discovery = resolveDiscovery(given)
+    // Registered with the context only once every option is known to be valid.
+    super(context, { name: given.name, defaultPrefix: 'direct-kafka', owner: 'createDirectStream' })
+    this.#settings = settings
+    this.#discovery = discovery
+    this.#starting = given.startingOffsets ?? { kind: 'latest' }
+    this.#rates = rates
+    this.#rateController = createRateController(rates, context.batchInterval)
+    this.#groupId = given.groupId
+    this.#failOnDataLoss = given.failOnDataLoss ?? true
     this.#logger = context.logger.child({ input: this.name })
   }
 
@@ -102,21 +135,13 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     this.#commitQueue.push(...ranges)
   }
 
-  owns(range: OffsetRange): boolean {
-    return this.#discovery.owns(range.topic, range.partition)
-  }
-
   async open(recovery: InputRecovery): Promise<void> {
     this.#client = this.#settings.lease.acquire()
-    for (const range of recovery.lastRanges ?? []) {
-      this.#positions.set(partitionKey(range.topic, range.partition), {
-        topic: range.topic,
-        partition: range.partition,
-        offset: range.untilOffset,
-      })
+    if (recovery.lastPlan !== undefined) {
+      const plan = this.#ownPlan(decodeKafkaPlan(recovery.lastPlan))
+      for (const { range } of plan.ranges) this.#setPosition(range.topic, range.partition, range.untilOffset)
+      for (const p of plan.parked) this.#setPosition(p.topic, p.partition, p.offset)
     }
-    // A checkpoint decides the start; startingOffsets apply only to a fresh stream.
-    this.#positionsRestored = (recovery.lastRanges?.length ?? 0) > 0
     if (recovery.state !== undefined && this.#rateController) {
       try {
         this.#rateController.restoreState(recovery.state)
@@ -124,11 +149,28 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
         this.#logger.warn('ignoring unreadable rate-control state from the checkpoint', { error })
       }
     }
-    if (!this.#positionsRestored)
-      await this.#applyStartingOffsets(await this.#discovery.discover(this.#client))
+    // A checkpoint decides the start; startingOffsets apply only to a fresh stream.
+    this.#fresh = this.#positions.size === 0
+    if (this.#fresh) await this.#applyStartingOffsets(await this.#discovery.discover(this.#client))
   }
 
-  async plan(batch: BatchRef): Promise<InputPlan> {
+  position(): Omit<SourcePosition, 'input' | 'kind'> {
+    const positions = [...this.#positions.values()]
+    return {
+      fresh: this.#fresh,
+      description:
+        positions.length === 0
+          ? `${this.#discovery.description}: no partition yet`
+          : positions.map((p) => `${p.topic}-${p.partition} @ ${p.offset}`).join(', '),
+      offsets: positions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: p.offset.toString(),
+      })),
+    }
+  }
+
+  async plan(batch: BatchRef): Promise<JsonValue> {
     const client = this.#requireClient()
     const partitions = await this.#discovery.discover(client)
     const latestSpec = this.#settings.isolationLevel === 'read_committed' ? 'lastStable' : 'latest'
@@ -136,58 +178,90 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       client.listOffsets(partitions, 'earliest'),
       client.listOffsets(partitions, latestSpec),
     ])
-    let lostRecords = 0
-    const positions = partitions.map((p, i) => {
-      const key = partitionKey(p.topic, p.partition)
-      const logStart = starts[i]!.offset
-      const logEnd = ends[i]!.offset
-      // Partitions that appear while running start at the log start (new topic or partition).
-      let from = this.#positions.get(key)?.offset ?? logStart
-      if (from < logStart) {
-        lostRecords += Number(logStart - from)
-        from = this.#onDataLoss(batch, p, from, logStart)
-      }
-      if (from > logEnd) from = this.#onLogShrunk(batch, p, from, logEnd)
-      return { topic: p.topic, partition: p.partition, fromOffset: from, latestOffset: logEnd }
+    const planned = planKafkaBatch({
+      partitions,
+      logStarts: starts.map((o) => o.offset),
+      logEnds: ends.map((o) => o.offset),
+      positions: this.#positions,
+      owns: (topic, partition) => this.#discovery.owns(topic, partition),
+      limits: {
+        estimatedRate: this.#rateController?.latestRate,
+        maxRatePerPartition: this.#rates.maxRatePerPartition,
+        minRatePerPartition: this.#rates.minRatePerPartition,
+        batchIntervalMs: this.context.batchInterval,
+      },
     })
-    const planned = planBatchRanges(positions, {
-      estimatedRate: this.#rateController?.latestRate,
-      maxRatePerPartition: this.#rates.maxRatePerPartition,
-      minRatePerPartition: this.#rates.minRatePerPartition,
-      batchIntervalMs: this.context.batchInterval,
-    })
-    this.#positions.clear()
-    const ranges = planned.map((r) => {
-      this.#positions.set(partitionKey(r.topic, r.partition), {
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.untilOffset,
+    if (planned.problems.length > 0) {
+      if (this.#failOnDataLoss) throw planningDataLoss(batch.id, planned.problems)
+      this.#logger.warn(
+        'records were deleted before the stream read them, or a log ends before its position: going on',
+        {
+          batchId: batch.id,
+          lost: planned.plan.lost.map(String),
+          shrunk: planned.problems.filter((p) => p.kind === 'shrunk').map((p) => `${p.topic}-${p.partition}`),
+        },
+      )
+    }
+    for (const p of planned.forgotten) {
+      this.#logger.info('a partition of the subscription no longer exists; forgetting its position', {
+        partition: `${p.topic}-${p.partition}`,
+        offset: p.offset,
       })
-      return OffsetRange.create(r.topic, r.partition, r.fromOffset, r.untilOffset)
-    })
-    return { ranges, lostRecords }
+    }
+    this.#positions = planned.positions
+    return encodeKafkaPlan(planned.plan)
   }
 
-  rddOf(batch: InputBatch): Rdd<KafkaRecord<K, V>> {
-    return new KafkaRDD({
-      ranges: batch.plan.ranges,
-      settings: this.#settings,
-      runner: this.context.runner,
-      rangesKnownValid: true,
-      signal: batch.signal,
+  slice(plan: JsonValue, _batch: BatchRef): KafkaSlice<K, V> {
+    return new KafkaSlice(this, this.#ownPlan(decodeKafkaPlan(plan)), this.#settings, this.context.runner)
+  }
+
+  /**
+   * Before a batch planned by an earlier run is read again: retention may have deleted part
+   * of its ranges since. By default that fails the batch saying how to go on; with
+   * failOnDataLoss: false the batch reads what is left and reports the rest as lost.
+   */
+  override async revalidate(
+    slice: InputSlice<KafkaRecord<K, V>>,
+    batch: BatchRef,
+  ): Promise<InputSlice<KafkaRecord<K, V>>> {
+    const { plan } = slice as KafkaSlice<K, V>
+    const reading = plan.ranges.filter(({ range }) => !range.isEmpty)
+    if (reading.length === 0) return slice
+    const starts = await this.#requireClient().listOffsets(
+      reading.map(({ range }) => ({ topic: range.topic, partition: range.partition })),
+      'earliest',
+    )
+    const logStartOf = new Map(starts.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
+    const deleted = reading
+      .map(({ range }) => ({ range, logStart: logStartOf.get(partitionKey(range.topic, range.partition))! }))
+      .filter(({ range, logStart }) => logStart > range.fromOffset)
+    if (deleted.length === 0) return slice
+    if (this.#failOnDataLoss) throw rerunDataLoss(batch.id, deleted)
+    const revised = withDeleted(
+      plan,
+      new Map(deleted.map(({ range, logStart }) => [partitionKey(range.topic, range.partition), logStart])),
+    )
+    this.#logger.warn('retention deleted part of a batch before it was re-run; it reads what is left', {
+      batchId: batch.id,
+      lost: revised.lost.map(String),
     })
+    return new KafkaSlice(this, revised, this.#settings, this.context.runner)
   }
 
   override saveState(): JsonValue | undefined {
     return this.#rateController ? (this.#rateController.exportState() as unknown as JsonValue) : undefined
   }
 
-  override onBatchCompleted(info: BatchInfo): void {
+  override onBatchCompleted(info: BatchInfo, own: SourceProgress | undefined): void {
+    // As in Spark, the rate is what the batch's jobs processed per second of their own
+    // running time: planning (the ListOffsets round trips) is not processing.
+    const { planning, outputs, commit } = info.progress.durationsMs
     this.#rateController?.onBatchCompleted({
       processingEndTime: info.startedAt + info.processingTime,
-      numRecords: info.records,
-      processingDelay: info.processingTime,
-      schedulingDelay: info.schedulingDelay,
+      numRecords: own?.numInputRecords ?? 0,
+      processingDelay: outputs + commit,
+      schedulingDelay: info.schedulingDelay + planning,
     })
     if (this.#commitQueue.length > 0 && this.#groupId !== undefined) {
       const ranges = this.#commitQueue
@@ -218,6 +292,20 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     return this.#client
   }
 
+  #setPosition(topic: string, partition: number, offset: bigint): void {
+    this.#positions.set(partitionKey(topic, partition), { topic, partition, offset })
+  }
+
+  /**
+   * A format-1 checkpoint of a job with several inputs logged every input's ranges together;
+   * this input's are those of its subscription.
+   */
+  #ownPlan(plan: KafkaPlan): KafkaPlan {
+    if (!plan.v1SharedRanges) return plan
+    const owns = (r: { topic: string; partition: number }) => this.#discovery.owns(r.topic, r.partition)
+    return { ...plan, ranges: plan.ranges.filter(({ range }) => owns(range)), v1SharedRanges: false }
+  }
+
   async #applyStartingOffsets(partitions: readonly TopicPartition[]): Promise<void> {
     const client = this.#requireClient()
     const starting = this.#starting
@@ -239,46 +327,36 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
             : 'latest'
       offsets = await client.listOffsets(partitions, spec)
     }
-    for (const o of offsets) this.#positions.set(partitionKey(o.topic, o.partition), o)
+    for (const o of offsets) this.#setPosition(o.topic, o.partition, o.offset)
   }
+}
 
-  #onDataLoss(batch: BatchRef, p: TopicPartition, from: bigint, logStart: bigint): bigint {
-    const lost = `${p.topic}-${p.partition} [${from}, ${logStart})`
-    if (this.#failOnDataLoss) {
-      throw new SluiceError(
-        ErrorCodes.OFFSET_OUT_OF_RANGE,
-        `planning batch ${batch.id}: records ${lost} were deleted (retention) before the stream read them. ` +
-          'Set failOnDataLoss: false to skip to the log start and count them as lost.',
-        {
-          details: { batchId: batch.id, topic: p.topic, partition: p.partition, fromOffset: from, logStart },
-        },
-      )
-    }
-    this.#logger.warn('records were deleted before the stream read them; skipping to the log start', {
-      batchId: batch.id,
-      lost,
-      count: logStart - from,
-    })
-    return logStart
-  }
+/**
+ * The plan with the deleted start of some ranges moved into `lost`: a partition whose log now
+ * starts at `logStart` reads `[logStart, until)` (empty if that is past `until`), and its lost
+ * range grows to end where the reading begins.
+ */
+function withDeleted(plan: KafkaPlan, logStarts: ReadonlyMap<string, bigint>): KafkaPlan {
+  const lost = new Map(plan.lost.map((range) => [partitionKey(range.topic, range.partition), range]))
+  const ranges = plan.ranges.map((planned) => {
+    const { range } = planned
+    const key = partitionKey(range.topic, range.partition)
+    const logStart = logStarts.get(key)
+    if (logStart === undefined) return planned
+    const from = earlierOf(logStart, range.untilOffset)
+    const before = lost.get(key)
+    lost.set(
+      key,
+      OffsetRange.create(range.topic, range.partition, before?.fromOffset ?? range.fromOffset, from),
+    )
+    return { ...planned, range: OffsetRange.create(range.topic, range.partition, from, range.untilOffset) }
+  })
+  return { ...plan, ranges, lost: [...lost.values()] }
+}
 
-  #onLogShrunk(batch: BatchRef, p: TopicPartition, from: bigint, logEnd: bigint): bigint {
-    if (this.#failOnDataLoss) {
-      throw new SluiceError(
-        ErrorCodes.OFFSET_OUT_OF_RANGE,
-        `planning batch ${batch.id}: ${p.topic}-${p.partition} ends at ${logEnd}, before the stream's position ${from} ` +
-          '(was the topic deleted and re-created, or the log truncated?). Set failOnDataLoss: false to continue from the log end.',
-        { details: { batchId: batch.id, topic: p.topic, partition: p.partition, fromOffset: from, logEnd } },
-      )
-    }
-    this.#logger.warn('the log ends before the stream position; continuing from the log end', {
-      batchId: batch.id,
-      partition: `${p.topic}-${p.partition}`,
-      from,
-      logEnd,
-    })
-    return logEnd
-  }
+function earlierOf(a: bigint, b: bigint): bigint {
+  if (a < b) return a
+  return b
 }
 
 /** Group offsets to commit: the furthest until-offset queued per partition. */

@@ -3,6 +3,7 @@ import { readRange } from '../kafka/range-reader.ts'
 import type { KafkaRecord, PayloadDecoder } from '../kafka/records.ts'
 import type { IsolationLevel } from '../kafka/types.ts'
 import type { Chunks } from '../rdd/chunks.ts'
+import { currentJobProgress } from '../rdd/job-progress.ts'
 import { type ActionOptions, Rdd } from '../rdd/rdd.ts'
 import type { TaskContext } from '../rdd/task-context.ts'
 import type { TaskRunner } from '../rdd/task-runner.ts'
@@ -16,6 +17,8 @@ export interface KafkaReadSettings<K, V> {
   readonly value: PayloadDecoder<V>
   readonly isolationLevel: IsolationLevel
   readonly maxBytesPerFetch: number
+  /** Verify every fetched record batch's CRC-32C. */
+  readonly checkCrcs: boolean
   /**
    * Whether offsets may have gaps (compacted topics, transaction markers): then `count()`
    * and `isEmpty()` must read, since offset arithmetic would overcount. `'auto'` checks each
@@ -61,21 +64,32 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
     const range = this.offsetRanges[partition]!
     const settings = this.#settings
     const signal = this.#signal ? AbortSignal.any([task.signal, this.#signal]) : task.signal
+    // Only an action that asked for progress pays for counting: the others keep the plain delegation.
+    const progress = currentJobProgress()
     return (async function* read() {
       if (range.isEmpty) return
       const client = settings.lease.acquire()
       try {
-        yield* readRange(client, {
+        const chunks = readRange(client, {
           topic: range.topic,
           partition: range.partition,
           from: range.fromOffset,
           until: range.untilOffset,
           isolationLevel: settings.isolationLevel,
           maxBytesPerFetch: settings.maxBytesPerFetch,
+          checkCrcs: settings.checkCrcs,
           key: settings.key,
           value: settings.value,
           signal,
         })
+        if (!progress) {
+          yield* chunks
+          return
+        }
+        for await (const chunk of chunks) {
+          progress.recordsRead(chunk.length)
+          yield chunk
+        }
       } finally {
         await settings.lease.release()
       }

@@ -1,4 +1,15 @@
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
+import {
+  arrayOption,
+  instanceOption,
+  integerOption,
+  MAX_INT32,
+  type OptionType,
+  optionPath,
+  optionsObject,
+  required,
+  stringOption,
+} from '../core/options.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { TopicPartition } from '../kafka/types.ts'
 
@@ -16,35 +27,52 @@ export interface PartitionDiscovery {
   discover(client: KafkaClient): Promise<TopicPartition[]>
 }
 
+/** Which partitions a direct stream reads: exactly one of `subscribe`, `subscribePattern` or `assign`. */
 export interface SubscriptionOptions {
   readonly subscribe?: readonly string[]
   readonly subscribePattern?: RegExp
   readonly assign?: readonly TopicPartition[]
 }
 
-export function resolveDiscovery(options: SubscriptionOptions): PartitionDiscovery {
-  const given = (['subscribe', 'subscribePattern', 'assign'] as const).filter((k) => options[k] !== undefined)
+const topicName = stringOption({ expected: 'a topic name' })
+
+/** The schema fields of SubscriptionOptions; exactly one of them is given (`checkSubscription`). */
+export const subscriptionOptionFields = {
+  subscribe: arrayOption(topicName, { nonEmpty: true, expected: 'a non-empty array of topic names' }),
+  subscribePattern: instanceOption(RegExp, 'a RegExp'),
+  assign: arrayOption(
+    optionsObject({
+      topic: required(topicName),
+      partition: required(integerOption({ min: 0, max: MAX_INT32 })),
+    }) as OptionType<TopicPartition>,
+    { nonEmpty: true, expected: 'a non-empty array of { topic, partition }' },
+  ),
+}
+
+const subscriptionKeys = ['subscribe', 'subscribePattern', 'assign'] as const
+
+/** Refuses options that give none, or more than one, of subscribe, subscribePattern and assign. */
+export function checkSubscription(options: SubscriptionOptions, path = ''): void {
+  const given = subscriptionKeys.filter((k) => options[k] !== undefined)
   if (given.length !== 1) {
     throw invalidOption(
-      given[1] ?? 'subscribe',
+      optionPath(path, given[1] ?? 'subscribe'),
       given.length === 0
         ? "is required: give exactly one of 'subscribe', 'subscribePattern' or 'assign'"
         : `cannot be combined with '${given[0]}': give exactly one of 'subscribe', 'subscribePattern' or 'assign'`,
     )
   }
+}
+
+/** The discovery for checked subscription options. */
+export function resolveDiscovery(options: SubscriptionOptions): PartitionDiscovery {
+  checkSubscription(options)
   if (options.subscribe !== undefined) return subscribe(options.subscribe)
   if (options.subscribePattern !== undefined) return subscribePattern(options.subscribePattern)
   return assign(options.assign!)
 }
 
 function subscribe(topics: readonly string[]): PartitionDiscovery {
-  if (
-    !Array.isArray(topics) ||
-    topics.length === 0 ||
-    topics.some((t) => typeof t !== 'string' || t === '')
-  ) {
-    throw invalidOption('subscribe', 'must be a non-empty array of topic names')
-  }
   const names = [...new Set(topics)].sort()
   const set = new Set(names)
   return {
@@ -58,7 +86,6 @@ function subscribe(topics: readonly string[]): PartitionDiscovery {
 }
 
 function subscribePattern(pattern: RegExp): PartitionDiscovery {
-  if (!(pattern instanceof RegExp)) throw invalidOption('subscribePattern', 'must be a RegExp')
   // A global or sticky RegExp keeps lastIndex between test() calls; matching must not depend on it.
   const matcher = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''))
   const matches = (topic: string) => matcher.test(topic) && !topic.startsWith('__')
@@ -75,14 +102,6 @@ function subscribePattern(pattern: RegExp): PartitionDiscovery {
 }
 
 function assign(partitions: readonly TopicPartition[]): PartitionDiscovery {
-  if (!Array.isArray(partitions) || partitions.length === 0) {
-    throw invalidOption('assign', 'must be a non-empty array of { topic, partition }')
-  }
-  for (const p of partitions) {
-    if (typeof p?.topic !== 'string' || p.topic === '' || !Number.isInteger(p.partition) || p.partition < 0) {
-      throw invalidOption('assign', `has an entry that is not { topic, partition }: ${JSON.stringify(p)}`)
-    }
-  }
   const keys = new Set(partitions.map((p) => `${p.topic}:${p.partition}`))
   const sorted = [
     ...new Map(

@@ -23,7 +23,9 @@ export function batchFailed(
   return new SluiceError(
     ErrorCodes.BATCH_FAILED,
     `batch ${batch.id} (time ${batch.time}) failed${where}: ${messageOf(cause)}. ` +
-      `It was not committed; a restart re-runs its ranges: ${shown || '(none)'}${more}`,
+      (shown === ''
+        ? 'It was not committed; a restart re-runs it'
+        : `It was not committed; a restart re-runs its ranges: ${shown}${more}`),
     {
       cause,
       details: {

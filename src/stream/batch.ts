@@ -1,5 +1,9 @@
 import type { SluiceError } from '../core/errors.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
+import type { BatchProgress } from './batch-progress.ts'
+
+// Listeners moved to listener.ts; this keeps `import type { StreamingListener } from './batch.ts'` working.
+export type { StreamingListener } from './listener.ts'
 
 /** Identifies a batch: ids count up from 0 across restarts; time is the batch's due time (ms). */
 export interface BatchRef {
@@ -9,8 +13,15 @@ export interface BatchRef {
 
 /** What an output operation is told about the batch it handles. */
 export interface Batch extends BatchRef {
-  /** Every input range of the batch: the whole description of its data. */
+  /** The Kafka offset ranges the batch reads, over every Kafka input of the job. */
   readonly offsetRanges: readonly OffsetRange[]
+  /**
+   * Ranges the batch skips because retention deleted them before they were read (only with
+   * `failOnDataLoss: false`; empty otherwise). For a partition, its lost range ends where its
+   * offset range begins: together they cover everything from the previous batch's
+   * until-offset to this batch's, so a sink that stores offsets advances over both.
+   */
+  readonly lostRanges: readonly OffsetRange[]
   /**
    * True when an earlier run planned this batch and died before committing it: the same
    * ranges are being processed again. Idempotent or transactional outputs use this to tell a
@@ -24,17 +35,19 @@ export interface Batch extends BatchRef {
   readonly signal: AbortSignal
 }
 
-/** Reported to listeners after every batch: what it read and how long it took. */
+/** Reported to listeners after every committed batch: what it read and how long it took. */
 export interface BatchInfo extends Batch {
-  /** Offsets covered by the batch's ranges (records, when offsets are consecutive). */
+  /** Records the batch read (for Kafka: offsets covered by its ranges). */
   readonly records: number
   /** Records skipped because retention deleted them first (only with failOnDataLoss: false). */
   readonly lostRecords: number
-  /** How late the batch started relative to its due time, in ms. */
+  /** How late planning started relative to the batch's due time, in ms (0 for a replay). */
   readonly schedulingDelay: number
   /** From the start of planning to the commit of the batch, in ms. */
   readonly processingTime: number
-  /** ms since epoch when processing started. */
+  /** schedulingDelay + processingTime: how long after its due time the batch was done, in ms. */
+  readonly totalDelay: number
+  /** ms since epoch when processing (planning) started. */
   readonly startedAt: number
   /** Keys held by the job's stateful streams (updateStateByKey, mapWithState) after the batch. */
   readonly stateKeys: number
@@ -44,12 +57,15 @@ export interface BatchInfo extends Batch {
    * for trends, not accounting (see docs/windows-and-state.md).
    */
   readonly stateBytes: number
+  /** Everything above and per input and partition, as plain JSON (docs/progress.md). */
+  readonly progress: BatchProgress
 }
 
-/** Receives the progress of a StreamingContext; the UI and metrics read it from here. */
-export interface StreamingListener {
-  onBatchStarted?(batch: Batch): void
-  onBatchCompleted?(info: BatchInfo): void
-  /** The stream stopped because a batch failed. */
-  onStreamError?(error: SluiceError): void
+/** Reported to listeners when a batch fails; the stream stops after it. */
+export interface FailedBatchInfo {
+  readonly batchId: number
+  readonly batchTime: number
+  readonly replay: boolean
+  readonly error: SluiceError
+  readonly progress: BatchProgress
 }

@@ -1,10 +1,18 @@
 import { invalidOption } from '../core/errors.ts'
+import {
+  functionArgument,
+  functionOption,
+  optionOrDefault,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+} from '../core/options.ts'
 import type { PartitionFunction } from '../rdd/map-partitions.ts'
-import type { Rdd } from '../rdd/rdd.ts'
-import type { ShuffleOptions } from '../rdd/shuffle-options.ts'
+import type { ChunkFunction, Rdd } from '../rdd/rdd.ts'
+import { resolveShuffleOptions, type ShuffleOptions } from '../rdd/shuffle-options.ts'
 import { fromSource } from '../rdd/source-rdd.ts'
 import type { Batch, BatchRef } from './batch.ts'
-// Windows and state (issue 5). These modules build their streams from DerivedDStream below
+// Windows and state. These modules build their streams from DerivedDStream below
 // and use it only inside functions, never at module load, so the import cycle is harmless.
 import {
   type IncrementalWindowOptions,
@@ -20,9 +28,12 @@ import { countByWindowStream, reduceByWindowStream, windowStream } from './windo
 
 let nextStreamId = 0
 
+const printOptions = optionsObject({ write: functionOption<(text: string) => void>() })
+
 /** What an output operation does with each batch's RDD. */
 export type BatchFunction<T> = (rdd: Rdd<T>, batch: Batch) => Promise<void> | void
 
+/** Options of `DStream.print`. */
 export interface PrintOptions {
   /** Where lines go; standard output by default. */
   readonly write?: (text: string) => void
@@ -75,7 +86,7 @@ export abstract class DStream<T> {
   }
 
   /**
-   * @internal Set by the context at start, from each output up (issue 5): this stream's RDD
+   * @internal Set by the context at start, from each output up: this stream's RDD
    * of a batch is read again `batches` batches later, and its parents' for as long again
    * plus what this stream reads back itself. Only a window's parents keep old RDDs — with the
    * shuffle outputs and window results they hold — not every stream of the job.
@@ -86,7 +97,7 @@ export abstract class DStream<T> {
     for (const parent of this.parents()) parent.rememberBatches(batches + this.readsBack())
   }
 
-  /** @internal Drops the RDDs that no batch from `batchId` on reads again (issue 5). */
+  /** @internal Drops the RDDs that no batch from `batchId` on reads again. */
   forgetOld(batchId: number): void {
     this.forgetOwnBefore(batchId - this.#remember)
     for (const parent of this.parents()) parent.forgetOld(batchId)
@@ -101,27 +112,33 @@ export abstract class DStream<T> {
 
   /** Any RDD-to-RDD function, applied to every batch. */
   transform<U>(fn: (rdd: Rdd<T>, batch: BatchRef) => Rdd<U>): DStream<U> {
-    return new TransformedDStream(this, checkFunction('fn', fn))
+    return new TransformedDStream(this, functionArgument('fn', fn))
   }
 
   map<U>(fn: (value: T) => U): DStream<U> {
-    const f = checkFunction('fn', fn)
+    const f = functionArgument('fn', fn)
     return this.transform((rdd) => rdd.map(f))
   }
 
   flatMap<U>(fn: (value: T) => Iterable<U>): DStream<U> {
-    const f = checkFunction('fn', fn)
+    const f = functionArgument('fn', fn)
     return this.transform((rdd) => rdd.flatMap(f))
   }
 
   filter(predicate: (value: T) => boolean): DStream<T> {
-    const f = checkFunction('predicate', predicate)
+    const f = functionArgument('predicate', predicate)
     return this.transform((rdd) => rdd.filter(f))
   }
 
   mapPartitions<U>(fn: PartitionFunction<T, U>): DStream<U> {
-    const f = checkFunction('fn', fn)
+    const f = functionArgument('fn', fn)
     return this.transform((rdd) => rdd.mapPartitions(f))
+  }
+
+  /** Each batch's chunks through a synchronous function: the fast form of mapPartitions (`Rdd.mapChunks`). */
+  mapChunks<U>(fn: ChunkFunction<T, readonly U[]>): DStream<U> {
+    const f = functionArgument('fn', fn)
+    return this.transform((rdd) => rdd.mapChunks(f))
   }
 
   /** The batches of this stream and of `others` together. */
@@ -139,11 +156,14 @@ export abstract class DStream<T> {
     fn: (a: V, b: V) => V,
     options?: ShuffleOptions<K>,
   ): DStream<[K, V]> {
-    const f = checkFunction('fn', fn)
+    const f = functionArgument('fn', fn)
+    // Checked when the stream is declared, not at its first batch.
+    resolveShuffleOptions(options, 1, 'reduceByKey')
     return this.transform((rdd) => rdd.reduceByKey(f, options))
   }
 
   groupByKey<K, V>(this: DStream<[K, V]>, options?: ShuffleOptions<K>): DStream<[K, V[]]> {
+    resolveShuffleOptions(options, 1, 'groupByKey')
     return this.transform((rdd) => rdd.groupByKey(options))
   }
 
@@ -165,7 +185,7 @@ export abstract class DStream<T> {
     )
   }
 
-  // ---- windows (issue 5): window-dstream.ts, reduce-window.ts ----
+  // ---- windows: window-dstream.ts, reduce-window.ts ----
   // `length` and `slide` are milliseconds, multiples of the batch interval; `slide` defaults
   // to one batch. A window is emitted at batch b when (b + 1) % (slide / interval) === 0 and
   // covers batches b − length / interval + 1 … b (clipped at 0); other batches have no RDD.
@@ -177,7 +197,7 @@ export abstract class DStream<T> {
 
   /** One element per window: its records combined with `fn` (none for an empty window). */
   reduceByWindow(fn: (a: T, b: T) => T, length: number, slide?: number): DStream<T> {
-    return reduceByWindowStream(this, checkFunction('fn', fn), length, slide)
+    return reduceByWindowStream(this, functionArgument('fn', fn), length, slide)
   }
 
   /** One element per window: how many records it has. */
@@ -231,7 +251,7 @@ export abstract class DStream<T> {
     )
   }
 
-  // ---- state (issue 5): state/ ----
+  // ---- state: state/ ----
 
   /**
    * Per-key state: after each batch, `fn(values, state)` gives every key that received
@@ -258,14 +278,14 @@ export abstract class DStream<T> {
 
   /** Calls `fn` with every batch's RDD, after the batch's ranges are checkpointed. */
   foreachBatch(fn: BatchFunction<T>): void {
-    this.context.registerOutput(this, checkFunction('fn', fn), 'foreachBatch')
+    this.context.registerOutput(this, functionArgument('fn', fn), 'foreachBatch')
   }
 
   /** Prints the first `n` elements of every batch, under a header with the batch time. */
   print(n = 10, options: PrintOptions = {}): void {
-    if (!Number.isInteger(n) || n < 1)
-      throw invalidOption('n', `must be a positive integer, got ${String(n)}`)
-    const write = options.write ?? ((text: string) => process.stdout.write(text))
+    optionOrDefault(positiveInteger, n, 'n', 10)
+    const write =
+      parseOptions(printOptions, options, 'print').write ?? ((text: string) => process.stdout.write(text))
     this.context.registerOutput(
       this,
       async (rdd, batch) => {
@@ -322,7 +342,7 @@ class UnionDStream<T> extends DStream<T> {
   }
 }
 
-/** @internal What a stream defined outside this module (a window, a state) is made of. */
+/** What a stream defined outside this module (a window, a state) is made of (not exported by the package). */
 export interface DerivedStreamSpec<T> {
   readonly parents: readonly DStream<unknown>[]
   compute(batch: BatchRef): Rdd<T> | undefined
@@ -334,7 +354,7 @@ export interface DerivedStreamSpec<T> {
 }
 
 /**
- * @internal The stream windows and state are built from (issue 5). It lives in this module
+ * The stream windows and state are built from (not exported by the package). It lives in this module
  * because a subclass of DStream defined in a module that this one imports would be evaluated
  * before DStream exists.
  */
@@ -381,11 +401,6 @@ export class MapWithStateDStream<K, S, U> extends DerivedDStream<U> {
   stateSnapshots(): DStream<[K, S]> {
     return this.#snapshots
   }
-}
-
-function checkFunction<F>(name: string, fn: F): F {
-  if (typeof fn !== 'function') throw invalidOption(name, `must be a function, got ${typeof fn}`)
-  return fn
 }
 
 /** How print() shows an element: strings as they are, the rest as JSON with bigints and buffers readable. */

@@ -2,70 +2,111 @@ import type { JsonValue } from '../checkpoint/json-value.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
 import type { Rdd } from '../rdd/rdd.ts'
 import type { BatchInfo, BatchRef } from './batch.ts'
+import type { ReadCounters, SourceProgress } from './batch-progress.ts'
 import { DStream } from './dstream.ts'
+import type { SourcePosition } from './listener.ts'
 import type { StreamingContext } from './streaming-context.ts'
 
-/** What an input stream decided to read in one batch. */
-export interface InputPlan {
-  readonly ranges: readonly OffsetRange[]
-  /** Records that retention deleted before they could be read (failOnDataLoss: false). */
-  readonly lostRecords: number
-}
-
-/** What an input gets back from the checkpoint when a context restarts. */
+/** What an input gets back from the checkpoint when a context starts. */
 export interface InputRecovery {
-  /** The ranges of the newest planned batch that belong to this input: plan on from their ends. */
-  readonly lastRanges?: readonly OffsetRange[]
-  /** The input's own soft state (e.g. the rate estimator) as it last saved it. */
+  /**
+   * The input's plan in the newest logged batch (committed or pending), when that batch has
+   * one for it: the next plan starts where this one ends. Undefined on a fresh start, and
+   * when the newest batch had nothing from this input (keep what resuming needs in the
+   * soft state, then).
+   */
+  readonly lastPlan?: JsonValue
+  /** The soft state the input saved with the newest logged batch. */
   readonly state?: JsonValue
 }
 
-/** Everything a batch of an input is built from: the plan, and a signal that fires on a forced stop. */
+/** A batch as an input's RDD is built for it: its id and time, and a signal that fires on a forced stop. */
 export interface InputBatch extends BatchRef {
-  readonly plan: InputPlan
   readonly signal: AbortSignal
 }
 
 /**
- * A source of batches. The context asks each input for a plan before a batch runs, writes
- * the plans to the checkpoint, and later asks for the RDD of a plan — possibly a plan read
- * back from the checkpoint after a crash, which must yield the same data.
+ * One input's share of one batch, decoded from the input's plan: what the driver reports
+ * about it, and how to build its RDD.
+ */
+export interface InputSlice<T> {
+  /** For BatchInfo, the progress record, the logs and the UI. */
+  readonly progress: SourceProgress
+  /** The Kafka ranges it reads (empty for inputs that are not Kafka); Batch.offsetRanges joins them. */
+  readonly offsetRanges: readonly OffsetRange[]
+  /** Ranges skipped because retention deleted them (Batch.lostRanges). */
+  readonly lostRanges: readonly OffsetRange[]
+  /** The batch's data from this input, read lazily when an action runs. */
+  rdd(batch: InputBatch): Rdd<T>
+  /** Counters known only once the data was read (undecodable records skipped or dead-lettered). */
+  readCounters?(): ReadCounters
+}
+
+/** How an input is named: `name` when the user gave one, else `<defaultPrefix>-<k>`. */
+export interface InputNaming {
+  readonly name?: string | undefined
+  /** The default names are `<defaultPrefix>-0`, `-1`, ... in registration order within the context. */
+  readonly defaultPrefix: string
+  /** Names the function that creates the input in option errors: 'createDirectStream'. */
+  readonly owner: string
+}
+
+/**
+ * A source of batches, and the seam every kind of input plugs into. Before each batch the
+ * context asks every input for a plan — opaque plain JSON that only the input understands —
+ * and logs the plans durably, each under the input's stable name, before anything reads
+ * them. To run a batch (a new one, or one read back from the checkpoint after a crash,
+ * which must yield the same data) the context asks the input to turn its plan back into a
+ * slice: an RDD and a description.
+ *
+ * An input may plan nothing for a batch (undefined): it then has no RDD in that batch. Its
+ * soft state (`saveState`) is logged with every batch, planned or not.
  */
 export abstract class InputDStream<T> extends DStream<T> {
-  /** Stable name used to file this input's state in the checkpoint. */
+  /** Stable name: the key of this input's plans and state in the checkpoint. */
   readonly name: string
+  /** What kind of input this is ('kafka-direct', 'queue', ...), recorded with its plans. */
+  abstract readonly kind: string
 
-  constructor(context: StreamingContext, name: string) {
+  constructor(context: StreamingContext, naming: InputNaming) {
     super(context)
-    this.name = name
-    context.registerInput(this)
+    this.name = context.registerInput(this, naming)
   }
 
-  /** Connects and decides where reading starts. */
+  /** Connects, and decides where reading starts: from `recovery`, or (fresh) from its options. */
   abstract open(recovery: InputRecovery): Promise<void>
 
-  /** Whether a checkpointed range belongs to this input. */
-  abstract owns(range: OffsetRange): boolean
+  /** Where reading resumes, once open. */
+  abstract position(): Omit<SourcePosition, 'input' | 'kind'>
 
-  /** Decides the ranges of the next batch. */
-  abstract plan(batch: BatchRef): Promise<InputPlan>
+  /** Decides what the next batch reads and moves the input's position past it; undefined: nothing. */
+  abstract plan(batch: BatchRef): Promise<JsonValue | undefined>
 
-  /** The data of a planned batch, read lazily when an action runs. */
-  abstract rddOf(batch: InputBatch): Rdd<T>
+  /** Turns a plan this input made (now, or in an earlier run) back into the batch's slice. */
+  abstract slice(plan: JsonValue, batch: BatchRef): InputSlice<T>
+
+  /**
+   * Called before a batch planned by an earlier run is processed again (the pending batch of
+   * a restart, or a committed batch recomputed to rebuild state): a chance to check that
+   * its data is still there. Returns the slice to run (by default the same one).
+   */
+  async revalidate(slice: InputSlice<T>, _batch: BatchRef): Promise<InputSlice<T>> {
+    return slice
+  }
 
   /** Soft state to keep in the checkpoint with each batch (e.g. the rate estimator). */
   saveState(): JsonValue | undefined {
     return undefined
   }
 
-  /** Called after a batch committed: feed rate control, commit group offsets. */
-  onBatchCompleted(_info: BatchInfo): void {}
+  /** Called after a batch committed, with this input's own part of it (undefined: it had none). */
+  onBatchCompleted(_info: BatchInfo, _own: SourceProgress | undefined): void {}
 
   abstract close(): Promise<void>
 
   protected compute(batch: BatchRef): Rdd<T> | undefined {
-    const inputBatch = this.context.inputBatchOf(this, batch)
-    return inputBatch === undefined ? undefined : this.rddOf(inputBatch)
+    const slice = this.context.sliceOf(this, batch.id) as InputSlice<T> | undefined
+    return slice?.rdd({ ...batch, signal: this.context.batchSignal() })
   }
 
   override parents(): readonly DStream<unknown>[] {

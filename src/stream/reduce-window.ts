@@ -1,7 +1,12 @@
-import { invalidOption } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
+import { functionArgument, functionOption, optionsObject, parseOptions } from '../core/options.ts'
 import type { Rdd } from '../rdd/rdd.ts'
-import { resolveShuffleOptions, type ShuffleOptions, type ShuffleSpec } from '../rdd/shuffle-options.ts'
+import {
+  resolveShuffleOptions,
+  type ShuffleOptions,
+  type ShuffleSpec,
+  shuffleOptionFields,
+} from '../rdd/shuffle-options.ts'
 import type { BatchRef } from './batch.ts'
 import { DerivedDStream, type DStream } from './dstream.ts'
 import { arrayChunks, collectPartitions, MemoryRdd, memoryRddOf } from './memory-rdd.ts'
@@ -16,6 +21,7 @@ import {
   windowSpan,
 } from './window-spec.ts'
 
+/** Options of the incremental `reduceByKeyAndWindow(fn, invFn, length, slide, options)`. */
 export interface IncrementalWindowOptions<K, V> extends ShuffleOptions<K> {
   /**
    * Keeps a key in the window's result only when this returns true. Give it whenever values
@@ -28,10 +34,10 @@ export interface IncrementalWindowOptions<K, V> extends ShuffleOptions<K> {
 
 type Reduce<V> = (a: V, b: V) => V
 
-function checkFunction<F>(name: string, fn: F): F {
-  if (typeof fn !== 'function') throw invalidOption(name, `must be a function, got ${typeof fn}`)
-  return fn
-}
+const incrementalWindowOptions = optionsObject({
+  ...shuffleOptionFields,
+  filter: functionOption<(pair: [unknown, unknown]) => boolean>(),
+})
 
 /** The window's partition count: the option, or that of the newest batch's reduced RDD. */
 function partitionsFor(numPartitions: number | undefined, rdds: readonly Rdd<unknown>[]): number {
@@ -51,9 +57,9 @@ export function reduceByKeyAndWindowStream<K, V>(
   slide: number | undefined,
   options: ShuffleOptions<K> | undefined,
 ): DStream<[K, V]> {
-  const reduce = checkFunction('fn', fn)
+  const reduce = functionArgument('fn', fn)
   const spec = resolveWindow(parent.context.batchInterval, length, slide)
-  const shuffle = resolveShuffleOptions(options, 1)
+  const shuffle = resolveShuffleOptions(options, 1, 'reduceByKeyAndWindow')
   const reduced = parent.reduceByKey(reduce, options)
   return new DerivedDStream<[K, V]>(parent.context, {
     parents: [reduced],
@@ -84,12 +90,17 @@ export function incrementalReduceByKeyAndWindowStream<K, V>(
   slide: number | undefined,
   options: IncrementalWindowOptions<K, V> | undefined,
 ): DStream<[K, V]> {
-  const reduce = checkFunction('fn', fn)
-  const inverse = checkFunction('invFn', invFn)
+  const reduce = functionArgument('fn', fn)
+  const inverse = functionArgument('invFn', invFn)
   const spec = resolveWindow(parent.context.batchInterval, length, slide)
-  const filter = options?.filter === undefined ? undefined : checkFunction('filter', options.filter)
-  const shuffle = resolveShuffleOptions(options, 1)
-  const reduced = parent.reduceByKey(reduce, options)
+  const { filter: givenFilter, ...shuffleOptions } = parseOptions(
+    incrementalWindowOptions,
+    options ?? {},
+    'reduceByKeyAndWindow',
+  )
+  const filter = givenFilter as ((pair: [K, V]) => boolean) | undefined
+  const shuffle = resolveShuffleOptions(shuffleOptions as ShuffleOptions<K>, 1, 'reduceByKeyAndWindow')
+  const reduced = parent.reduceByKey(reduce, shuffleOptions as ShuffleOptions<K>)
   const window = new IncrementalWindow<K, V>({
     reduced,
     spec,
@@ -97,7 +108,7 @@ export function incrementalReduceByKeyAndWindowStream<K, V>(
     inverse,
     filter,
     shuffle,
-    numPartitions: options?.numPartitions,
+    numPartitions: shuffleOptions.numPartitions,
     logger: parent.context.logger,
   })
   const stream = new DerivedDStream<[K, V]>(parent.context, {

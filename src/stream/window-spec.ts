@@ -1,5 +1,5 @@
 import { invalidOption } from '../core/errors.ts'
-import { describeValue } from '../rdd/option-checks.ts'
+import { numberOption } from '../core/options.ts'
 
 /**
  * A processing-time window, counted in batches rather than milliseconds: batch ids survive
@@ -21,10 +21,10 @@ export interface BatchSpan {
   readonly to: number
 }
 
-function durationInBatches(option: string, value: unknown, batchInterval: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidOption(option, `must be a positive number of milliseconds, got ${describeValue(value)}`)
-  }
+const windowDuration = numberOption({ above: 0, unit: 'milliseconds' })
+
+function durationInBatches(option: string, given: unknown, batchInterval: number): number {
+  const value = windowDuration.parse(given, option)
   if (value % batchInterval !== 0) {
     throw invalidOption(
       option,

@@ -8,7 +8,9 @@ import { test } from 'node:test'
 import { CheckpointStore, type CheckpointStoreOptions } from '../../src/checkpoint/checkpoint-store.ts'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { FIXED_TIME, fixedClock, makeTempDir, recordingLogger } from './temp-dir.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { FIXED_TIME, fixedClock } from './fixed-clock.ts'
 
 const options: CheckpointStoreOptions = { appName: 'wordcount', logger: silentLogger, clock: fixedClock }
 const holder = join(import.meta.dirname, 'fixtures', 'hold-checkpoint.ts')
@@ -40,7 +42,7 @@ async function startHolder(dir: string): Promise<ChildProcess> {
 }
 
 test('the lock file names its owner while the store is open, and is released on close', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const store = await CheckpointStore.open(dir, options)
   const lock = JSON.parse(await readFile(join(dir, 'lock'), 'utf8'))
   assert.equal(lock.pid, process.pid)
@@ -56,7 +58,7 @@ test('the lock file names its owner while the store is open, and is released on 
 })
 
 test('a live process holding the lock is refused by name; once it dies its lock is taken over', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const child = await startHolder(dir)
   t.after(() => child.kill('SIGKILL'))
   const lock = JSON.parse(await readFile(join(dir, 'lock'), 'utf8'))
@@ -83,7 +85,7 @@ test('a live process holding the lock is refused by name; once it dies its lock 
 })
 
 test('a stale lock left by a dead process on this host is taken over with a warning', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const pid = deadPid()
   const stale = { pid, hostname: hostname(), startedAt: FIXED_TIME - 60_000, token: 'ffffffffffffffff' }
   await writeFile(join(dir, 'lock'), JSON.stringify(stale))
@@ -100,7 +102,7 @@ test('a stale lock left by a dead process on this host is taken over with a warn
 })
 
 test('a lock held on another host is always respected: its owner cannot be checked from here', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const remote = {
     pid: deadPid(),
     hostname: 'other-host.invalid',
@@ -115,7 +117,7 @@ test('a lock held on another host is always respected: its owner cannot be check
 })
 
 test('an unreadable lock file is refused with instructions', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   await writeFile(join(dir, 'lock'), '{"pid": 12')
   await assert.rejects(CheckpointStore.open(dir, options), {
     code: ErrorCodes.CHECKPOINT_LOCKED,
@@ -126,7 +128,7 @@ test('an unreadable lock file is refused with instructions', async (t) => {
 })
 
 test('close leaves alone a lock that another process took over', async (t) => {
-  const dir = await makeTempDir(t)
+  const dir = tempDir(t)
   const { logger, entries } = recordingLogger()
   const store = await CheckpointStore.open(dir, { ...options, logger })
   const usurper = {

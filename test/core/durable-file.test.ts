@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isTempFileName, replaceFileDurably } from '../../src/core/durable-file.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 test('replaceFileDurably replaces the content and leaves no temp file behind', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-durable-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'durable-file')
   const file = join(dir, '3.jsonl')
   await replaceFileDurably(file, 'old\n')
   await replaceFileDurably(file, 'new\n')
@@ -16,8 +15,7 @@ test('replaceFileDurably replaces the content and leaves no temp file behind', a
 })
 
 test('a failed replace throws the file-system error and removes its temp file', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-durable-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'durable-file')
   // A non-empty directory where the file should go: the rename over it fails.
   const target = join(dir, 'taken')
   await mkdir(join(target, 'inside'), { recursive: true })

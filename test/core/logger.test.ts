@@ -15,3 +15,16 @@ test('logger writes JSON lines at or above its level, with bigints as strings', 
   assert.equal(entry.offset, '42')
   assert.equal(entry.error, 'boom')
 })
+
+test("sluice's logger also takes pino's call order, info(fields, message), so code written for pino can use it", () => {
+  const lines: string[] = []
+  const logger = createLogger({ level: 'info', sink: (line) => lines.push(line) })
+  logger.info({ batchId: 3, offset: 7n }, 'batch completed')
+  logger.warn('plain order', { batchId: 4 })
+  const [pinoOrder, sluiceOrder] = lines.map((line) => JSON.parse(line))
+  assert.equal(pinoOrder.msg, 'batch completed')
+  assert.equal(pinoOrder.batchId, 3)
+  assert.equal(pinoOrder.offset, '7')
+  assert.equal(sluiceOrder.msg, 'plain order')
+  assert.equal(sluiceOrder.batchId, 4)
+})

@@ -1,108 +1,78 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { openCountsDatabase, wordTotals } from '../../examples/wordcount.ts'
+import { fixtures, jobStarter, plannedBatches } from '../helpers/child-job.ts'
+import { crashThenFinish } from '../helpers/crash-scenario.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { countWords, linesIn, produceLines, wordLines } from '../helpers/words.ts'
 
-const child = join(import.meta.dirname, '..', 'fixtures', 'wordcount-child.ts')
-const vocabulary = Array.from({ length: 40 }, (_, i) => `w${i.toString(36)}`)
+const partitions = 4
 
-/** Deterministic pseudo-random lines so a failure can be reproduced. */
-function* lines(count: number): Generator<string> {
-  let seed = 42
-  const next = () => {
-    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
-    return seed
-  }
-  for (let i = 0; i < count; i++) {
-    const words = 1 + (next() % 5)
-    yield Array.from({ length: words }, () => vocabulary[next() % vocabulary.length]).join(' ')
-  }
-}
-
-interface Job {
-  readonly process: ChildProcess
-  readonly lines: AsyncIterableIterator<string>
-}
-
-function startJob(env: Record<string, string>): Job {
-  const proc = spawn(process.execPath, [child], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return { process: proc, lines: createInterface({ input: proc.stdout! })[Symbol.asyncIterator]() }
-}
-
-async function waitForLine(job: Job, wanted: string): Promise<void> {
-  for (;;) {
-    const { value, done } = await job.lines.next()
-    if (done) throw new Error(`the job exited before printing '${wanted}'`)
-    if (value === wanted) return
-  }
-}
-
-async function kill(job: Job, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => job.process.once('exit', resolve))
-  job.process.kill(signal)
-  return exited
-}
-
-test('word count survives SIGKILL at 5 moments and ends with exact counts', {
+test('word count survives SIGKILL at 5 moments and ends with exact counts, per batch and in total', {
   timeout: 600_000,
 }, async (t) => {
+  const start = jobStarter(t, fixtures.wordCount)
   const client = testClient(t)
-  const topic = await createTestTopic(t, client, { partitions: 4 })
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-
-  const all = [...lines(200_000)]
-  const expected = new Map<string, number>()
-  for (const line of all) {
-    for (const word of line.split(' ')) expected.set(word, (expected.get(word) ?? 0) + 1)
-  }
-  for (let i = 0; i < all.length; i += 10_000) {
-    await client.produce(
-      all.slice(i, i + 10_000).map((value, j) => ({ topic, partition: (i + j) % 4, value })),
-    )
-  }
-  const totalWords = [...expected.values()].reduce((a, b) => a + b, 0)
-
+  const topic = await createTestTopic(t, client, { partitions })
+  const dir = tempDir(t, 'wordcount-crash')
+  const lines = wordLines(200_000)
+  await produceLines(client, topic, partitions, lines)
   const env = {
     KAFKA_BOOTSTRAP: bootstrap().join(','),
     TOPIC: topic,
     CHECKPOINT: join(dir, 'checkpoint'),
     DATABASE: join(dir, 'counts.db'),
     BATCH_INTERVAL: '200',
-    MAX_RATE: '20000', // 4,000 records per partition per batch: about 13 batches in all
-  }
-  // Three precise moments: ranges logged but no output yet; inside the output's transaction;
-  // output committed but the checkpoint commit not written. Then two random moments.
-  for (const moment of ['planned:1', 'in-transaction:3', 'after-commit:5']) {
-    const job = startJob({ ...env, PAUSE_AT: moment })
-    await waitForLine(job, `paused ${moment}`)
-    await kill(job)
-  }
-  for (let i = 1; i <= 2; i++) {
-    const job = startJob(env)
-    await waitForLine(job, 'started')
-    const delay = 100 + Math.floor(Math.random() * 700)
-    t.diagnostic(`random kill ${i} after ${delay} ms`)
-    await sleep(delay)
-    await kill(job)
+    MAX_RATE: '20000', // 4,000 records per partition per batch: 13 batches with data
   }
 
-  const final = startJob(env)
+  // Three precise moments: ranges logged but no output yet; inside the output's SQLite
+  // transaction; output committed but the checkpoint commit not written. Each batch replaces
+  // its own rows, so its re-run applies again. Then two random moments.
+  const jobs = await crashThenFinish(t, {
+    start: (extra) => start({ ...env, ...extra }),
+    kills: [
+      { at: 'planned:1', replayOutcome: 'outcome:1:replay:applied' },
+      { at: 'in-transaction:3', replayOutcome: 'outcome:3:replay:applied' },
+      { at: 'after-commit:5', replayOutcome: 'outcome:5:replay:applied' },
+    ],
+  })
+
+  // The last run has committed an empty batch: every line is counted, once.
   const db = openCountsDatabase(env.DATABASE)
   t.after(() => db.close())
-  const counted = () => [...wordTotals(db).values()].reduce((a, b) => a + b, 0)
-  const deadline = Date.now() + 120_000
-  while (counted() < totalWords && Date.now() < deadline) await sleep(100)
-  assert.equal(await kill(final, 'SIGTERM'), 0, 'a graceful stop exits cleanly')
-  assert.equal(counted(), totalWords)
-  assert.deepEqual(new Map([...wordTotals(db)].sort()), new Map([...expected].sort()))
+  assert.deepEqual(new Map([...wordTotals(db)].sort(([a], [b]) => (a < b ? -1 : 1))), countWords(lines))
+  // Each batch's rows are the counts of exactly the lines its ranges hold.
+  const rows = db
+    .prepare('SELECT batch_id, word, count FROM word_counts_by_batch ORDER BY batch_id, word')
+    .all()
+  const stored = new Map<number, Map<string, number>>()
+  for (const row of rows) {
+    const batch = stored.get(Number(row.batch_id)) ?? new Map<string, number>()
+    batch.set(String(row.word), Number(row.count))
+    stored.set(Number(row.batch_id), batch)
+  }
+  // The batches tile each partition's offsets, without gap or overlap, up to its end.
+  const planned = plannedBatches(jobs)
+  for (let p = 0; p < partitions; p++) {
+    const ranges = [...planned.values()]
+      .flat()
+      .filter((r) => r.partition === p && r.fromOffset < r.untilOffset)
+    assert.deepEqual(
+      ranges.map((r) => r.fromOffset),
+      [0n, ...ranges.slice(0, -1).map((r) => r.untilOffset)],
+      `partition ${p}: each batch starts where the one before it ended`,
+    )
+    assert.equal(
+      ranges.at(-1)?.untilOffset,
+      BigInt(lines.length / partitions),
+      `partition ${p} read to its end`,
+    )
+  }
+  for (const [id, ranges] of planned) {
+    const expected = countWords(linesIn(lines, partitions, ranges))
+    assert.deepEqual(stored.get(id) ?? new Map(), expected, `the rows of batch ${id}`)
+  }
 })

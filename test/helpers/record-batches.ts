@@ -1,7 +1,12 @@
 import { compressionsAlgorithms } from '@platformatic/kafka'
+import { crc32cTable } from '../../src/kafka/crc32c.ts'
 import { BatchAttributes } from '../../src/kafka/types.ts'
 
-/** Builds v2 record batches byte by byte, so decoder tests control every field (CRC left 0). */
+/**
+ * Builds v2 record batches byte by byte, so decoder tests control every field. The CRC-32C
+ * is computed as Kafka does (over everything from the attributes on), with the table
+ * implementation, so the native one that sluice reads with is checked against another.
+ */
 export interface TestRecord {
   readonly offsetDelta?: number
   readonly timestampDelta?: number
@@ -76,7 +81,9 @@ export function encodeBatch(batch: TestBatch): Buffer {
   header.writeInt16BE(0, 51)
   header.writeInt32BE(0, 53)
   header.writeInt32BE(batch.records.length, 57)
-  return Buffer.concat([header, records])
+  const encoded = Buffer.concat([header, records])
+  encoded.writeUInt32BE(crc32cTable(encoded, 21), 17)
+  return encoded
 }
 
 /** A transaction marker batch: one control record whose key says ABORT (0) or COMMIT (1). */

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { inspect } from 'node:util'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { batchHeaders, endOffsetOf } from '../../src/kafka/record-batch.ts'
 import { decodeFetch } from '../../src/kafka/records.ts'
 import { BatchAttributes, type FetchResult } from '../../src/kafka/types.ts'
+import { defaultKeySerializer } from '../../src/rdd/key-serializer.ts'
 import { resolveDeserializer } from '../../src/source/deserializers.ts'
 import { encodeBatch, encodeMarker, type TestRecord } from '../helpers/record-batches.ts'
 
@@ -50,7 +52,7 @@ test('a batch cut short at the end of a response is left for the next fetch', ()
   const cut = encodeBatch({ firstOffset: 2n, records: values('c', 'd') }).subarray(0, 40)
   const result = fetched([whole, cut])
   assert.equal(batchHeaders(result.recordSet!).length, 1)
-  assert.equal(endOffsetOf(result.recordSet, 0n), 2n)
+  assert.equal(endOffsetOf(batchHeaders(result.recordSet), 0n), 2n)
   assert.deepEqual(
     decode(result, 0n, 10n).records.map((r) => r.value),
     ['a', 'b'],
@@ -188,12 +190,57 @@ test('a failing decoder names the coordinates; buffers come as views of the fetc
       error.message.startsWith('could not deserialize the value of t-3 at offset 41:') &&
       error.details.offset === 41n,
   )
-  const custom = decodeFetch(result, {
+  // A custom deserializer, the 'buffer' built-in and header values get views of the fetched
+  // bytes themselves: no copy per record.
+  const withHeader = fetched([
+    encodeBatch({ firstOffset: 40n, records: [{ value: '{"ok":1}', headers: [['trace', 'abc']] }] }),
+  ])
+  const bytes = withHeader.recordSet!
+  const viewOf = (text: string) => ({
+    buffer: bytes.buffer,
+    byteOffset: bytes.byteOffset + bytes.indexOf(text),
+  })
+  const seen: Buffer[] = []
+  const custom = decodeFetch(withHeader, {
     from: 40n,
     until: 41n,
     readCommitted: true,
     key: text,
-    value: resolveDeserializer((b: Buffer) => b.length, 'value'),
+    value: resolveDeserializer((b: Buffer) => {
+      seen.push(b)
+      return b.length
+    }, 'value'),
   })
   assert.equal(custom.records[0]?.value, 8)
+  const raw = decodeFetch(withHeader, {
+    from: 40n,
+    until: 41n,
+    readCommitted: true,
+    key: text,
+    value: resolveDeserializer<Buffer>('buffer', 'value'),
+  })
+  const header = raw.records[0]!.headers[0]![1]!
+  for (const [what, view, content] of [
+    ['custom deserializer', seen[0]!, '{"ok":1}'],
+    ["'buffer' value", raw.records[0]!.value!, '{"ok":1}'],
+    ['header value', header, 'abc'],
+  ] as const) {
+    assert.equal(view.toString(), content, what)
+    assert.deepEqual({ buffer: view.buffer, byteOffset: view.byteOffset }, viewOf(content), `${what}: a view`)
+  }
+})
+
+test('records show and serialize every field although offset and timestamp are computed when read', () => {
+  const result = fetched([
+    encodeBatch({ firstOffset: 40n, records: [{ key: 'k', value: 'a' }, { value: 'a' }] }),
+  ])
+  const [first, second] = decode(result, 40n, 42n).records
+  assert.equal(first!.offset, 40n)
+  assert.equal(second!.offset, 41n)
+  assert.match(inspect(first), /offset: 40n/)
+  assert.match(inspect(first), /timestamp: 1000/)
+  // Two records with the same content are different shuffle keys: their offsets differ.
+  assert.notEqual(defaultKeySerializer(second), defaultKeySerializer({ ...second! }))
+  assert.equal(defaultKeySerializer(second).includes('"offset":41n'), true)
+  assert.throws(() => JSON.stringify(first), /BigInt/)
 })

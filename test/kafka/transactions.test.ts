@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { tracingChannel } from 'node:diagnostics_channel'
 import { type TestContext, test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { TransactionalProducer } from '../../src/kafka/transactions.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { readTopic } from './committed-reads.ts'
+import { consumeTopic } from '../helpers/topic-reader.ts'
 
 function producer(t: TestContext, transactionalId: string): TransactionalProducer {
   const p = new TransactionalProducer({ brokers: bootstrap(), transactionalId, logger: silentLogger })
@@ -34,7 +35,7 @@ test('a committed transaction makes its records and its group offsets visible to
   ])
   await p.commit()
 
-  assert.deepEqual(await readTopic(client, out, 2), [
+  assert.deepEqual(await consumeTopic(out), [
     { partition: 0, offset: 0n, key: 'k0', value: 'v0' },
     { partition: 0, offset: 1n, key: 'k2', value: 'v2' },
     { partition: 1, offset: 0n, key: 'k1', value: 'v1' },
@@ -61,12 +62,12 @@ test('an aborted transaction hides its records from read_committed readers and d
   await p.commit()
 
   assert.deepEqual(
-    (await readTopic(client, out, 1)).map((r) => [r.offset, r.value]),
+    (await consumeTopic(out)).map((r) => [r.offset, r.value]),
     [[2n, 'committed']],
   )
   // The aborted record is in the log (offset 0, its abort marker at 1): only the isolation level hides it.
   assert.deepEqual(
-    (await readTopic(client, out, 1, 'read_uncommitted')).map((r) => [r.offset, r.value]),
+    (await consumeTopic(out, 'read_uncommitted')).map((r) => [r.offset, r.value]),
     [
       [0n, 'aborted'],
       [2n, 'committed'],
@@ -101,7 +102,7 @@ test('a second producer with the same transactional id aborts the first one’s 
   await second.send([{ topic: out, partition: 0, value: 'owner' }])
   await second.commit()
   assert.deepEqual(
-    (await readTopic(client, out, 1)).map((r) => r.value),
+    (await consumeTopic(out)).map((r) => r.value),
     ['owner'],
   )
 })
@@ -119,35 +120,59 @@ test('a restarted producer takes its transactional id back and can commit', asyn
     await p.close()
   }
   assert.deepEqual(
-    (await readTopic(client, out, 1)).map((r) => r.value),
+    (await consumeTopic(out)).map((r) => r.value),
     ['run 1', 'run 2', 'run 3'],
   )
 })
 
 test('a transaction with nothing in it commits and aborts without a broker round trip', async (t) => {
+  const client = testClient(t)
+  const out = await createTestTopic(t, client, { prefix: 'txn-out' })
   const p = producer(t, txnId())
   await p.init()
+  // Every request any wire connection of this process sends, by API key, from here on.
+  const requests: number[] = []
+  const api = tracingChannel('plt:kafka:connections:api')
+  const onRequest = (message: unknown) => {
+    requests.push((message as { apiKey: number }).apiKey)
+  }
+  api.start.subscribe(onRequest)
+  t.after(() => api.start.unsubscribe(onRequest))
+
   await p.begin()
   await p.commit()
   await p.begin()
   await p.abort()
+  assert.deepEqual(requests.slice(), [], 'no request reached the broker')
   assert.equal(p.inTransaction, false)
   await assert.rejects(p.commit(), {
     code: ErrorCodes.INVALID_ARGUMENT,
     message: `transactional producer '${p.transactionalId}' is not ready for that: call begin() first`,
   })
+
+  // The same producer and channel do see the round trips of a transaction that holds a record.
+  await p.begin()
+  await p.send([{ topic: out, partition: 0, value: 'one' }])
+  await p.commit()
+  const addPartitionsToTxn = 24
+  const produce = 0
+  const endTxn = 26
+  for (const key of [addPartitionsToTxn, produce, endTxn]) {
+    assert.ok(requests.includes(key), `API ${key} was sent (seen: ${requests.join(', ')})`)
+  }
 })
 
 test('invalid options fail at construction naming the option', () => {
   assert.throws(() => new TransactionalProducer({ brokers: bootstrap(), transactionalId: '' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'transactionalId' must be a non-empty string",
+    message: `TransactionalProducer: option 'transactionalId' must be a non-empty string, got a string ("")`,
   })
   assert.throws(
     () => new TransactionalProducer({ brokers: bootstrap(), transactionalId: 'x', transactionTimeoutMs: 0 }),
     {
       code: ErrorCodes.INVALID_OPTION,
-      message: "option 'transactionTimeoutMs' must be a positive integer (milliseconds), got 0",
+      message:
+        "TransactionalProducer: option 'transactionTimeoutMs' must be at least 1 (milliseconds), got 0",
     },
   )
 })

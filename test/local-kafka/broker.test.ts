@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
@@ -9,12 +7,7 @@ import { silentLogger } from '../../src/core/logger.ts'
 import { startLocalKafka } from '../../src/local-kafka/broker.ts'
 import { serverProperties } from '../../src/local-kafka/config.ts'
 import { freePort } from '../../src/local-servers/ports.ts'
-
-function tempDir(t: import('node:test').TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-lk-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { serverDir } from '../helpers/own-servers.ts'
 
 test('a port already in use fails with an error naming the port, before java starts', async (t) => {
   const server = createServer()
@@ -22,7 +15,7 @@ test('a port already in use fails with an error naming the port, before java sta
   t.after(() => server.close())
   const port = (server.address() as { port: number }).port
   await assert.rejects(
-    startLocalKafka({ dir: tempDir(t), port, logger: silentLogger }),
+    startLocalKafka({ dir: serverDir(t, 'local-kafka'), port, logger: silentLogger }),
     (error: SluiceError) =>
       error.code === ErrorCodes.LOCAL_KAFKA &&
       error.message.startsWith(`port ${port} on 127.0.0.1 is already in use`),
@@ -32,7 +25,7 @@ test('a port already in use fails with an error naming the port, before java sta
 test('a bad setting fails the storage format with an error that quotes Kafka', async (t) => {
   await assert.rejects(
     startLocalKafka({
-      dir: tempDir(t),
+      dir: serverDir(t, 'local-kafka'),
       logger: silentLogger,
       brokerConfig: { 'num.network.threads': 'not-a-number' },
     }),
@@ -49,7 +42,7 @@ test('a broker that dies at start-up fails fast with an error naming its log fil
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.after(() => server.close())
   const busy = (server.address() as { port: number }).port
-  const dir = tempDir(t)
+  const dir = serverDir(t, 'local-kafka')
   const port = await freePort()
   const controllerPort = await freePort()
   await assert.rejects(

@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import pg from 'pg'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { findPostgresBinaries } from '../../src/local-postgres/binaries.ts'
 import { startLocalPostgres } from '../../src/local-postgres/server.ts'
-
-/** A parent directory for clusters this test starts, removed (with anything left in it) at the end. */
-function parentDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-lpg-test-'))
-  // As root the server runs as 'postgres', which must be able to enter this directory.
-  chmodSync(dir, 0o755)
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { serverDir } from '../helpers/own-servers.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 test('a private server starts on a free port, serves its database, and stop removes it', async (t) => {
   const server = await startLocalPostgres({
-    parentDir: parentDir(t),
+    parentDir: serverDir(t, 'local-postgres'),
     database: 'lpg_test',
     logger: silentLogger,
   })
@@ -46,7 +38,7 @@ test('a port already in use fails the start with an error naming the port and th
   t.after(() => holder.close())
   const port = (holder.address() as { port: number }).port
   await assert.rejects(
-    startLocalPostgres({ parentDir: parentDir(t), port, logger: silentLogger }),
+    startLocalPostgres({ parentDir: serverDir(t, 'local-postgres'), port, logger: silentLogger }),
     (error: SluiceError) => {
       const logFile = error.details.logFile as string
       assert.equal(error.code, ErrorCodes.LOCAL_POSTGRES)
@@ -66,7 +58,7 @@ test('a port already in use fails the start with an error naming the port and th
 test('a bad setting fails the start with an error quoting the server log', async (t) => {
   await assert.rejects(
     startLocalPostgres({
-      parentDir: parentDir(t),
+      parentDir: serverDir(t, 'local-postgres'),
       settings: { shared_buffers: 'lots' },
       logger: silentLogger,
     }),
@@ -77,26 +69,22 @@ test('a bad setting fails the start with an error quoting the server log', async
   )
 })
 
-test('a directory without the server programs, or no install at all, fails with what to do', () => {
-  const empty = mkdtempSync(join(tmpdir(), 'sluice-lpg-bin-'))
-  try {
-    assert.throws(
-      () => findPostgresBinaries(empty),
-      (error: SluiceError) =>
-        error.code === ErrorCodes.LOCAL_POSTGRES &&
-        error.message === `'${empty}' does not hold PostgreSQL's server programs (initdb, pg_ctl, postgres)`,
-    )
-    assert.throws(
-      () => findPostgresBinaries(undefined, join(empty, 'nowhere')),
-      (error: SluiceError) =>
-        error.code === ErrorCodes.LOCAL_POSTGRES &&
-        error.message.startsWith(
-          `no PostgreSQL server found under ${join(empty, 'nowhere')}/<version>/bin; install`,
-        ),
-    )
-  } finally {
-    rmSync(empty, { recursive: true, force: true })
-  }
+test('a directory without the server programs, or no install at all, fails with what to do', (t) => {
+  const empty = tempDir(t, 'local-postgres-bin')
+  assert.throws(
+    () => findPostgresBinaries(empty),
+    (error: SluiceError) =>
+      error.code === ErrorCodes.LOCAL_POSTGRES &&
+      error.message === `'${empty}' does not hold PostgreSQL's server programs (initdb, pg_ctl, postgres)`,
+  )
+  assert.throws(
+    () => findPostgresBinaries(undefined, join(empty, 'nowhere')),
+    (error: SluiceError) =>
+      error.code === ErrorCodes.LOCAL_POSTGRES &&
+      error.message.startsWith(
+        `no PostgreSQL server found under ${join(empty, 'nowhere')}/<version>/bin; install`,
+      ),
+  )
 })
 
 test('invalid options fail before anything starts, naming the option', async () => {

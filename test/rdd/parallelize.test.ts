@@ -24,13 +24,13 @@ test('parallelize copies its input, so later changes cannot alter a recomputatio
 test('parallelize rejects invalid options at construction', () => {
   assert.throws(() => parallelize([1], 0), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'numPartitions' must be a positive integer, got 0",
+    message: "option 'numPartitions' must be at least 1, got 0",
   })
   assert.throws(() => parallelize([1], 1, { chunkSize: -5 }), {
-    message: "option 'chunkSize' must be a positive integer, got -5",
+    message: "parallelize: option 'chunkSize' must be at least 1, got -5",
   })
   assert.throws(() => parallelize([1], 1, { runner: {} as never }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'runner' must be a TaskRunner, got an object",
+    message: "parallelize: option 'runner' must be a TaskRunner, got an object",
   })
 })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { parallelize } from '../../src/rdd/parallelize.ts'
 import type { Rdd } from '../../src/rdd/rdd.ts'
@@ -124,11 +125,28 @@ test('first, isEmpty and reduce', async () => {
 test('foreach awaits what the function returns; foreachPartition sees records and context', async () => {
   const runner = quietRunner({ concurrency: 1 })
   const seen: number[] = []
+  // Each call finishes a timer later: foreach resolves only after every one of them…
   await parallelize([1, 2, 3, 4], 2, { runner }).foreach(async (n) => {
-    await Promise.resolve()
+    await sleep(5)
     seen.push(n)
   })
   assert.deepEqual(seen, [1, 2, 3, 4])
+  // …one at a time within a partition (the next record waits for the previous call)…
+  const events: string[] = []
+  await parallelize([1, 2], 1, { runner }).foreach(async (n) => {
+    events.push(`start ${n}`)
+    await sleep(5)
+    events.push(`end ${n}`)
+  })
+  assert.deepEqual(events, ['start 1', 'end 1', 'start 2', 'end 2'])
+  // …and a call that rejects, late, fails it.
+  await assert.rejects(
+    parallelize([1, 2, 3], 1, { runner }).foreach(async (n) => {
+      await sleep(5)
+      if (n === 3) throw new Error('rejected late')
+    }),
+    /rejected late/,
+  )
 
   const partitions: [number, number[]][] = []
   await parallelize([1, 2, 3, 4, 5], 2, { runner }).foreachPartition(async (records, ctx) => {
@@ -201,4 +219,69 @@ test('operations reject a missing function at once, naming it', () => {
   assert.throws(() => fromSource(1, notAFunction as never), {
     message: "option 'source' must be a function, got undefined",
   })
+})
+
+test('mapChunks transforms whole chunks synchronously, with the context; empty outputs are dropped', async () => {
+  const { rdd } = countingSource([
+    [[1, 2, 3], [], [4]],
+    [[5, 6], [7]],
+  ])
+  const calls: [number, number[]][] = []
+  const sums = rdd.mapChunks((chunk, ctx) => {
+    calls.push([ctx.partition, [...chunk]])
+    return chunk[0] === 4 ? [] : [chunk.reduce((a, b) => a + b, 0)]
+  })
+  assert.deepEqual(await sums.collect(), [6, 11, 7])
+  assert.deepEqual(
+    calls.sort((a, b) => a[0] - b[0]),
+    [
+      [0, [1, 2, 3]],
+      [0, [4]],
+      [1, [5, 6]],
+      [1, [7]],
+    ],
+    'one call per non-empty chunk',
+  )
+  // It fuses with the element operations around it like any narrow step.
+  assert.deepEqual(await sums.map((n) => n * 10).collect(), [60, 110, 70])
+})
+
+test('mapChunks fails the task naming the problem when the function returns no array', async () => {
+  const rdd = parallelize([1, 2], 1, { runner: quietRunner({ maxAttempts: 1 }) }).mapChunks(
+    () => 42 as unknown as number[],
+  )
+  await assert.rejects(rdd.collect(), (error: Error & { cause?: Error & { code?: string } }) => {
+    assert.equal(error.cause?.code, ErrorCodes.INVALID_ARGUMENT)
+    assert.equal(
+      error.cause?.message,
+      'the function given to mapChunks() must return an array of records, got 42',
+    )
+    return true
+  })
+})
+
+test('foreachChunk sees every non-empty chunk with its context and awaits a returned promise', async () => {
+  const { rdd } = countingSource(
+    [
+      [[1, 2], [], [3]],
+      [[4], [5, 6]],
+    ],
+    quietRunner({ concurrency: 1 }),
+  )
+  const order: string[] = []
+  await rdd.foreachChunk(async (chunk, ctx) => {
+    order.push(`start p${ctx.partition} [${chunk}]`)
+    await new Promise((resolve) => setImmediate(resolve))
+    order.push(`end p${ctx.partition} [${chunk}]`)
+  })
+  assert.deepEqual(order, [
+    'start p0 [1,2]',
+    'end p0 [1,2]',
+    'start p0 [3]',
+    'end p0 [3]',
+    'start p1 [4]',
+    'end p1 [4]',
+    'start p1 [5,6]',
+    'end p1 [5,6]',
+  ])
 })

@@ -254,11 +254,11 @@ test('shuffle options are checked when the operation is declared', () => {
   const pairs = parallelize<[string, number]>([['a', 1]])
   assert.throws(() => pairs.reduceByKey((a, b) => a + b, { numPartitions: 0 }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'numPartitions' must be a positive integer, got 0",
+    message: "reduceByKey: option 'numPartitions' must be at least 1, got 0",
   })
   assert.throws(() => pairs.groupByKey({ keySerializer: 'json' as never }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'keySerializer' must be a function, got 'json'",
+    message: `groupByKey: option 'keySerializer' must be a function, got a string ("json")`,
   })
 })
 
@@ -276,7 +276,7 @@ test('records that are not [key, value] tuples fail the job without retries', as
     .catch((e: unknown) => e)
   assert.ok(isSluiceError(error, ErrorCodes.TASK_FAILED))
   assert.ok(isSluiceError(error.cause, ErrorCodes.INVALID_ARGUMENT))
-  assert.equal(error.cause.message, "a key-value operation needs [key, value] tuples, got 'oops'")
+  assert.equal(error.cause.message, 'a key-value operation needs [key, value] tuples, got "oops"')
   assert.deepEqual(attempts, [1])
 })
 

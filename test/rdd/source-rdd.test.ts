@@ -26,6 +26,6 @@ test('fromSource calls the function per task attempt, with sync or async chunk s
 test('fromSource rejects a bad partition count at construction', () => {
   assert.throws(() => fromSource(-1, () => []), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'numPartitions' must be a positive integer, got -1",
+    message: "option 'numPartitions' must be at least 1, got -1",
   })
 })

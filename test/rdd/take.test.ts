@@ -60,7 +60,7 @@ test('take(0) runs nothing; a bad n is rejected', async () => {
   for (const [n, shown] of [
     [-1, '-1'],
     [1.5, '1.5'],
-    ['3', "'3'"],
+    ['3', '"3"'],
   ] as const) {
     await assert.rejects(rdd.take(n as number), {
       code: ErrorCodes.INVALID_ARGUMENT,

@@ -125,19 +125,19 @@ test('invalid construction options fail with the option named (Spark rules)', ()
     ],
     [
       () => new PidRateEstimator(1000, { proportional: -1 }),
-      "option 'backpressure.pid.proportional' must be a non-negative number, got -1",
+      "option 'backpressure.pid.proportional' must be at least 0, got -1",
     ],
     [
       () => new PidRateEstimator(1000, { integral: -0.2 }),
-      "option 'backpressure.pid.integral' must be a non-negative number, got -0.2",
+      "option 'backpressure.pid.integral' must be at least 0, got -0.2",
     ],
     [
       () => new PidRateEstimator(1000, { derived: Number.POSITIVE_INFINITY }),
-      "option 'backpressure.pid.derived' must be a non-negative number, got Infinity",
+      "option 'backpressure.pid.derived' must be a finite number, got a number (Infinity)",
     ],
     [
       () => new PidRateEstimator(1000, { minRate: 0 }),
-      "option 'backpressure.pid.minRate' must be a positive number of records per second, got 0",
+      "option 'backpressure.pid.minRate' must be greater than 0 (records per second), got 0",
     ],
   ]
   for (const [construct, message] of cases) {

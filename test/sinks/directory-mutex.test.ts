@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { hostname, tmpdir } from 'node:os'
+import { readdir, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { withDirectoryMutex } from '../../src/sinks/directory-mutex.ts'
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-mutex-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const options = { timeoutMs: 300, logger: silentLogger }
 
 test('critical sections of one mutex never overlap, and the mutex is gone afterwards', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'mutex')
   let inside = 0
   let most = 0
   await Promise.all(
@@ -34,7 +29,7 @@ test('critical sections of one mutex never overlap, and the mutex is gone afterw
 })
 
 test('a live holder is waited for, then the error names it and the file to delete', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'mutex')
   const file = join(dir, 'm')
   for (const holder of [
     { pid: process.pid, hostname: hostname(), token: 'other', since: 0 },

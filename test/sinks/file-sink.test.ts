@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { hostname, tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
-import { createLogger, silentLogger } from '../../src/core/logger.ts'
+import { silentLogger } from '../../src/core/logger.ts'
 import type { SinkBatch } from '../../src/sinks/batch.ts'
 import { createFileSink, type FileSinkWriter } from '../../src/sinks/file-sink.ts'
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-file-sink-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const b7: SinkBatch = {
   id: 7,
@@ -37,7 +33,7 @@ const expected =
   '{"topic":"words","partition":0,"offset":"12","word":"w12"}\n'
 
 test('a batch is written whole as <dir>/<batchId>.jsonl, and a re-run replaces it with identical content', async (t) => {
-  const dir = join(await tempDir(t), 'out', 'nested')
+  const dir = join(tempDir(t, 'file-sink'), 'out', 'nested')
   const sink = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await sink.start()
   assert.equal(await sink.writeBatch(b7, job), 'applied')
@@ -53,7 +49,7 @@ test('a batch is written whole as <dir>/<batchId>.jsonl, and a re-run replaces i
 })
 
 test('a write function that throws leaves the previous file untouched', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const sink = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await sink.start()
   await sink.writeBatch(b7, job)
@@ -74,19 +70,20 @@ test('a write function that throws leaves the previous file untouched', async (t
 })
 
 test('a re-run with different output replaces the file and warns that the job is not deterministic', async (t) => {
-  const dir = await tempDir(t)
-  const warnings: string[] = []
-  const logger = createLogger({ level: 'warn', sink: (line) => warnings.push(JSON.parse(line).msg) })
+  const dir = tempDir(t, 'file-sink')
+  const { logger, messages } = recordingLogger('warn')
   const sink = createFileSink({ app: 'wc', dir, logger })
   await sink.start()
   await writeFile(join(dir, '7.jsonl'), 'stale\n')
   assert.equal(await sink.writeBatch(b7, job), 'applied')
   assert.equal(await readFile(join(dir, '7.jsonl'), 'utf8'), expected)
-  assert.deepEqual(warnings, ['a re-run of a batch produced different output; the job is not deterministic'])
+  assert.deepEqual(messages(), [
+    'a re-run of a batch produced different output; the job is not deterministic',
+  ])
 })
 
 test('an empty batch writes an empty file; values JSON cannot hold fail the batch', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const sink = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await sink.start()
   assert.equal(await sink.writeBatch({ ...b7, id: 8, offsetRanges: [] }, async () => {}), 'applied')
@@ -104,9 +101,9 @@ test('an empty batch writes an empty file; values JSON cannot hold fail the batc
 test('options are checked at construction and the directory at start', async (t) => {
   assert.throws(() => createFileSink({ app: 'wc', dir: '' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'dir' must be a non-empty directory path",
+    message: `createFileSink: option 'dir' must be a directory path, got a string ("")`,
   })
-  const file = join(await tempDir(t), 'a-file')
+  const file = join(tempDir(t, 'file-sink'), 'a-file')
   await writeFile(file, '')
   const sink = createFileSink({ app: 'wc', dir: join(file, 'sub'), logger: silentLogger })
   await assert.rejects(sink.start(), (error: SluiceError) => {
@@ -124,7 +121,7 @@ test('options are checked at construction and the directory at start', async (t)
 })
 
 test('a second instance takes the directory over; the first is FENCED before it replaces a file, for good', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const first = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await first.start()
   assert.equal(await first.writeBatch(b7, job), 'applied')
@@ -168,7 +165,7 @@ test('a second instance takes the directory over; the first is FENCED before it 
 })
 
 test('a directory that holds a later batch refuses an earlier one: the run has another checkpoint', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const old = createFileSink({ app: 'wc', dir, logger: silentLogger })
   await old.start()
   await old.writeBatch(b7, job)
@@ -189,7 +186,7 @@ test('a directory that holds a later batch refuses an earlier one: the run has a
 })
 
 test('a directory another app writes is refused at start', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   await createFileSink({ app: 'orders', dir, logger: silentLogger }).start()
   await assert.rejects(createFileSink({ app: 'wc', dir, logger: silentLogger }).start(), {
     code: ErrorCodes.SINK,
@@ -200,7 +197,7 @@ test('a directory another app writes is refused at start', async (t) => {
 })
 
 test('a mutex left by a holder killed inside its critical section is removed by the next start', async (t) => {
-  const dir = await tempDir(t)
+  const dir = tempDir(t, 'file-sink')
   const dead = spawnSync(process.execPath, [
     '-e',
     'process.stdout.write(String(process.pid))',

@@ -8,7 +8,7 @@ import { freePort } from '../../src/local-servers/ports.ts'
 import type { SinkBatch, SinkOffsetRange } from '../../src/sinks/batch.ts'
 import { createKafkaSink, type KafkaSink, type KafkaSinkTransaction } from '../../src/sinks/kafka-sink.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { readTopic } from '../kafka/committed-reads.ts'
+import { consumeTopic } from '../helpers/topic-reader.ts'
 
 interface World {
   readonly app: string
@@ -84,7 +84,7 @@ function mirror(out: string) {
 }
 
 const values = async (w: World, isolation?: 'read_uncommitted') =>
-  (await readTopic(w.client, w.out, 2, isolation)).map((r) => r.value)
+  (await consumeTopic(w.out, isolation)).map((r) => r.value)
 
 test('each batch is visible exactly once to read_committed readers, and the group holds its until-offsets', async (t) => {
   const w = await world(t)
@@ -215,19 +215,21 @@ test('invalid options fail at construction naming the option', () => {
   const brokers = bootstrap()
   assert.throws(() => createKafkaSink({ app: '', brokers }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'app' must be a non-empty string",
+    message: `createKafkaSink: option 'app' must be a non-empty string, got a string ("")`,
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: [] }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'brokers' must be a non-empty array of 'host:port' strings",
+    message:
+      "createKafkaSink: option 'brokers' must be a non-empty array of 'host:port' strings, got an array (length 0)",
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers, groupId: ' ' }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'groupId' must be a non-empty string",
+    message: `createKafkaSink: option 'groupId' must be a non-empty string, got a string (" ")`,
   })
   assert.throws(() => createKafkaSink({ app: 'wc', brokers, transactionTimeoutMs: 1.5 }), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'transactionTimeoutMs' must be a positive integer (milliseconds), got 1.5",
+    message:
+      "createKafkaSink: option 'transactionTimeoutMs' must be an integer (milliseconds), got a number (1.5)",
   })
 })
 
@@ -269,7 +271,7 @@ test('start fails when a declared output topic does not exist, naming it', async
       error.message === `topic '${missing}' does not exist`,
   )
   assert.throws(() => createKafkaSink({ app: 'wc', brokers: bootstrap(), topics: [''] }), {
-    message: "option 'topics' must be an array of topic names",
+    message: `createKafkaSink: option 'topics[0]' must be a topic name, got a string ("")`,
   })
 })
 

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { silentLogger } from '../../src/core/logger.ts'
 import { sinkBatchChannelName } from '../../src/index.ts'
@@ -12,6 +9,7 @@ import { createFileSink } from '../../src/sinks/file-sink.ts'
 import { createKafkaSink } from '../../src/sinks/kafka-sink.ts'
 import type { SinkBatchEvent } from '../../src/sinks/sink-diagnostics.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 import { batch, sqlWorld } from './sql/fixtures.ts'
 
 /** Every sluice:sink:batch message published while the test runs, durations checked and dropped. */
@@ -57,8 +55,7 @@ test('the SQL sink publishes applied, already-applied, fenced and failed after e
 })
 
 test('the file sink publishes applied, already-applied, fenced and failed', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-sink-events-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'sink-events')
   const first = createFileSink({ app: 'files', dir, logger: silentLogger })
   await first.start()
   const events = recordEvents(t)

@@ -3,9 +3,11 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
-import type { KafkaClient } from '../../src/kafka/client.ts'
+import { silentLogger } from '../../src/core/logger.ts'
+import { KafkaClient } from '../../src/kafka/client.ts'
 import type { FetchEvent } from '../../src/kafka/diagnostics.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
+import type { FetchRequest, FetchResult } from '../../src/kafka/types.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
 import { produceTransaction } from '../helpers/transactions.ts'
@@ -304,19 +306,86 @@ test('invalid options fail at construction naming the option', () => {
       () => createRDD(options as never, range),
       (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
     )
-  invalid({}, "option 'brokers' is required (or pass 'client')")
-  invalid({ brokers: ['nohost'] }, `option 'brokers' has an entry that is not 'host:port': "nohost"`)
+  const P = 'createRDD: '
+  invalid({}, `${P}option 'brokers' is required (or pass 'client')`)
+  invalid({ brokers: ['nohost'] }, `${P}option 'brokers[0]' is not 'host:port': "nohost"`)
   invalid(
     { brokers: ['h:1'], deserializers: { value: 'xml' } },
-    `option 'deserializers.value' must be 'string', 'json', 'buffer' or a function, got "xml"`,
+    `${P}option 'deserializers.value' must be 'string', 'json', 'buffer' or a function, got a string ("xml")`,
   )
   invalid(
     { brokers: ['h:1'], isolationLevel: 'dirty' },
-    `option 'isolationLevel' must be 'read_committed' or 'read_uncommitted', got "dirty"`,
+    `${P}option 'isolationLevel' must be one of 'read_committed', 'read_uncommitted', got a string ("dirty")`,
   )
   invalid(
     { brokers: ['h:1'], maxBytesPerFetch: 10 },
-    "option 'maxBytesPerFetch' must be an integer of at least 1024 bytes, got 10",
+    `${P}option 'maxBytesPerFetch' must be at least 1024 (bytes), got 10`,
   )
-  invalid({ brokers: ['h:1'], taskConcurrency: 0 }, "option 'concurrency' must be a positive integer, got 0")
+  invalid({ brokers: ['h:1'], taskConcurrency: 0 }, `${P}option 'taskConcurrency' must be at least 1, got 0`)
+  invalid({ brokers: ['h:1'], maxTaskAttempts: 0 }, `${P}option 'maxTaskAttempts' must be at least 1, got 0`)
+})
+
+/** A client whose fetch answers are damaged (one byte of the last batch) while `damage` says so. */
+class CorruptingClient extends KafkaClient {
+  fetches = 0
+  damage: (fetch: number) => boolean = () => false
+
+  override async fetch(request: FetchRequest): Promise<FetchResult> {
+    const result = await super.fetch(request)
+    if (!this.damage(++this.fetches) || result.recordSet === null) return result
+    const recordSet = Buffer.from(result.recordSet)
+    recordSet[recordSet.length - 1]! ^= 0x01
+    return { ...result, recordSet }
+  }
+}
+
+test('record batch checksums: a one-off corruption is fetched again; a persistent one fails the task at once, naming the range', async (t) => {
+  const setup = testClient(t)
+  const topic = await createTestTopic(t, setup, { partitions: 1 })
+  await produceValues(setup, topic, 0, ['a', 'b', 'c'])
+  const client = new CorruptingClient({ brokers: bootstrap(), logger: silentLogger })
+  t.after(() => client.close())
+  const range = [OffsetRange.create(topic, 0, 0n, 3n)]
+
+  client.damage = (fetch) => fetch === 1
+  const once = await createRDD({ client, deserializers: strings }, range).collect()
+  assert.deepEqual(
+    once.map((r) => [r.offset, r.value]),
+    [
+      [0n, 'a'],
+      [1n, 'b'],
+      [2n, 'c'],
+    ],
+  )
+  assert.equal(client.fetches, 2)
+
+  client.fetches = 0
+  client.damage = () => true
+  await assert.rejects(
+    createRDD({ client, deserializers: strings }, range).collect(),
+    (error: SluiceError) => {
+      assert.equal(error.code, ErrorCodes.TASK_FAILED)
+      assert.match(error.message, new RegExp(`offset range ${topic}-0 \\[0, 3\\) failed after 1 attempt`))
+      const cause = error.cause as SluiceError
+      assert.equal(cause.code, ErrorCodes.CORRUPT_RECORD_BATCH)
+      assert.equal(cause.details.topic, topic)
+      assert.equal(cause.details.partition, 0)
+      assert.equal(cause.details.firstOffset, 0n)
+      assert.equal(cause.details.lastOffset, 2n)
+      return true
+    },
+  )
+  assert.equal(client.fetches, 2, 'one fetch and one more, then no task retry')
+
+  client.fetches = 0
+  const unchecked = await createRDD({ client, deserializers: strings, checkCrcs: false }, range).collect()
+  assert.equal(unchecked.length, 3)
+  assert.equal(client.fetches, 1)
+})
+
+test('checkCrcs must be a boolean', () => {
+  assert.throws(
+    () => createRDD({ brokers: bootstrap(), checkCrcs: 'yes' as unknown as boolean }, []),
+    /option 'checkCrcs' must be a boolean, got a string \("yes"\)/,
+  )
 })

@@ -4,13 +4,15 @@ import { readdir, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../src/core/errors.ts'
-import { createLogger, silentLogger } from '../../src/core/logger.ts'
+import { silentLogger } from '../../src/core/logger.ts'
 import type { KafkaClient } from '../../src/kafka/client.ts'
 import { createDirectStream } from '../../src/source/direct-stream.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { random } from './child-job.ts'
-import { checkpointDir, runThrough, sorted } from './support.ts'
+import { random } from '../helpers/random.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { runThrough, sorted } from './support.ts'
 
 function words(ssc: StreamingContext, topic: string, maxRatePerPartition: number) {
   return createDirectStream<string, string>(ssc, {
@@ -148,7 +150,7 @@ test('mapWithState timeout: keys idle longer than the timeout are called once wi
 test('a corrupt or truncated state snapshot is detected and the previous one used; with none usable start() refuses', async (t) => {
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions: 2 })
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const next = random(5)
   const produced: string[] = []
   const produce = async (count: number) => {
@@ -156,13 +158,14 @@ test('a corrupt or truncated state snapshot is detected and the previous one use
     produced.push(...keys)
     await produceKeys(client, topic, 2, keys)
   }
-  const job = (logs: Record<string, unknown>[] = []) => {
+  const job = () => {
+    const { logger, entries: logs } = recordingLogger()
     const ssc = new StreamingContext({
       appName: 'kafka-state',
       batchInterval: 50,
       checkpoint: dir,
       checkpointRetain: 1,
-      logger: createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line)) }),
+      logger,
     })
     const totals = new Map<number, [string, number][]>()
     words(ssc, topic, 2000) // 100 records per partition per batch

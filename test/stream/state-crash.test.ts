@@ -1,25 +1,25 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { fixtures, jobStarter } from '../helpers/child-job.ts'
+import { crashThenFinish } from '../helpers/crash-scenario.ts'
 import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
-import { kill, random, startJob, waitForLine } from './child-job.ts'
+import { random } from '../helpers/random.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 const partitions = 4
 const recordCount = 300_000
 const keyCount = 20_000
 
-test('updateStateByKey over 300k records survives SIGKILL at 5 moments, one inside a snapshot write, with exact totals', {
+test('updateStateByKey over 300k records survives SIGKILL at 5 moments, one inside a snapshot write, with exact totals once caught up', {
   timeout: 600_000,
 }, async (t) => {
+  const start = jobStarter(t, fixtures.state)
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-state-crash-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'state-crash')
 
   const next = random(7)
   const expected = new Map<string, number>()
@@ -30,7 +30,6 @@ test('updateStateByKey over 300k records survives SIGKILL at 5 moments, one insi
     return { topic, partition: i % partitions, key, value: String(amount) }
   })
   for (let i = 0; i < records.length; i += 10_000) await client.produce(records.slice(i, i + 10_000))
-  const grandTotal = [...expected.values()].reduce((a, b) => a + b, 0)
 
   const env = {
     KAFKA_BOOTSTRAP: bootstrap().join(','),
@@ -43,49 +42,39 @@ test('updateStateByKey over 300k records survives SIGKILL at 5 moments, one insi
   }
   const stateDir = join(env.CHECKPOINT, 'state', 'totals')
 
-  // 1. Batch 4's ranges are logged, nothing of it computed (batches 0-3 committed, a snapshot after 2).
-  let job = startJob({ ...env, PAUSE_AT: 'planned:4' })
-  await waitForLine(job, 'paused planned:4')
-  await kill(job)
-  // 2. Inside a snapshot write: this run restores snapshot 2, recomputes batch 3, re-runs batch 4,
-  //    and dies writing the snapshot after batch 5 — past its first pieces.
-  job = startJob({ ...env, PAUSE_AT: 'snapshot-entry:12000' })
-  await waitForLine(job, 'paused snapshot-entry:12000')
-  await kill(job)
-  const partial = (await readdir(stateDir)).filter((name) => name.startsWith('.5.') && name.endsWith('.tmp'))
-  assert.equal(partial.length, 1, 'the killed write left its temp file')
-  assert.ok((await stat(join(stateDir, partial[0]!))).size > 0, 'with part of the snapshot in it')
-  assert.ok(!(await readdir(stateDir)).includes('5'), 'and no snapshot 5')
-  // 3. Batch 9's totals are in SQLite but the checkpoint does not know it.
-  job = startJob({ ...env, PAUSE_AT: 'written:9' })
-  await waitForLine(job, 'paused written:9')
-  await kill(job)
-  // 4, 5. Two random moments.
-  const delays = random(Date.now() & 0xffff)
-  for (let i = 1; i <= 2; i++) {
-    job = startJob(env)
-    await waitForLine(job, 'started')
-    const delay = 100 + (delays() % 900)
-    t.diagnostic(`random kill ${i} after ${delay} ms`)
-    await sleep(delay)
-    await kill(job)
-  }
+  await crashThenFinish(t, {
+    start: (extra) => start({ ...env, ...extra }),
+    kills: [
+      // Batch 4's ranges are logged, nothing of it computed (batches 0-3 committed, a snapshot after 2).
+      { at: 'planned:4', replayOutcome: 'outcome:4:replay:applied' },
+      // Inside a snapshot write: this run restores snapshot 2, recomputes batch 3, re-runs batch 4,
+      // commits batch 5 and dies writing the snapshot after it, past its first pieces. Batch 5
+      // is committed: no later run may output it again.
+      {
+        at: 'snapshot-entry:12000',
+        batch: 5,
+        replayOutcome: undefined,
+        check: async () => {
+          const partial = (await readdir(stateDir)).filter(
+            (name) => name.startsWith('.5.') && name.endsWith('.tmp'),
+          )
+          assert.equal(partial.length, 1, 'the killed write left its temp file')
+          assert.ok((await stat(join(stateDir, partial[0]!))).size > 0, 'with part of the snapshot in it')
+          assert.ok(!(await readdir(stateDir)).includes('5'), 'and no snapshot 5')
+        },
+      },
+      // Batch 9's totals are in SQLite but the checkpoint does not know it.
+      { at: 'written:9', replayOutcome: 'outcome:9:replay:applied' },
+    ],
+  })
 
-  const final = startJob(env)
+  // The last run has committed an empty batch: every record is in, and nothing came twice.
   const db = new DatabaseSync(env.DATABASE, { readOnly: true })
   t.after(() => db.close())
-  const totals = () =>
-    new Map(
-      db
-        .prepare('SELECT key, total FROM totals')
-        .all()
-        .map((row) => [String(row.key), Number(row.total)]),
-    )
-  const sum = () => [...totals().values()].reduce((a, b) => a + b, 0)
-  const deadline = Date.now() + 180_000
-  while (sum() < grandTotal && Date.now() < deadline) await sleep(100)
-  assert.equal(await kill(final, 'SIGTERM'), 0, 'a graceful stop exits cleanly')
-  assert.equal(sum(), grandTotal)
-  assert.deepEqual(new Map([...totals()].sort()), new Map([...expected].sort()))
+  const totals = db
+    .prepare('SELECT key, total FROM totals ORDER BY key')
+    .all()
+    .map((row): [string, number] => [String(row.key), Number(row.total)])
+  assert.deepEqual(new Map(totals), new Map([...expected].sort(([a], [b]) => (a < b ? -1 : 1))))
   assert.ok(!(await readdir(stateDir)).some((name) => name.endsWith('.tmp')), 'the temp file was swept')
 })

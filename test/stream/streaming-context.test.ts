@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import type { Batch, BatchInfo } from '../../src/stream/batch.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
-import { FakeInput } from '../helpers/fake-input.ts'
-
-function checkpointDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-ssc-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { eventually as until } from '../helpers/eventually.ts'
+import { FakeInput, rangesOfPlan } from '../helpers/fake-input.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 function context(options: { checkpoint?: string; batchInterval?: number } = {}) {
   return new StreamingContext({
@@ -23,14 +18,6 @@ function context(options: { checkpoint?: string; batchInterval?: number } = {}) 
     logger: silentLogger,
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
   })
-}
-
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
 }
 
 test('batches are due at start + k * interval, run one at a time, and record their delays', async () => {
@@ -65,7 +52,7 @@ test('batches are due at start + k * interval, run one at a time, and record the
 })
 
 test('a failing output operation stops the stream naming the batch and its ranges; a restart replays it exactly', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const first = context({ checkpoint: dir })
   const input = new FakeInput(first)
   const seen: Batch[] = []
@@ -98,7 +85,10 @@ test('a failing output operation stops the stream naming the batch and its range
   await second.start()
   await until(() => replayed.length >= 2, 'two batches')
   await second.stop()
-  assert.deepEqual(again.opened[0]?.lastRanges?.map(String), ['fake-0 [10, 15)', 'fake-1 [10, 15)'])
+  assert.deepEqual(rangesOfPlan(again.opened[0]?.lastPlan).map(String), [
+    'fake-0 [10, 15)',
+    'fake-1 [10, 15)',
+  ])
   assert.equal(replayed[0]!.id, 2)
   assert.equal(replayed[0]!.replay, true)
   assert.equal(replayed[0]!.time, seen[2]!.time)
@@ -110,7 +100,7 @@ test('a failing output operation stops the stream naming the batch and its range
 })
 
 test('a graceful stop finishes and commits the running batch; the next start continues after it', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   const input = new FakeInput(ssc)
   let entered = false
@@ -142,7 +132,7 @@ test('a graceful stop finishes and commits the running batch; the next start con
 })
 
 test('a forced stop abandons the running batch uncommitted, and it is replayed on restart', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   const input = new FakeInput(ssc)
   let entered = false
@@ -193,31 +183,48 @@ test('invalid context options fail at construction naming the option', () => {
       () => new StreamingContext(options as never),
       (e: SluiceError) => e.code === ErrorCodes.INVALID_OPTION && e.message === message,
     )
-  invalid({ batchInterval: 100 }, `option 'appName' must be a non-empty string, got undefined`)
+  const P = 'new StreamingContext: '
+  invalid({ batchInterval: 100 }, `${P}option 'appName' is required (a non-empty string)`)
   invalid(
     { appName: 'a', batchInterval: 0 },
-    "option 'batchInterval' must be a positive integer number of milliseconds, got 0",
+    `${P}option 'batchInterval' must be at least 1 (milliseconds), got 0`,
   )
   invalid(
     { appName: 'a', batchInterval: 1.5 },
-    "option 'batchInterval' must be a positive integer number of milliseconds, got 1.5",
+    `${P}option 'batchInterval' must be an integer (milliseconds), got a number (1.5)`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: '1000' },
+    `${P}option 'batchInterval' must be a number, got a string ("1000")`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: 2 ** 31 },
+    `${P}option 'batchInterval' must be at most 2147483647 (milliseconds): the longest delay a Node.js timer honours, got 2147483648`,
   )
   invalid(
     { appName: 'a', batchInterval: 10, checkpoint: '' },
-    `option 'checkpoint' must be a directory path, got ""`,
+    `${P}option 'checkpoint' must be a directory path, got a string ("")`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: 10, checkpointDir: './ckpt' },
+    `${P}unknown option 'checkpointDir' — did you mean 'checkpoint'?`,
   )
   invalid(
     { appName: 'a', batchInterval: 10, stopOnSignals: 'yes' },
-    `option 'stopOnSignals' must be a boolean, got "yes"`,
+    `${P}option 'stopOnSignals' must be a boolean, got a string ("yes")`,
   )
   invalid(
     { appName: 'a', batchInterval: 10, taskConcurrency: 0 },
-    "option 'concurrency' must be a positive integer, got 0",
+    `${P}option 'taskConcurrency' must be at least 1, got 0`,
+  )
+  invalid(
+    { appName: 'a', batchInterval: 10, maxTaskAttempts: 0 },
+    `${P}option 'maxTaskAttempts' must be at least 1, got 0`,
   )
 })
 
 test('a checkpoint of another application or held by a live context is refused at start', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const first = context({ checkpoint: dir })
   new FakeInput(first).foreachBatch(() => {})
   await first.start()
@@ -298,4 +305,24 @@ test('print shows records readably: bigint offsets as numbers, buffers as text',
   await until(() => printed.length > 0, 'a printed batch')
   await ssc.stop()
   assert.match(printed[0]!, /\n\{"offset":"0","value":"v0"\}\n/)
+})
+
+test('a listener that throws or rejects is logged and never stops a healthy stream', async () => {
+  const ssc = context()
+  const input = new FakeInput(ssc)
+  const completed: number[] = []
+  ssc.addListener({
+    onBatchCompleted: () => {
+      throw new Error('listener bug')
+    },
+  })
+  ssc.addListener({ onBatchCompleted: async () => Promise.reject(new Error('async listener bug')) })
+  ssc.addListener({ onBatchCompleted: (info) => completed.push(info.id) })
+  input.foreachBatch(() => {})
+  await ssc.start()
+  await until(() => completed.length >= 3, 'three batches past the throwing listener')
+  assert.equal(ssc.state, 'active')
+  await ssc.stop()
+  await ssc.awaitTermination()
+  assert.deepEqual(completed.slice(0, 3), [0, 1, 2])
 })

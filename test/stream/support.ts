@@ -1,20 +1,13 @@
 // Shared fixtures for the stream tests: a replayable in-memory input and helpers to run a
 // context for an exact number of batches.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { TestContext } from 'node:test'
+import type { JsonValue } from '../../src/checkpoint/json-value.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
-import type { Rdd } from '../../src/rdd/rdd.ts'
 import { fromSource } from '../../src/rdd/source-rdd.ts'
 import type { BatchInfo, BatchRef } from '../../src/stream/batch.ts'
-import {
-  type InputBatch,
-  InputDStream,
-  type InputPlan,
-  type InputRecovery,
-} from '../../src/stream/input-dstream.ts'
+import { InputDStream, type InputRecovery, type InputSlice } from '../../src/stream/input-dstream.ts'
+import type { SourcePosition } from '../../src/stream/listener.ts'
 import type { StreamingContext } from '../../src/stream/streaming-context.ts'
+import { rangesOfPlan, rangesPlan, rangesSlice } from '../helpers/fake-input.ts'
 
 export interface SyntheticOptions<T> {
   readonly partitions: number
@@ -35,6 +28,7 @@ export interface SyntheticOptions<T> {
  * batch ids, never on timing, so runs can be compared exactly.
  */
 export class SyntheticInput<T> extends InputDStream<T> {
+  readonly kind = 'synthetic'
   readonly topic: string
   readonly options: SyntheticOptions<T>
   /** Offsets read, per partition, summed over every read (re-reads included). */
@@ -43,7 +37,11 @@ export class SyntheticInput<T> extends InputDStream<T> {
   readonly #positions: bigint[]
 
   constructor(context: StreamingContext, options: SyntheticOptions<T>) {
-    super(context, options.topic ?? 'synthetic')
+    super(context, {
+      name: options.topic ?? 'synthetic',
+      defaultPrefix: 'synthetic',
+      owner: 'SyntheticInput',
+    })
     this.topic = options.topic ?? 'synthetic'
     this.options = options
     this.available = options.available
@@ -52,39 +50,40 @@ export class SyntheticInput<T> extends InputDStream<T> {
   }
 
   async open(recovery: InputRecovery): Promise<void> {
-    for (const range of recovery.lastRanges ?? []) this.#positions[range.partition] = range.untilOffset
+    for (const range of rangesOfPlan(recovery.lastPlan)) this.#positions[range.partition] = range.untilOffset
   }
 
-  owns(range: OffsetRange): boolean {
-    return range.topic === this.topic
+  position(): Omit<SourcePosition, 'input' | 'kind'> {
+    return { fresh: false, description: this.#positions.join(', '), offsets: [] }
   }
 
-  async plan(_batch: BatchRef): Promise<InputPlan> {
+  async plan(_batch: BatchRef): Promise<JsonValue> {
     const ranges = this.#positions.map((from, partition) => {
       const until = BigInt(Math.min(Number(from) + this.options.perBatch, this.available))
       const end = until > from ? until : from
       this.#positions[partition] = end
       return OffsetRange.create(this.topic, partition, from, end)
     })
-    return { ranges, lostRecords: 0 }
+    return rangesPlan(ranges)
   }
 
-  rddOf(batch: InputBatch): Rdd<T> {
-    const { ranges } = batch.plan
-    return fromSource(
-      Math.max(1, ranges.length),
-      (partition) => {
-        const range = ranges[partition]
-        const records: T[] = []
-        if (range) {
-          for (let o = Number(range.fromOffset); o < Number(range.untilOffset); o++) {
-            records.push(this.options.record(range.partition, o))
+  slice(plan: JsonValue): InputSlice<T> {
+    return rangesSlice(this, rangesOfPlan(plan), (ranges) =>
+      fromSource(
+        Math.max(1, ranges.length),
+        (partition) => {
+          const range = ranges[partition]
+          const records: T[] = []
+          if (range) {
+            for (let o = Number(range.fromOffset); o < Number(range.untilOffset); o++) {
+              records.push(this.options.record(range.partition, o))
+            }
+            this.reads[range.partition]! += records.length
           }
-          this.reads[range.partition]! += records.length
-        }
-        return [records]
-      },
-      { runner: this.context.runner },
+          return [records]
+        },
+        { runner: this.context.runner },
+      ),
     )
   }
 
@@ -94,12 +93,6 @@ export class SyntheticInput<T> extends InputDStream<T> {
 /** The ids of the batches whose data is offsets [from, until) of each partition. */
 export function offsetsOfBatch(batchId: number, perBatch: number, available: number): [number, number] {
   return [Math.min(batchId * perBatch, available), Math.min((batchId + 1) * perBatch, available)]
-}
-
-export function checkpointDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-state-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }
 
 /**

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../src/core/errors.ts'
-import { createLogger, silentLogger } from '../../src/core/logger.ts'
+import { type Logger, silentLogger } from '../../src/core/logger.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
-import { checkpointDir, runThrough, SyntheticInput, sorted } from './support.ts'
+import { recordingLogger } from '../helpers/recording-logger.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { runThrough, SyntheticInput, sorted } from './support.ts'
 
 const partitions = 2
 const perBatch = 3
 const available = 30 // 10 batches of data (0..9), then empty batches
 const word = (partition: number, offset: number) => `w${(partition * 7 + offset) % 5}`
 
-function context(options: { checkpoint?: string; logger?: ReturnType<typeof createLogger> } = {}) {
+function context(options: { checkpoint?: string; logger?: Logger } = {}) {
   return new StreamingContext({
     appName: 'windows',
     batchInterval: 10,
@@ -114,7 +116,7 @@ test('reduceByKeyAndWindow with and without invFn, and countByValueAndWindow, ag
 })
 
 test('a filter that drops keys still holding a value is caught: the window is recomputed from scratch', async () => {
-  const { logger, entries } = recording()
+  const { logger, messages } = recordingLogger()
   const ssc = context({ logger })
   const pairs = input(ssc).map((w): [string, number] => [w, 1])
   const results = new Map<number, [string, number][]>()
@@ -135,9 +137,7 @@ test('a filter that drops keys still holding a value is caught: the window is re
     const expected = counts(wordsOf(id - 2, id)).filter(([w]) => w !== 'w0')
     assert.deepEqual(results.get(id), expected, `window at batch ${id}`)
   }
-  assert.ok(
-    entries.some((e) => String(e.msg).startsWith('a key left the window without being in the previous')),
-  )
+  assert.ok(messages().some((m) => m.startsWith('a key left the window without being in the previous')))
 })
 
 test('window lengths and slides must be multiples of the batch interval, named in the error', () => {
@@ -147,13 +147,13 @@ test('window lengths and slides must be multiples of the batch interval, named i
   const cases: [() => unknown, string][] = [
     [() => words.window(15), "option 'length' must be a multiple of the batch interval (10 ms), got 15"],
     [() => words.window(40, 15), "option 'slide' must be a multiple of the batch interval (10 ms), got 15"],
-    [() => words.window(0), "option 'length' must be a positive number of milliseconds, got 0"],
-    [() => words.window(-10), "option 'length' must be a positive number of milliseconds, got -10"],
-    [() => words.window(Number.NaN), "option 'length' must be a positive number of milliseconds, got NaN"],
+    [() => words.window(0), "option 'length' must be greater than 0 (milliseconds), got 0"],
+    [() => words.window(-10), "option 'length' must be greater than 0 (milliseconds), got -10"],
     [
-      () => words.window('40' as unknown as number),
-      "option 'length' must be a positive number of milliseconds, got '40'",
+      () => words.window(Number.NaN),
+      "option 'length' must be a finite number (milliseconds), got a number (NaN)",
     ],
+    [() => words.window('40' as unknown as number), `option 'length' must be a number, got a string ("40")`],
     [
       () => words.countByWindow(40, 25),
       "option 'slide' must be a multiple of the batch interval (10 ms), got 25",
@@ -178,7 +178,7 @@ test('window lengths and slides must be multiples of the batch interval, named i
     [
       () =>
         pairs.reduceByKeyAndWindow((a, b) => a + b, 'x' as unknown as (a: number, b: number) => number, 40),
-      "option 'length' must be a positive number of milliseconds, got 'x'",
+      `option 'length' must be a number, got a string ("x")`,
     ],
     [
       () =>
@@ -189,11 +189,11 @@ test('window lengths and slides must be multiples of the batch interval, named i
           10,
           { filter: 3 as never },
         ),
-      "option 'filter' must be a function, got number",
+      "reduceByKeyAndWindow: option 'filter' must be a function, got a number (3)",
     ],
     [
       () => words.countByValueAndWindow(40, 30, { numPartitions: 0 }),
-      "option 'numPartitions' must be a positive integer, got 0",
+      "reduceByKeyAndWindow: option 'numPartitions' must be at least 1, got 0",
     ],
   ]
   for (const [define, message] of cases) {
@@ -205,8 +205,20 @@ test('window lengths and slides must be multiples of the batch interval, named i
   }
 })
 
-test('windows after a restart equal those of an uninterrupted run (graceful stop, then a forced one)', async (t) => {
-  const define = (ssc: StreamingContext, seen: Map<number, unknown>) => {
+test('windows after a restart hold exactly their batches, each output called once per batch (graceful stop, then a forced one)', async (t) => {
+  /** One call of an output operation, in the order the calls were made. */
+  interface OutputCall {
+    readonly run: number
+    readonly output: 'counts' | 'window'
+    readonly id: number
+    readonly replay: boolean
+    value?: unknown
+  }
+  const calls: OutputCall[] = []
+  const dir = tempDir(t)
+  // Counts over 6 batches every 2 (incremental), and the records of 5 batches every batch.
+  const define = (run: number, stopInBatch?: number) => {
+    const ssc = context({ checkpoint: dir })
     const pairs = input(ssc).map((w): [string, number] => [w, 1])
     pairs
       .reduceByKeyAndWindow(
@@ -217,45 +229,51 @@ test('windows after a restart equal those of an uninterrupted run (graceful stop
         { filter: ([, n]) => n !== 0 },
       )
       .foreachBatch(async (rdd, batch) => {
-        seen.set(batch.id, sorted(await rdd.collect()))
+        const call: OutputCall = { run, output: 'counts', id: batch.id, replay: batch.replay }
+        calls.push(call)
+        if (batch.id === stopInBatch) {
+          // Killed in the middle of the batch: this output started, the next one never will.
+          void ssc.stop({ graceful: false })
+          await new Promise((resolve) => batch.signal.addEventListener('abort', resolve))
+          return
+        }
+        call.value = sorted(await rdd.collect())
       })
     pairs.window(50, 10).foreachBatch(async (rdd, batch) => {
-      seen.set(-1 - batch.id, (await rdd.collect()).sort())
+      const call: OutputCall = { run, output: 'window', id: batch.id, replay: batch.replay }
+      calls.push(call)
+      call.value = sorted(await rdd.collect())
     })
+    return ssc
   }
-  const reference = new Map<number, unknown>()
-  const uninterrupted = context()
-  define(uninterrupted, reference)
-  await runThrough(uninterrupted, 15)
 
-  const dir = checkpointDir(t)
-  const resumed = new Map<number, unknown>()
-  const first = context({ checkpoint: dir })
-  define(first, resumed)
-  await runThrough(first, 4) // stops mid-window: the window at batch 5 covers batches 0..5
-
-  // The second run is stopped by force while batch 8 runs: batch 8 stays planned, uncommitted.
-  const second = context({ checkpoint: dir })
-  define(second, resumed)
-  second.addListener({
-    onBatchStarted: (batch) => {
-      if (batch.id === 8) void second.stop({ graceful: false })
-    },
-  })
+  await runThrough(define(1), 4) // stops mid-window: the window at batch 5 covers batches 0..5
+  // The second run is stopped by force inside batch 9, after its first output: the batch
+  // stays planned, uncommitted, and half of its outputs ran.
+  const second = define(2, 9)
   await second.start()
   await second.awaitTermination()
+  await runThrough(define(3), 15)
 
-  const third = context({ checkpoint: dir })
-  define(third, resumed)
-  await runThrough(third, 15)
+  // Every batch's outputs once, in order, from the records the input defines; batch 9 again
+  // in full by the third run, as a replay.
+  const expected: OutputCall[] = []
+  const batchCalls = (run: number, id: number, replay = false) => {
+    if (id % 2 === 1) {
+      expected.push({ run, output: 'counts', id, replay, value: counts(wordsOf(id - 5, id)) })
+    }
+    const records = wordsOf(id - 4, id).map((w): [string, number] => [w, 1])
+    expected.push({ run, output: 'window', id, replay, value: sorted(records) })
+  }
+  for (let id = 0; id <= 4; id++) batchCalls(1, id)
+  for (let id = 5; id <= 8; id++) batchCalls(2, id)
+  expected.push({ run: 2, output: 'counts', id: 9, replay: false })
+  batchCalls(3, 9, true)
+  for (let id = 10; id <= 15; id++) batchCalls(3, id)
+  assert.deepEqual(calls, expected)
   assert.deepEqual(
-    new Map([...resumed].sort((a, b) => a[0] - b[0])),
-    new Map([...reference].sort((a, b) => a[0] - b[0])),
+    calls.find((c) => c.output === 'window' && c.id === 15),
+    { run: 3, output: 'window', id: 15, replay: false, value: [] },
+    'the data ran out at batch 9: the window drained',
   )
 })
-
-function recording() {
-  const entries: Record<string, unknown>[] = []
-  const logger = createLogger({ level: 'debug', sink: (line) => entries.push(JSON.parse(line)) })
-  return { logger, entries }
-}

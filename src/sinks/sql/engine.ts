@@ -1,6 +1,7 @@
 /** A row as both engines return it: column name to value. */
 export type Row = Record<string, unknown>
 
+/** What `SqlTransaction.query` returns: the rows and how many rows were returned or changed. */
 export interface QueryResult {
   readonly rows: Row[]
   /** Rows returned (SELECT, RETURNING) or changed (INSERT, UPDATE, DELETE). */

@@ -1,4 +1,4 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import {
@@ -36,7 +36,9 @@ export class PostgresEngine implements SqlEngine {
   }
 
   async open(): Promise<void> {
-    const pool = new pg.Pool({
+    // Loaded on first use: applications without a PostgreSQL sink never load pg.
+    const { default: driver } = await import('pg')
+    const pool = new driver.Pool({
       connectionString: this.#options.connectionString,
       max: this.#options.maxConnections,
       connectionTimeoutMillis: this.#options.connectTimeoutMs,

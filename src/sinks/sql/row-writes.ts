@@ -1,9 +1,11 @@
 import { ErrorCodes, SluiceError } from '../../core/errors.ts'
+import { arrayOption, optionsObject, parseOptions, stringOption } from '../../core/options.ts'
 import { quoteBaseName, quoteName, tableNameProblem } from './sql-text.ts'
 
 /** A row to write: column name to value. */
 export type RowValues = Readonly<Record<string, unknown>>
 
+/** Options of `SqlTransaction.upsert`. */
 export interface UpsertOptions {
   /**
    * Non-key columns whose new value is ADDED to the stored one when the key exists (running
@@ -11,6 +13,10 @@ export interface UpsertOptions {
    */
   readonly add?: readonly string[]
 }
+
+const upsertOptions = optionsObject({
+  add: arrayOption(stringOption({ expected: 'a column name' }), { expected: 'an array of column names' }),
+})
 
 export interface Statement {
   readonly sql: string
@@ -46,7 +52,7 @@ export function upsertStatements(
   // Nothing to write, and no row to check the columns against: an empty batch (a stream that
   // has caught up) must not fail.
   if (rows.length === 0) return []
-  const add = options.add ?? []
+  const add = parseOptions(upsertOptions, options, `upsert into ${table}`).add ?? []
   for (const key of keyColumns) {
     if (!columns.includes(key))
       throw badCall('upsert', table, `key column '${key}' is not a column of the rows`)

@@ -1,7 +1,19 @@
 import { invalidOption } from '../../core/errors.ts'
 import { createLogger, type Logger } from '../../core/logger.ts'
+import {
+  arrayOption,
+  durationMs,
+  loggerOption,
+  nonEmptyString,
+  optionsObject,
+  parseOptions,
+  positiveInteger,
+  required,
+  stringOption,
+} from '../../core/options.ts'
 import { tableNameProblem } from './sql-text.ts'
 
+/** Where the SQL sink writes when it uses embedded SQLite (node:sqlite). */
 export interface SqliteOptions {
   /** The database file; created when missing (its directory must exist). */
   readonly path: string
@@ -9,6 +21,7 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number
 }
 
+/** Where the SQL sink writes when it uses PostgreSQL. */
 export interface PostgresOptions {
   /** `postgresql://user:password@host:port/database`, or libpq's keyword/value form. */
   readonly connectionString: string
@@ -18,6 +31,7 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number
 }
 
+/** Options of `createSqlSink`: the app, one database (`sqlite` or `postgres`) and the tables it needs. */
 export interface SqlSinkOptions {
   /** The application's name: offsets are stored per app, so several apps can share a database. */
   readonly app: string
@@ -65,93 +79,63 @@ const defaults = {
   retryTimeoutMs: 30_000,
 }
 
-const known = new Set(['app', 'sqlite', 'postgres', 'tables', 'offsetsTable', 'retryTimeoutMs', 'logger'])
+const tableName = stringOption({
+  expected: "a table name ('table' or 'schema.table')",
+  problem: tableNameProblem,
+})
 
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw invalidOption(name, `must be a positive integer, got ${String(value)}`)
-  }
-  return value
-}
+const sqliteOptions = optionsObject({
+  path: required(stringOption({ expected: 'a file path' })),
+  busyTimeoutMs: durationMs(),
+})
 
-function object(name: string, value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidOption(name, 'must be an object')
-  }
-  return value as Record<string, unknown>
-}
+const postgresOptions = optionsObject({
+  connectionString: required(
+    stringOption({
+      problem: (url) =>
+        /^postgres(ql)?:/i.test(url) && !URL.canParse(url) ? 'is not a valid postgresql:// URL' : undefined,
+    }),
+  ),
+  maxConnections: positiveInteger,
+  connectTimeoutMs: durationMs(),
+})
+
+const sqlSinkOptions = optionsObject(
+  {
+    app: required(nonEmptyString),
+    sqlite: sqliteOptions,
+    postgres: postgresOptions,
+    tables: arrayOption(tableName, { expected: 'an array of table names' }),
+    offsetsTable: tableName,
+    retryTimeoutMs: durationMs(),
+    logger: loggerOption,
+  },
+  (options) => {
+    if ((options.sqlite === undefined) === (options.postgres === undefined)) {
+      throw options.sqlite === undefined
+        ? invalidOption('sqlite', "or 'postgres' must be given: the SQL sink needs a database")
+        : invalidOption('postgres', "and 'sqlite' cannot both be given: choose one database")
+    }
+  },
+)
 
 /** Validates SQL sink options once, at construction, and fills in defaults. */
 export function resolveSqlSinkOptions(options: SqlSinkOptions): ResolvedSqlSinkOptions {
-  const given = object('options', options)
-  for (const key of Object.keys(given)) {
-    if (!known.has(key))
-      throw invalidOption(key, `is not an option of the SQL sink (known: ${[...known].join(', ')})`)
-  }
-  const app = given.app
-  if (typeof app !== 'string' || app.trim() === '') throw invalidOption('app', 'must be a non-empty string')
-
-  if ((given.sqlite === undefined) === (given.postgres === undefined)) {
-    throw invalidOption(
-      given.sqlite === undefined ? 'sqlite' : 'postgres',
-      given.sqlite === undefined
-        ? "or 'postgres' must be given: the SQL sink needs a database"
-        : "and 'sqlite' cannot both be given: choose one database",
-    )
-  }
-  let engine: ResolvedSqlSinkOptions['engine']
-  if (given.sqlite !== undefined) {
-    const sqlite = object('sqlite', given.sqlite)
-    if (typeof sqlite.path !== 'string' || sqlite.path === '') {
-      throw invalidOption('sqlite.path', 'must be a non-empty file path')
-    }
-    engine = {
-      kind: 'sqlite',
-      path: sqlite.path,
-      busyTimeoutMs: positiveInteger('sqlite.busyTimeoutMs', sqlite.busyTimeoutMs, defaults.busyTimeoutMs),
-    }
-  } else {
-    const postgres = object('postgres', given.postgres)
-    const connectionString = postgres.connectionString
-    if (typeof connectionString !== 'string' || connectionString.trim() === '') {
-      throw invalidOption('postgres.connectionString', 'must be a non-empty string')
-    }
-    if (/^postgres(ql)?:/i.test(connectionString) && !URL.canParse(connectionString)) {
-      throw invalidOption('postgres.connectionString', 'is not a valid postgresql:// URL')
-    }
-    engine = {
-      kind: 'postgres',
-      connectionString,
-      maxConnections: positiveInteger(
-        'postgres.maxConnections',
-        postgres.maxConnections,
-        defaults.maxConnections,
-      ),
-      connectTimeoutMs: positiveInteger(
-        'postgres.connectTimeoutMs',
-        postgres.connectTimeoutMs,
-        defaults.connectTimeoutMs,
-      ),
-    }
-  }
-
-  const tables = given.tables ?? []
-  if (!Array.isArray(tables)) throw invalidOption('tables', 'must be an array of table names')
-  tables.forEach((table, index) => {
-    const problem = tableNameProblem(table)
-    if (problem !== undefined) throw invalidOption(`tables[${index}]`, problem)
-  })
-  const offsetsTable = given.offsetsTable ?? defaults.offsetsTable
-  const problem = tableNameProblem(offsetsTable)
-  if (problem !== undefined) throw invalidOption('offsetsTable', problem)
-
+  const given = parseOptions(sqlSinkOptions, options, 'createSqlSink')
+  const engine: ResolvedSqlSinkOptions['engine'] = given.sqlite
+    ? { kind: 'sqlite', busyTimeoutMs: defaults.busyTimeoutMs, ...given.sqlite }
+    : {
+        kind: 'postgres',
+        maxConnections: defaults.maxConnections,
+        connectTimeoutMs: defaults.connectTimeoutMs,
+        ...given.postgres!,
+      }
   return {
-    app,
+    app: given.app,
     engine,
-    tables: [...(tables as string[])],
-    offsetsTable: offsetsTable as string,
-    retryTimeoutMs: positiveInteger('retryTimeoutMs', given.retryTimeoutMs, defaults.retryTimeoutMs),
-    logger: (given.logger as Logger | undefined) ?? createLogger(),
+    tables: given.tables ?? [],
+    offsetsTable: given.offsetsTable ?? defaults.offsetsTable,
+    retryTimeoutMs: given.retryTimeoutMs ?? defaults.retryTimeoutMs,
+    logger: given.logger ?? createLogger(),
   }
 }

@@ -1,4 +1,4 @@
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
@@ -39,6 +39,9 @@ export class SqliteEngine implements SqlEngine {
 
   async open(): Promise<void> {
     try {
+      // Loaded on first use: Node 22 warns that node:sqlite is experimental when it loads, and
+      // applications without an SQLite sink should neither load it nor see the warning.
+      const { DatabaseSync } = await import('node:sqlite')
       const db = new DatabaseSync(this.#path, { timeout: 0 })
       this.#db = db
       db.exec('PRAGMA busy_timeout = 0')

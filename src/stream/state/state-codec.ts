@@ -1,6 +1,7 @@
 import type { JsonValue } from '../../checkpoint/json-value.ts'
-import { describeValue } from '../../core/describe-value.ts'
+import { describeReceived, describeValue } from '../../core/describe-value.ts'
 import { ErrorCodes, invalidOption, messageOf, SluiceError } from '../../core/errors.ts'
+import { customOption, nonEmptyString, type OptionType, optionPath } from '../../core/options.ts'
 
 /**
  * Turns keys or states into plain JSON for state snapshots and back. Snapshots must outlive
@@ -28,20 +29,31 @@ export const jsonCodec: JsonCodec<never> = {
   decode: (json) => json as never,
 }
 
-export function resolveCodec<T>(option: string, codec: JsonCodec<T> | undefined): Required<JsonCodec<T>> {
-  if (codec === undefined) return jsonCodec as unknown as Required<JsonCodec<T>>
-  if (codec === null || typeof codec !== 'object') {
-    throw invalidOption(
-      option,
-      `must be an object with encode and decode functions, got ${describeValue(codec)}`,
-    )
-  }
-  if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
-    throw invalidOption(option, 'must have encode and decode functions')
-  }
-  if (codec.name !== undefined && (typeof codec.name !== 'string' || codec.name === '')) {
-    throw invalidOption(`${option}.name`, `must be a non-empty string, got ${describeValue(codec.name)}`)
-  }
+/**
+ * A codec option: any object (a class instance too) with `encode` and `decode` functions
+ * and an optional non-empty `name`. Its other properties are its own business.
+ */
+export const codecOption: OptionType<JsonCodec<unknown>> = customOption(
+  'an object with encode and decode functions',
+  (codec, path) => {
+    if (codec === null || typeof codec !== 'object') {
+      throw invalidOption(
+        path,
+        `must be an object with encode and decode functions, got ${describeReceived(codec)}`,
+      )
+    }
+    const { encode, decode, name } = codec as Partial<JsonCodec<unknown>>
+    if (typeof encode !== 'function' || typeof decode !== 'function') {
+      throw invalidOption(path, 'must have encode and decode functions')
+    }
+    if (name !== undefined) nonEmptyString.parse(name, optionPath(path, 'name'))
+    return codec as JsonCodec<unknown>
+  },
+)
+
+export function resolveCodec<T>(option: string, given: JsonCodec<T> | undefined): Required<JsonCodec<T>> {
+  if (given === undefined) return jsonCodec as unknown as Required<JsonCodec<T>>
+  const codec = codecOption.parse(given, option) as JsonCodec<T>
   return {
     name: codec.name ?? 'custom',
     encode: (value) => codec.encode(value),

@@ -1,14 +1,13 @@
-import { invalidOption } from '../../core/errors.ts'
-import { describeValue } from '../../rdd/option-checks.ts'
+import { functionArgument } from '../../core/options.ts'
 import { DerivedDStream, type DStream, MapWithStateDStream } from '../dstream.ts'
 import { StateEngine } from './state-engine.ts'
-import { resolveStateSettings, type StateSpec, type UpdateStateOptions } from './state-spec.ts'
+import {
+  resolveStateSpec,
+  resolveUpdateStateSettings,
+  type StateSpec,
+  type UpdateStateOptions,
+} from './state-spec.ts'
 import { mapWithStateUpdater, type UpdateFunction, updateByKeyUpdater } from './state-update.ts'
-
-function checkFunction<F>(name: string, fn: F): F {
-  if (typeof fn !== 'function') throw invalidOption(name, `must be a function, got ${describeValue(fn)}`)
-  return fn
-}
 
 /** `updateStateByKey(fn, options)`: every key with its state after each batch. */
 export function updateStateByKeyStream<K, V, S>(
@@ -16,14 +15,8 @@ export function updateStateByKeyStream<K, V, S>(
   fn: UpdateFunction<V, S>,
   options: UpdateStateOptions<K, S> = {},
 ): DStream<[K, S]> {
-  const update = checkFunction('fn', fn)
-  if (options !== null && typeof options === 'object' && 'timeout' in options) {
-    throw invalidOption(
-      'timeout',
-      'is not an option of updateStateByKey: return undefined from its function to remove a key, or use mapWithState',
-    )
-  }
-  const settings = resolveStateSettings<K, S>(parent.context, options)
+  const update = functionArgument<UpdateFunction<V, S>>('fn', fn)
+  const settings = resolveUpdateStateSettings<K, S>(parent.context, options)
   const engine = new StateEngine<K, V, S, never>({
     parent,
     settings,
@@ -41,14 +34,7 @@ export function mapWithStateStream<K, V, S, U>(
   parent: DStream<[K, V]>,
   spec: StateSpec<K, V, S, U>,
 ): MapWithStateDStream<K, S, U> {
-  if (spec === null || typeof spec !== 'object') {
-    throw invalidOption(
-      'spec',
-      `must be a StateSpec object ({ fn, timeout?, ... }), got ${describeValue(spec)}`,
-    )
-  }
-  const fn = checkFunction('fn', spec.fn)
-  const settings = resolveStateSettings<K, S>(parent.context, spec)
+  const { fn, settings } = resolveStateSpec(parent.context, spec)
   const engine = new StateEngine<K, V, S, U>({
     parent,
     settings,

@@ -1,10 +1,22 @@
 import { isValidStateStreamName } from '../../checkpoint/state-snapshot-store.ts'
-import { describeValue } from '../../core/describe-value.ts'
+import { describeReceived } from '../../core/describe-value.ts'
 import { invalidOption } from '../../core/errors.ts'
+import {
+  customOption,
+  eitherOption,
+  functionOption,
+  numberOption,
+  optionsObject,
+  type ParsedOptions,
+  parseOptions,
+  positiveInteger,
+  required,
+  stringOption,
+} from '../../core/options.ts'
 import { defaultKeySerializer, type KeySerializer } from '../../rdd/key-serializer.ts'
 import { Rdd } from '../../rdd/rdd.ts'
 import type { StreamingContext } from '../streaming-context.ts'
-import { type JsonCodec, resolveCodec } from './state-codec.ts'
+import { codecOption, type JsonCodec, resolveCodec } from './state-codec.ts'
 import type { MappingFunction } from './state-update.ts'
 
 /** Idle time after which a key times out: milliseconds of batch time, or a number of batches. */
@@ -38,6 +50,7 @@ export interface StatefulOptions<K, S> {
   readonly stateCodec?: JsonCodec<S>
 }
 
+/** Options of `updateStateByKey`. */
 export type UpdateStateOptions<K, S> = StatefulOptions<K, S>
 
 /** What `mapWithState` does (Spark's StateSpec). */
@@ -72,28 +85,10 @@ export interface StateSettings<K, S> {
 /** Names given so far per context: a name must be unique within its job. */
 const namesByContext = new WeakMap<StreamingContext, Set<string>>()
 
-function positiveInteger(option: string, value: unknown, fallback: number | undefined): number | undefined {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw invalidOption(option, `must be a positive integer, got ${describeValue(value)}`)
-  }
-  return value
-}
-
-function resolveName(context: StreamingContext, name: unknown): string {
+function resolveName(context: StreamingContext, name: string | undefined): string {
   const names = namesByContext.get(context) ?? new Set<string>()
   namesByContext.set(context, names)
-  let resolved: string
-  if (name === undefined) {
-    resolved = `state-${names.size}`
-  } else if (typeof name !== 'string' || !isValidStateStreamName(name)) {
-    throw invalidOption(
-      'name',
-      `must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.', got ${describeValue(name)}`,
-    )
-  } else {
-    resolved = name
-  }
+  const resolved = name ?? `state-${names.size}`
   if (names.has(resolved)) {
     throw invalidOption(
       'name',
@@ -104,70 +99,102 @@ function resolveName(context: StreamingContext, name: unknown): string {
   return resolved
 }
 
-function resolveInitialState<K, S>(value: unknown): readonly (readonly [K, S])[] | Rdd<[K, S]> | undefined {
-  if (value === undefined || value instanceof Rdd) return value as Rdd<[K, S]> | undefined
-  if (value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw invalidOption(
-      'initialState',
-      `must be an iterable of [key, state] pairs or an Rdd, got ${describeValue(value)}`,
-    )
-  }
-  // Copied now, so later changes to the caller's collection cannot change a recomputation.
-  const pairs = [...(value as Iterable<unknown>)]
-  pairs.forEach((pair, i) => {
-    if (!Array.isArray(pair) || pair.length !== 2) {
-      throw invalidOption(`initialState[${i}]`, `must be a [key, state] pair, got ${describeValue(pair)}`)
-    }
-    if (pair[1] === undefined) throw invalidOption(`initialState[${i}]`, 'has an undefined state')
-  })
-  return pairs as (readonly [K, S])[]
-}
-
-function resolveTimeout(value: unknown): StateTimeout | undefined {
-  if (value === undefined) return undefined
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) {
+const initialStateOption = customOption<readonly (readonly [unknown, unknown])[] | Rdd<[unknown, unknown]>>(
+  'an iterable of [key, state] pairs or an Rdd',
+  (value, path) => {
+    if (value instanceof Rdd) return value as Rdd<[unknown, unknown]>
+    if (value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw invalidOption(
-        'timeout',
-        `must be a positive number of milliseconds or { batches: n }, got ${value}`,
+        path,
+        `must be an iterable of [key, state] pairs or an Rdd, got ${describeReceived(value)}`,
       )
     }
-    return { ms: value }
-  }
-  if (value !== null && typeof value === 'object' && 'batches' in value) {
-    const batches = positiveInteger('timeout.batches', (value as { batches: unknown }).batches, undefined)
-    return { batches: batches! }
-  }
-  throw invalidOption(
-    'timeout',
-    `must be a positive number of milliseconds or { batches: n }, got ${describeValue(value)}`,
-  )
+    // Copied now, so later changes to the caller's collection cannot change a recomputation.
+    const pairs = [...(value as Iterable<unknown>)]
+    pairs.forEach((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw invalidOption(`${path}[${i}]`, `must be a [key, state] pair, got ${describeReceived(pair)}`)
+      }
+      if (pair[1] === undefined) throw invalidOption(`${path}[${i}]`, 'has an undefined state')
+    })
+    return pairs as [unknown, unknown][]
+  },
+)
+
+const timeoutOption = eitherOption<number, { batches: number }>(
+  (value) => typeof value === 'number',
+  numberOption({ above: 0, unit: 'milliseconds' }),
+  optionsObject({ batches: required(positiveInteger) }),
+)
+
+/** The schema fields of StatefulOptions: every stateful operation takes these. */
+const statefulOptionFields = {
+  name: stringOption({
+    expected: "1 to 100 letters, digits, '.', '_' or '-', not starting with '.'",
+    problem: (name) =>
+      isValidStateStreamName(name)
+        ? undefined
+        : `must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.', got ${JSON.stringify(name)}`,
+  }),
+  numPartitions: positiveInteger,
+  keySerializer: functionOption<KeySerializer<unknown>>(),
+  initialState: initialStateOption,
+  checkpointInterval: positiveInteger,
+  keyCodec: codecOption,
+  stateCodec: codecOption,
 }
 
-/** Checks a stateful operation's options when it is declared, so a bad one never reaches a batch. */
-export function resolveStateSettings<K, S>(
+const updateStateOptions = optionsObject(statefulOptionFields)
+
+const stateSpecOptions = optionsObject({
+  ...statefulOptionFields,
+  fn: required(functionOption<MappingFunction<unknown, unknown, unknown, unknown>>()),
+  timeout: timeoutOption,
+})
+
+function settingsOf<K, S>(
   context: StreamingContext,
-  options: StatefulOptions<K, S> & { readonly timeout?: unknown },
+  given: ParsedOptions<typeof statefulOptionFields>,
+  timeout: StateTimeout | undefined,
 ): StateSettings<K, S> {
-  if (options === null || typeof options !== 'object') throw invalidOption('options', 'must be an object')
-  const keySerializer = options.keySerializer ?? defaultKeySerializer
-  if (typeof keySerializer !== 'function') {
-    throw invalidOption('keySerializer', `must be a function, got ${describeValue(keySerializer)}`)
+  return {
+    numPartitions: given.numPartitions,
+    keySerializer: (given.keySerializer as KeySerializer<K> | undefined) ?? defaultKeySerializer,
+    initialState: given.initialState as StateSettings<K, S>['initialState'],
+    checkpointInterval: given.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL,
+    keyCodec: resolveCodec('keyCodec', given.keyCodec as JsonCodec<K> | undefined),
+    stateCodec: resolveCodec('stateCodec', given.stateCodec as JsonCodec<S> | undefined),
+    timeout,
+    // Last: a name is only taken by an operation whose other options are valid.
+    name: resolveName(context, given.name),
   }
-  const settings: StateSettings<K, S> = {
-    name: '',
-    numPartitions: positiveInteger('numPartitions', options.numPartitions, undefined),
-    keySerializer,
-    initialState: resolveInitialState<K, S>(options.initialState),
-    checkpointInterval: positiveInteger(
-      'checkpointInterval',
-      options.checkpointInterval,
-      DEFAULT_CHECKPOINT_INTERVAL,
-    )!,
-    keyCodec: resolveCodec('keyCodec', options.keyCodec),
-    stateCodec: resolveCodec('stateCodec', options.stateCodec),
-    timeout: resolveTimeout(options.timeout),
+}
+
+/** Checks `updateStateByKey`'s options when it is declared, so a bad one never reaches a batch. */
+export function resolveUpdateStateSettings<K, S>(
+  context: StreamingContext,
+  options: UpdateStateOptions<K, S> | undefined,
+): StateSettings<K, S> {
+  if (options !== null && typeof options === 'object' && 'timeout' in options) {
+    throw invalidOption(
+      'timeout',
+      'is not an option of updateStateByKey: return undefined from its function to remove a key, or use mapWithState',
+    )
   }
-  // Last: a name is only taken by an operation whose other options are valid.
-  return { ...settings, name: resolveName(context, options.name) }
+  return settingsOf(context, parseOptions(updateStateOptions, options ?? {}, 'updateStateByKey'), undefined)
+}
+
+/** Checks a `mapWithState` spec when it is declared; returns its function and settings. */
+export function resolveStateSpec<K, V, S, U>(
+  context: StreamingContext,
+  spec: StateSpec<K, V, S, U>,
+): { fn: MappingFunction<K, V, S, U>; settings: StateSettings<K, S> } {
+  const { fn, timeout, ...given } = parseOptions(stateSpecOptions, spec, 'mapWithState')
+  const resolvedTimeout: StateTimeout | undefined =
+    timeout === undefined
+      ? undefined
+      : typeof timeout === 'number'
+        ? { ms: timeout }
+        : { batches: timeout.batches }
+  return { fn: fn as MappingFunction<K, V, S, U>, settings: settingsOf(context, given, resolvedTimeout) }
 }

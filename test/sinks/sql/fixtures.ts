@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { createLogger, type Logger, silentLogger } from '../../../src/core/logger.ts'
+import { type Logger, silentLogger } from '../../../src/core/logger.ts'
 import type { SinkBatch } from '../../../src/sinks/batch.ts'
 import type { SqlEngine } from '../../../src/sinks/sql/engine.ts'
 import { PostgresEngine } from '../../../src/sinks/sql/postgres-engine.ts'
 import { createSqlSink, type SqlSink } from '../../../src/sinks/sql/sql-sink.ts'
 import type { SqlSinkOptions } from '../../../src/sinks/sql/sql-sink-options.ts'
 import { SqliteEngine } from '../../../src/sinks/sql/sqlite-engine.ts'
+import { eventually } from '../../helpers/eventually.ts'
 import { pgUrl, randomTableName } from '../../helpers/postgres.ts'
+import { recordingLogger } from '../../helpers/recording-logger.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
 
 export type EngineName = 'sqlite' | 'postgres'
 export const engines: readonly EngineName[] = ['sqlite', 'postgres']
@@ -37,11 +38,20 @@ export interface SqlWorld {
 export async function sqlWorld(t: TestContext, engine: EngineName): Promise<SqlWorld> {
   const app = `app-${randomBytes(4).toString('hex')}`
   const offsetsTable = randomTableName('offsets')
+  const dropped: string[] = [offsetsTable, `${offsetsTable}_lost`]
+  const sinks: SqlSink[] = []
+  let admin: SqlEngine | undefined
+  // One cleanup, in dependency order: sinks, then tables, then the admin connection (then
+  // the SQLite file's directory: added after this hook, so removed after it has run).
+  t.after(async () => {
+    for (const sink of sinks) await sink.close()
+    if (engine === 'postgres')
+      for (const table of dropped) await admin?.query(`DROP TABLE IF EXISTS "${table}"`)
+    await admin?.close()
+  })
   let database: SqlWorld['database']
-  let admin: SqlEngine
-  let dir: string | undefined
   if (engine === 'sqlite') {
-    dir = mkdtempSync(join(tmpdir(), 'sluice-sql-sink-'))
+    const dir = tempDir(t, 'sql-sink')
     chmodSync(dir, 0o700)
     const path = join(dir, 'sink.db')
     database = { sqlite: { path } }
@@ -54,16 +64,6 @@ export async function sqlWorld(t: TestContext, engine: EngineName): Promise<SqlW
     )
   }
   await admin.open()
-  const dropped: string[] = [offsetsTable, `${offsetsTable}_lost`]
-  const sinks: SqlSink[] = []
-  // One cleanup, in dependency order: sinks, then tables, then the admin connection, then the file.
-  t.after(async () => {
-    for (const sink of sinks) await sink.close()
-    if (engine === 'postgres')
-      for (const table of dropped) await admin.query(`DROP TABLE IF EXISTS "${table}"`)
-    await admin.close()
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-  })
   return {
     engine,
     app,
@@ -108,28 +108,32 @@ export function batch(id: number, ranges: RangeTuple[], replay = false, lost?: R
 /**
  * Resolves once a second writer is provably waiting for the first one's lock: on SQLite
  * the sink logs its first busy retry; on PostgreSQL a backend waits on a lock while
- * touching this world's offsets table.
+ * touching this world's offsets table. Rejects after `timeoutMs` if no writer ever waits
+ * (a sink that no longer takes the lock, say), so the test fails instead of hanging.
  */
-export function lockWaitWatcher(world: SqlWorld): { logger: Logger; waiting: Promise<void> } {
+export function lockWaitWatcher(
+  world: SqlWorld,
+  timeoutMs = 30_000,
+): { logger: Logger; waiting: Promise<void> } {
   if (world.engine === 'sqlite') {
-    const { promise, resolve } = Promise.withResolvers<void>()
-    const logger = createLogger({
-      level: 'debug',
-      sink: (line) => {
-        if (JSON.parse(line).msg === 'waiting for the SQLite write lock') resolve()
-      },
-    })
-    return { logger, waiting: promise }
+    const { logger, messages } = recordingLogger()
+    const waiting = eventually(
+      () => messages().includes('waiting for the SQLite write lock'),
+      'a second SQLite writer to wait for the write lock',
+      { timeoutMs },
+    )
+    return { logger, waiting }
   }
-  const waiting = (async () => {
-    for (;;) {
+  const waiting = eventually(
+    async () => {
       const rows = await world.rows(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
         [`%${world.offsetsTable}%`],
       )
-      if (rows[0]?.n === 1) return
-      await sleep(20)
-    }
-  })()
+      return rows[0]?.n === 1
+    },
+    `a PostgreSQL backend to wait for a lock on "${world.offsetsTable}"`,
+    { timeoutMs },
+  )
   return { logger: silentLogger, waiting }
 }

@@ -224,8 +224,13 @@ for (const engine of engines) {
           settle(a.writeBatch(contested, write('a'))),
           settle(b.writeBatch(contested, write('b'))),
         ])
-        await watcher.waiting
-        gate.resolve()
+        try {
+          await watcher.waiting
+        } finally {
+          // Let the writers finish either way: a writer held at the gate would keep the
+          // sinks from closing when the test ends.
+          gate.resolve()
+        }
         const [ra, rb] = await results
         const loser = replay ? 'already-applied' : ErrorCodes.FENCED
         assert.deepEqual([ra, rb].sort(), ['applied', loser].sort())

@@ -4,10 +4,11 @@ import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { ErrorCodes, type SluiceError } from '../../../src/core/errors.ts'
-import { createLogger, type Logger, silentLogger } from '../../../src/core/logger.ts'
+import { type Logger, silentLogger } from '../../../src/core/logger.ts'
 import { type LocalPostgres, startLocalPostgres } from '../../../src/local-postgres/server.ts'
 import { createSqlSink, type SqlSink, type SqlTransaction } from '../../../src/sinks/sql/sql-sink.ts'
 import { randomTableName } from '../../helpers/postgres.ts'
+import { recordingLogger } from '../../helpers/recording-logger.ts'
 import { commitCuttingProxy } from './commit-cutting-proxy.ts'
 import { batch, sqlWorld } from './fixtures.ts'
 
@@ -99,17 +100,10 @@ function countingWrite(events: string, word: string, during?: (tx: SqlTransactio
   return { state, write }
 }
 
-/** Logged warnings, by message. */
-function warnings(): { logger: Logger; messages: string[] } {
-  const messages: string[] = []
-  const logger = createLogger({ level: 'warn', sink: (line) => messages.push(JSON.parse(line).msg) })
-  return { logger, messages }
-}
-
 test('postgres: the batch connection killed inside the transaction (pg_terminate_backend) is retried and applied once', async (t) => {
   const postgres = await privatePostgres()
   const world = await pgWorld(t, postgres)
-  const { logger, messages } = warnings()
+  const { logger, messages } = recordingLogger('warn')
   const sink = await world.sink(postgres.url, 20_000, logger)
   const { state, write } = countingWrite(world.events, 'b0', async (tx) => {
     const { rows } = await tx.query('SELECT pg_backend_pid() AS pid')
@@ -119,7 +113,7 @@ test('postgres: the batch connection killed inside the transaction (pg_terminate
   assert.equal(state.calls, 2, 'the killed attempt, then the one that committed')
   assert.deepEqual(await world.words(), ['b0', 'b0-end'])
   assert.deepEqual(await sink.storedOffsets(), { words: { 0: 5n } })
-  assert.ok(messages.includes('a transient database failure; retrying'), messages.join(' | '))
+  assert.ok(messages().includes('a transient database failure; retrying'), messages().join(' | '))
 })
 
 test('postgres: idle pooled connections killed between batches cost nothing and crash nothing', async (t) => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { startKafkaWordCount } from '../../../examples/wordcount-kafka.ts'
 import { startSqlWordCount } from '../../../examples/wordcount-sql.ts'
 import { ErrorCodes, type SluiceError } from '../../../src/core/errors.ts'
@@ -10,11 +9,13 @@ import { silentLogger } from '../../../src/core/logger.ts'
 import type { OffsetRange } from '../../../src/kafka/offset-range.ts'
 import { freePort } from '../../../src/local-servers/ports.ts'
 import type { Batch } from '../../../src/stream/batch.ts'
+import { eventually } from '../../helpers/eventually.ts'
 import { bootstrap, createTestTopic, testClient } from '../../helpers/kafka.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { countWords, linesIn, produceLines, wordLines } from '../../helpers/words.ts'
 import { engines } from '../sql/fixtures.ts'
 import { kafkaJobWorld } from './kafka-job.ts'
-import { sqlJobWorld, tempDir } from './sql-job.ts'
-import { countWords, linesIn, produceLines, wordLines } from './words.ts'
+import { sqlJobWorld } from './sql-job.ts'
 
 const partitions = 2
 const lineCount = 4_000 // 2,000 per partition: 4 batches of 500 per partition
@@ -104,7 +105,9 @@ for (const engine of engines) {
       ...options,
       listeners: [{ onBatchStarted: (b) => restarted.push(b) }],
     })
-    await eventually(async () => sameTotals(await world.counts(), countWords(lines)), 'every count')
+    await eventually(async () => sameTotals(await world.counts(), countWords(lines)), 'every count', {
+      timeoutMs: 60_000,
+    })
     await fixed.ssc.stop()
     await fixed.done
     assert.deepEqual(restarted[0]!.offsetRanges, batches[2]!.offsetRanges)
@@ -117,15 +120,6 @@ function targetOf(database: { sqlite?: { path: string }; postgres?: { connection
   if (database.sqlite) return `SQLite file ${database.sqlite.path}`
   const url = new URL(database.postgres!.connectionString)
   return `PostgreSQL at ${url.hostname}:${url.port}${url.pathname}`
-}
-
-/** Polls until `predicate` holds; fails after `ms`. */
-async function eventually(predicate: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
 }
 
 function sameTotals(a: Map<string, number>, b: Map<string, number>): boolean {
@@ -159,6 +153,7 @@ test('kafka: a write function that throws aborts the transaction and stops the s
   await eventually(
     async () => sameTotals(await world.counts('read_committed'), countWords(lines)),
     'every count',
+    { timeoutMs: 60_000 },
   )
   await fixed.ssc.stop()
   await fixed.done
@@ -168,7 +163,7 @@ test('kafka: a write function that throws aborts the transaction and stops the s
 for (const engine of engines) {
   test(`${engine}: a missing output table fails at start, before the stream reads or checkpoints anything`, async (t) => {
     const world = await sqlJobWorld(t, engine)
-    const checkpoint = join(tempDir(t), 'checkpoint')
+    const checkpoint = join(tempDir(t, 'sink-stream'), 'checkpoint')
     await assert.rejects(
       startSqlWordCount({
         ...stream,
@@ -192,7 +187,7 @@ for (const engine of engines) {
 }
 
 test('postgres: an unreachable server or a malformed connection string fails at start, naming it', async (t) => {
-  const checkpoint = join(tempDir(t), 'checkpoint')
+  const checkpoint = join(tempDir(t, 'sink-stream'), 'checkpoint')
   const port = await freePort()
   const job = (connectionString: string) =>
     startSqlWordCount({
@@ -212,13 +207,13 @@ test('postgres: an unreachable server or a malformed connection string fails at 
   })
   await assert.rejects(job('postgresql://app@db.example:port/results'), {
     code: ErrorCodes.INVALID_OPTION,
-    message: "option 'postgres.connectionString' is not a valid postgresql:// URL",
+    message: "createSqlSink: option 'postgres.connectionString' is not a valid postgresql:// URL",
   })
   assert.equal(existsSync(checkpoint), false)
 })
 
 test('sqlite: a database file that cannot be opened fails at start, naming it', async (t) => {
-  const path = join(tempDir(t), 'no-such-dir', 'counts.db')
+  const path = join(tempDir(t, 'sink-stream'), 'no-such-dir', 'counts.db')
   await assert.rejects(
     startSqlWordCount({
       ...stream,

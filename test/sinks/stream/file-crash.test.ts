@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { fixtures, jobStarter } from '../../helpers/child-job.ts'
+import { crashThenFinish } from '../../helpers/crash-scenario.ts'
 import { bootstrap, createTestTopic, randomTopicName, testClient } from '../../helpers/kafka.ts'
-import { jobStarter } from './child-job.ts'
-import { crashFiveTimesThenFinish } from './crash-scenario.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { countWords, produceLines, wordLines } from '../../helpers/words.ts'
 import { batchFiles, sumFiles } from './file-job.ts'
-import { tempDir } from './sql-job.ts'
-import { countWords, produceLines, total, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 48_000 // 12,000 per partition: 12 batches of 1,000 per partition
@@ -14,12 +14,12 @@ const lineCount = 48_000 // 12,000 per partition: 12 batches of 1,000 per partit
 test('files: word count killed at 5 moments; one file per batch, re-runs identical, exact totals', {
   timeout: 300_000,
 }, async (t) => {
-  const start = jobStarter(t)
+  const start = jobStarter(t, fixtures.sinkWordCount)
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
   const lines = wordLines(lineCount)
   await produceLines(client, topic, partitions, lines)
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'sink-stream')
   const out = join(dir, 'out')
   const env = {
     SINK: 'files',
@@ -33,9 +33,8 @@ test('files: word count killed at 5 moments; one file per batch, re-runs identic
   }
   const expected = countWords(lines)
 
-  await crashFiveTimesThenFinish(t, {
+  await crashThenFinish(t, {
     start: (extra) => start({ ...env, ...extra }),
-    finished: async () => total(sumFiles(out)) >= total(expected),
     kills: [
       { at: 'before-transaction:1', replayOutcome: 'outcome:1:replay:applied' },
       // The file is in place, the checkpoint commit is not: the re-run writes identical content.

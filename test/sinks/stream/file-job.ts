@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { sorted } from './words.ts'
+import { sorted } from '../../helpers/words.ts'
 
 /** Batch id to its file's lines, for every `<id>.jsonl` in `dir`. */
 export function batchFiles(dir: string): Map<number, { word: string; count: number }[]> {

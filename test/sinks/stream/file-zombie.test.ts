@@ -4,11 +4,11 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { ErrorCodes } from '../../../src/core/errors.ts'
+import { finishRun, fixtures, jobStarter } from '../../helpers/child-job.ts'
 import { bootstrap, createTestTopic, randomTopicName, testClient } from '../../helpers/kafka.ts'
-import { finishRun, jobStarter } from './child-job.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { countWords, produceLines, wordLines } from '../../helpers/words.ts'
 import { batchFiles, sumFiles } from './file-job.ts'
-import { tempDir } from './sql-job.ts'
-import { countWords, produceLines, total, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 24_000 // 6,000 per partition: 6 batches of 1,000 per partition
@@ -19,7 +19,7 @@ async function fileJobWorld(t: TestContext) {
   const topic = await createTestTopic(t, client, { partitions })
   const lines = wordLines(lineCount)
   await produceLines(client, topic, partitions, lines)
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'sink-stream')
   const out = join(dir, 'out')
   const app = randomTopicName('files')
   const env = (checkpoint: string, extra: Record<string, string> = {}) => ({
@@ -39,7 +39,6 @@ async function fileJobWorld(t: TestContext) {
     out,
     expected,
     env,
-    finished: async () => total(sumFiles(out)) >= total(expected),
     /** The files hold every count exactly once, one file per batch id from 0 on. */
     assertExact: () => {
       assert.deepEqual(sumFiles(out), expected)
@@ -62,7 +61,7 @@ const fencedMessage = (batchId: number, app: string, dir: string, pid: number) =
 test('files: a zombie that stalled mid-batch while a replacement took over is FENCED before its rename; the output stays exact', {
   timeout: 300_000,
 }, async (t) => {
-  const start = jobStarter(t)
+  const start = jobStarter(t, fixtures.sinkWordCount)
   const world = await fileJobWorld(t)
   const env = world.env('checkpoint')
   // The old instance stalls with batch 3 computed, before writing it.
@@ -81,14 +80,14 @@ test('files: a zombie that stalled mid-batch while a replacement took over is FE
   assert.match(failure.cause.message!, fencedMessage(3, env.APP, world.out, replacement.process.pid!))
   assert.ok(!zombie.lines.some((l) => l.startsWith('outcome:3:')), 'the zombie wrote nothing')
 
-  await finishRun(replacement, world.finished)
+  await finishRun(replacement)
   world.assertExact()
 })
 
 test('files: a second deployment with its own checkpoint fences the first and is refused itself; the first resumes exact', {
   timeout: 300_000,
 }, async (t) => {
-  const start = jobStarter(t)
+  const start = jobStarter(t, fixtures.sinkWordCount)
   const world = await fileJobWorld(t)
   const first = start(world.env('checkpoint-1'))
   await first.waitFor('committed:2')
@@ -111,6 +110,6 @@ test('files: a second deployment with its own checkpoint fences the first and is
 
   // The first deployment's restart takes the directory back and finishes from its checkpoint.
   const restarted = start(world.env('checkpoint-1'))
-  await finishRun(restarted, world.finished)
+  await finishRun(restarted)
   world.assertExact()
 })

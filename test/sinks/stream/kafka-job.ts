@@ -3,8 +3,8 @@ import type { TestContext } from 'node:test'
 import type { KafkaClient } from '../../../src/kafka/client.ts'
 import type { IsolationLevel } from '../../../src/kafka/types.ts'
 import { bootstrap, createTestTopic } from '../../helpers/kafka.ts'
-import { readTopic } from '../../kafka/committed-reads.ts'
-import { sorted } from './words.ts'
+import { consumeTopic } from '../../helpers/topic-reader.ts'
+import { sorted } from '../../helpers/words.ts'
 
 export const outputPartitions = 2
 
@@ -25,7 +25,7 @@ export async function kafkaJobWorld(t: TestContext, client: KafkaClient): Promis
   const app = `wc-${randomBytes(5).toString('hex')}`
   const outputTopic = await createTestTopic(t, client, { partitions: outputPartitions, prefix: 'counts' })
   const read = (isolationLevel: IsolationLevel = 'read_committed') =>
-    readTopic(client, outputTopic, outputPartitions, isolationLevel)
+    consumeTopic(outputTopic, isolationLevel)
   return {
     app,
     outputTopic,

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { bootstrap } from '../../helpers/kafka.ts'
 import { pgUrl } from '../../helpers/postgres.ts'
+import { sorted } from '../../helpers/words.ts'
 import { type EngineName, type SqlWorld, sqlWorld } from '../sql/fixtures.ts'
-import { sorted } from './words.ts'
 
 /** A SQL world (random app, offsets table, database) with a random counts table for the job. */
 export interface SqlJobWorld extends SqlWorld {
@@ -53,11 +50,4 @@ export async function sqlJobWorld(t: TestContext, engine: EngineName): Promise<S
       return result
     },
   }
-}
-
-/** A fresh directory (checkpoints, output files), removed when the test ends. */
-export function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-sink-stream-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }

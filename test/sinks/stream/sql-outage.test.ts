@@ -6,11 +6,11 @@ import { countsTableDdl } from '../../../examples/wordcount-sql.ts'
 import { ErrorCodes } from '../../../src/core/errors.ts'
 import { silentLogger } from '../../../src/core/logger.ts'
 import { type LocalPostgres, startLocalPostgres } from '../../../src/local-postgres/server.ts'
+import { type ChildJob, finishRun, fixtures, jobStarter, outcomes } from '../../helpers/child-job.ts'
 import { bootstrap, createTestTopic, randomTopicName, testClient } from '../../helpers/kafka.ts'
 import { randomTableName } from '../../helpers/postgres.ts'
-import { type ChildJob, finishRun, jobStarter, outcomes } from './child-job.ts'
-import { tempDir } from './sql-job.ts'
-import { countWords, endOffsets, produceLines, reached, sorted, wordLines } from './words.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { countWords, produceLines, sorted, wordLines } from '../../helpers/words.ts'
 
 // PostgreSQL stopped and restarted under a running word count (examples/wordcount-sql.ts in
 // a child process). The server is the test's own: it is stopped, crashed and started again.
@@ -47,7 +47,6 @@ async function outageWorld(t: TestContext) {
     for (const name of [table, offsetsTable, `${offsetsTable}_lost`])
       await query(`DROP TABLE IF EXISTS "${name}"`)
   })
-  const ends = endOffsets(topic, partitions, lineCount)
   return {
     postgres,
     expected: countWords(lines),
@@ -67,14 +66,6 @@ async function outageWorld(t: TestContext) {
       sorted(
         new Map((await query(`SELECT word, count FROM "${table}"`)).map((r) => [r.word, Number(r.count)])),
       ),
-    finished: async () => {
-      const stored: Record<string, Record<number, bigint>> = {}
-      for (const row of await query(`SELECT topic, "partition", until_offset FROM "${offsetsTable}"`)) {
-        stored[row.topic] ??= {}
-        stored[row.topic]![row.partition] = BigInt(row.until_offset)
-      }
-      return reached(stored, ends)
-    },
   }
 }
 
@@ -96,7 +87,7 @@ function assertAppliedOnce(jobs: ChildJob[]): void {
 test('postgres outages shorter than retryTimeoutMs, inside a transaction and between batches, fail no batch', {
   timeout: 300_000,
 }, async (t) => {
-  const start = jobStarter(t)
+  const start = jobStarter(t, fixtures.sinkWordCount)
   const world = await outageWorld(t)
   const job = start(
     world.env({ RETRY_TIMEOUT_MS: '60000', PAUSE_AT: 'in-transaction:2', PAUSE_MODE: 'resume' }),
@@ -115,7 +106,7 @@ test('postgres outages shorter than retryTimeoutMs, inside a transaction and bet
   await sleep(1000)
   await world.postgres.startServer()
 
-  await finishRun(job, world.finished)
+  await finishRun(job)
   assert.ok(!job.lines.some((l) => l.startsWith('stream-error')))
   assertAppliedOnce([job])
   assert.deepEqual(await world.counts(), world.expected)
@@ -124,9 +115,9 @@ test('postgres outages shorter than retryTimeoutMs, inside a transaction and bet
 test('a postgres outage longer than retryTimeoutMs stops the stream naming batch, database and cause; the restart resumes exactly', {
   timeout: 300_000,
 }, async (t) => {
-  const start = jobStarter(t)
+  const start = jobStarter(t, fixtures.sinkWordCount)
   const world = await outageWorld(t)
-  const env = world.env({ RETRY_TIMEOUT_MS: '1500', CHECKPOINT: `${tempDir(t)}/checkpoint` })
+  const env = world.env({ RETRY_TIMEOUT_MS: '1500', CHECKPOINT: `${tempDir(t, 'sink-stream')}/checkpoint` })
   const job = start({ ...env, PAUSE_AT: 'in-transaction:2', PAUSE_MODE: 'resume' })
   await job.waitFor('paused in-transaction:2')
   await world.postgres.stopServer('fast')
@@ -145,7 +136,7 @@ test('a postgres outage longer than retryTimeoutMs stops the stream naming batch
   assert.equal((await job.exited).code, 3)
 
   const restarted = start(env)
-  await finishRun(restarted, world.finished)
+  await finishRun(restarted)
   assert.equal(outcomes(restarted)[0], 'outcome:2:replay:applied')
   assertAppliedOnce([job, restarted])
   assert.deepEqual(await world.counts(), world.expected)

@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes } from '../../../src/core/errors.ts'
-import { createTestTopic, testClient } from '../../helpers/kafka.ts'
-import { engines } from '../sql/fixtures.ts'
 import {
   type ChildJob,
   finishRun,
+  fixtures,
   jobStarter,
   outcomes,
   rangesOf,
   storedOffsetsOf,
   untilOffsetsOf,
-} from './child-job.ts'
-import { type SqlJobWorld, sqlJobWorld, tempDir } from './sql-job.ts'
-import { countWords, endOffsets, produceLines, total, wordLines } from './words.ts'
+} from '../../helpers/child-job.ts'
+import { createTestTopic, testClient } from '../../helpers/kafka.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { countWords, endOffsets, produceLines, wordLines } from '../../helpers/words.ts'
+import { engines, lockWaitWatcher } from '../sql/fixtures.ts'
+import { type SqlJobWorld, sqlJobWorld } from './sql-job.ts'
 
 const partitions = 4
 const lineCount = 40_000 // 10,000 per partition: 10 batches of 1,000 per partition
@@ -27,27 +28,20 @@ async function waitingForLock(world: SqlJobWorld, job: ChildJob): Promise<void> 
     await job.waitFor('lock-wait')
     return
   }
-  for (;;) {
-    const rows = await world.rows(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
-      [`%${world.offsetsTable}%`],
-    )
-    if (rows[0]?.n === 1) return
-    await sleep(20)
-  }
+  await lockWaitWatcher(world).waiting
 }
 
 for (const engine of engines) {
   test(`${engine}: a second instance that starts during the first one's transaction waits, then is fenced and stops`, {
     timeout: 120_000,
   }, async (t) => {
-    const start = jobStarter(t)
+    const start = jobStarter(t, fixtures.sinkWordCount)
     const world = await sqlJobWorld(t, engine)
     const client = testClient(t)
     const topic = await createTestTopic(t, client, { partitions })
     const lines = wordLines(lineCount, 7)
     await produceLines(client, topic, partitions, lines)
-    const checkpoint = join(tempDir(t), 'checkpoint')
+    const checkpoint = join(tempDir(t, 'sink-stream'), 'checkpoint')
 
     const first = start(
       world.env(topic, {
@@ -90,7 +84,7 @@ for (const engine of engines) {
     assert.equal((await second.exited).code, 3)
     assert.deepEqual(outcomes(second), [], 'the second instance applied nothing')
 
-    await finishRun(first, async () => total(await world.counts()) >= total(countWords(lines)))
+    await finishRun(first)
     assert.deepEqual(await world.counts(), countWords(lines))
     assert.deepEqual(await world.stored(), endOffsets(topic, partitions, lineCount))
   })
@@ -98,7 +92,7 @@ for (const engine of engines) {
   test(`${engine}: an instance that stalls before its transaction while a new one takes over is refused when it wakes`, {
     timeout: 120_000,
   }, async (t) => {
-    const start = jobStarter(t)
+    const start = jobStarter(t, fixtures.sinkWordCount)
     const world = await sqlJobWorld(t, engine)
     const client = testClient(t)
     const topic = await createTestTopic(t, client, { partitions })
@@ -109,7 +103,7 @@ for (const engine of engines) {
     const old = start(
       world.env(topic, {
         ...rate,
-        CHECKPOINT: join(tempDir(t), 'checkpoint'),
+        CHECKPOINT: join(tempDir(t, 'sink-stream'), 'checkpoint'),
         PAUSE_AT: 'before-transaction:2',
         PAUSE_MODE: 'resume',
       }),
@@ -141,7 +135,7 @@ for (const engine of engines) {
     assert.equal((await old.exited).code, 3)
 
     replacement.resume()
-    await finishRun(replacement, async () => total(await world.counts()) >= total(countWords(lines)))
+    await finishRun(replacement)
     assert.deepEqual(await world.counts(), countWords(lines))
     assert.deepEqual(await world.stored(), endOffsets(topic, partitions, lineCount))
   })

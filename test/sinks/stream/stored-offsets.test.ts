@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
+import {
+  finishRun,
+  fixtures,
+  jobStarter,
+  outcomes,
+  rangesOf,
+  storedOffsetsOf,
+  untilOffsetsOf,
+} from '../../helpers/child-job.ts'
 import { createTestTopic, testClient } from '../../helpers/kafka.ts'
-import { finishRun, jobStarter, outcomes, rangesOf, storedOffsetsOf, untilOffsetsOf } from './child-job.ts'
+import { countWords, endOffsets, produceLines, wordLines } from '../../helpers/words.ts'
 import { kafkaJobWorld } from './kafka-job.ts'
 import { sqlJobWorld } from './sql-job.ts'
-import { countWords, endOffsets, produceLines, reached, wordLines } from './words.ts'
 
 const partitions = 4
 const lineCount = 32_000 // 8,000 per partition
@@ -19,7 +27,7 @@ interface JobWorld {
 }
 
 async function resumesFromStoredOffsets(t: TestContext, makeWorld: (topic: string) => Promise<JobWorld>) {
-  const start = jobStarter(t)
+  const start = jobStarter(t, fixtures.sinkWordCount)
   const client = testClient(t)
   const topic = await createTestTopic(t, client, { partitions })
   const world = await makeWorld(topic)
@@ -52,7 +60,7 @@ async function resumesFromStoredOffsets(t: TestContext, makeWorld: (topic: strin
   assert.deepEqual(rangesOf(last, 0), rangesOf(second, 1))
 
   const ends = endOffsets(topic, partitions, lineCount)
-  await finishRun(last, async () => reached(await world.stored(), ends))
+  await finishRun(last)
   assert.deepEqual(await world.counts(), countWords(lines))
   assert.deepEqual(await world.stored(), ends)
 }

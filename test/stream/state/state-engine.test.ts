@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { ErrorCodes, isSluiceError } from '../../../src/core/errors.ts'
 import { parallelize } from '../../../src/rdd/parallelize.ts'
 import type { Rdd } from '../../../src/rdd/rdd.ts'
 import type { BatchInfo } from '../../../src/stream/batch.ts'
 import { ENTRY_OVERHEAD } from '../../../src/stream/state/size-estimate.ts'
-import { checkpointDir, runThrough, sorted } from '../support.ts'
+import { tempDir } from '../../helpers/temp-dir.ts'
+import { runThrough, sorted } from '../support.ts'
 import { context, recordsOfBatch, syntheticInput, totalsAfter } from './fixtures.ts'
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
@@ -164,46 +167,51 @@ test('stateful options are checked when the operation is declared, naming the op
   const pairs = syntheticInput(ssc)
   const update = (values: number[], state: number | undefined) => (state ?? 0) + values.length
   const cases: [() => unknown, string][] = [
-    [() => pairs.updateStateByKey(3 as never), "option 'fn' must be a function, got 3"],
+    [() => pairs.updateStateByKey(3 as never), "option 'fn' must be a function, got a number (3)"],
     [
       () => pairs.updateStateByKey(update, { numPartitions: 0 }),
-      "option 'numPartitions' must be a positive integer, got 0",
+      "updateStateByKey: option 'numPartitions' must be at least 1, got 0",
     ],
     [
       () => pairs.updateStateByKey(update, { checkpointInterval: 1.5 }),
-      "option 'checkpointInterval' must be a positive integer, got 1.5",
+      "updateStateByKey: option 'checkpointInterval' must be an integer, got a number (1.5)",
     ],
     [
       () => pairs.updateStateByKey(update, { name: 'a/b' }),
-      "option 'name' must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.', got \"a/b\"",
+      "updateStateByKey: option 'name' must be 1 to 100 letters, digits, '.', '_' or '-', not starting with '.', got \"a/b\"",
     ],
     [
       () => pairs.updateStateByKey(update, { initialState: [['k', 1, 2]] as never }),
-      "option 'initialState[0]' must be a [key, state] pair, got an array",
+      "updateStateByKey: option 'initialState[0]' must be a [key, state] pair, got an array (length 3)",
     ],
     [
       () => pairs.updateStateByKey(update, { initialState: 5 as never }),
-      "option 'initialState' must be an iterable of [key, state] pairs or an Rdd, got 5",
+      "updateStateByKey: option 'initialState' must be an iterable of [key, state] pairs or an Rdd, got a number (5)",
     ],
     [
       () => pairs.updateStateByKey(update, { stateCodec: { encode: (v: number) => v } as never }),
-      "option 'stateCodec' must have encode and decode functions",
+      "updateStateByKey: option 'stateCodec' must have encode and decode functions",
     ],
     [
       () => pairs.updateStateByKey(update, { timeout: 5 } as never),
       "option 'timeout' is not an option of updateStateByKey: return undefined from its function to remove a key, or use mapWithState",
     ],
-    [
-      () => pairs.mapWithState(undefined as never),
-      "option 'spec' must be a StateSpec object ({ fn, timeout?, ... }), got undefined",
-    ],
+    [() => pairs.mapWithState(undefined as never), 'mapWithState: options must be an object, got undefined'],
     [
       () => pairs.mapWithState({ fn: () => 1, timeout: -1 }),
-      "option 'timeout' must be a positive number of milliseconds or { batches: n }, got -1",
+      "mapWithState: option 'timeout' must be greater than 0 (milliseconds), got -1",
     ],
     [
       () => pairs.mapWithState({ fn: () => 1, timeout: { batches: 0 } }),
-      "option 'timeout.batches' must be a positive integer, got 0",
+      "mapWithState: option 'timeout.batches' must be at least 1, got 0",
+    ],
+    [
+      () => pairs.mapWithState({ fn: () => 1, timeout: { batch: 2 } } as never),
+      "mapWithState: unknown option 'timeout.batch' — did you mean 'timeout.batches'?",
+    ],
+    [
+      () => pairs.updateStateByKey(update, { checkpointIntervall: 2 } as never),
+      "updateStateByKey: unknown option 'checkpointIntervall' — did you mean 'checkpointInterval'?",
     ],
   ]
   for (const [define, message] of cases) {
@@ -221,7 +229,7 @@ test('stateful options are checked when the operation is declared, naming the op
 })
 
 test('a state that plain JSON cannot hold stops the stream at its first snapshot, saying which codec to give', async (t) => {
-  const dir = checkpointDir(t)
+  const dir = tempDir(t)
   const ssc = context({ checkpoint: dir })
   syntheticInput(ssc)
     .updateStateByKey<string, number, bigint>((values, state) => (state ?? 0n) + BigInt(sum(values)), {
@@ -242,6 +250,10 @@ test('a state that plain JSON cannot hold stops the stream at its first snapshot
     )
     return true
   })
+  // Batch 1 is in the commit log (its outputs ran), its snapshot is not on disk, and no
+  // listener heard of it.
+  assert.deepEqual((await readdir(join(dir, 'commits'))).sort(), ['0', '1'], 'batches 0 and 1 committed')
+  assert.deepEqual(await readdir(join(dir, 'state', 'big')), [], 'no snapshot, not even a temp file')
   assert.deepEqual(
     infos.map((i) => i.id),
     [0],

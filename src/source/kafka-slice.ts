@@ -1,0 +1,67 @@
+import type { KafkaRecord } from '../kafka/records.ts'
+import type { Rdd } from '../rdd/rdd.ts'
+import type { TaskRunner } from '../rdd/task-runner.ts'
+import type { PartitionProgress, SourceProgress } from '../stream/batch-progress.ts'
+import type { InputBatch, InputSlice } from '../stream/input-dstream.ts'
+import type { KafkaPlan } from './kafka-plan.ts'
+import { KafkaRDD, type KafkaReadSettings } from './kafka-rdd.ts'
+
+/** A Kafka input's share of a batch: its plan, described, and the KafkaRDD that reads it. */
+export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
+  readonly plan: KafkaPlan
+  readonly progress: SourceProgress
+  readonly offsetRanges
+  readonly lostRanges
+  readonly #settings: KafkaReadSettings<K, V>
+  readonly #runner: TaskRunner
+
+  constructor(
+    input: { name: string; kind: string },
+    plan: KafkaPlan,
+    settings: KafkaReadSettings<K, V>,
+    runner: TaskRunner,
+  ) {
+    this.plan = plan
+    this.offsetRanges = plan.ranges.map((planned) => planned.range)
+    this.lostRanges = plan.lost
+    this.#settings = settings
+    this.#runner = runner
+    const partitions = plan.ranges.map(({ range, latestOffset }): PartitionProgress => {
+      const lag =
+        latestOffset === undefined
+          ? null
+          : latestOffset > range.untilOffset
+            ? latestOffset - range.untilOffset
+            : 0n
+      return {
+        topic: range.topic,
+        partition: range.partition,
+        fromOffset: range.fromOffset.toString(),
+        untilOffset: range.untilOffset.toString(),
+        latestOffset: latestOffset === undefined ? null : latestOffset.toString(),
+        lag: lag === null ? null : lag.toString(),
+        records: range.count,
+      }
+    })
+    const reading = this.offsetRanges.filter((range) => !range.isEmpty)
+    this.progress = {
+      input: input.name,
+      kind: input.kind,
+      description: reading.length === 0 ? 'no new records' : reading.map(String).join(' '),
+      rateLimit: plan.rateLimit,
+      numInputRecords: partitions.reduce((sum, p) => sum + p.records, 0),
+      lostRecords: plan.lost.reduce((sum, range) => sum + range.count, plan.lostRecords),
+      partitions,
+    }
+  }
+
+  rdd(batch: InputBatch): Rdd<KafkaRecord<K, V>> {
+    return new KafkaRDD({
+      ranges: this.offsetRanges,
+      settings: this.#settings,
+      runner: this.#runner,
+      rangesKnownValid: true,
+      signal: batch.signal,
+    })
+  }
+}
