@@ -30,7 +30,8 @@ from .errors import EngineDied, SluiceError
 
 RequestHandler = Callable[[dict[str, Any]], Any]
 
-_ENGINE_ENTRY = Path("src") / "python" / "engine-main.ts"
+_PACKAGED_ENTRY = Path("engine") / "dist" / "python" / "engine-main.js"
+_SOURCE_ENTRY = Path("src") / "python" / "engine-main.ts"
 
 
 def node_executable() -> str:
@@ -49,19 +50,20 @@ def node_executable() -> str:
 
 
 def engine_entry() -> Path:
-    """The engine's entry: ``SLUICE_ENGINE`` if set, else the copy shipped in the package, else the repository's."""
+    """The engine's entry: ``SLUICE_ENGINE`` if set, else the built engine the installed
+    package carries, else (the package used from a clone, on ``PYTHONPATH``) the
+    repository's TypeScript, which Node 24 runs directly."""
     configured = os.environ.get("SLUICE_ENGINE")
     if configured:
         return Path(configured)
     here = Path(__file__).resolve().parent
-    for root in (here / "engine", here.parents[1]):
-        candidate = root / _ENGINE_ENTRY
+    for candidate in (here / _PACKAGED_ENTRY, here.parents[1] / _SOURCE_ENTRY):
         if candidate.is_file():
             return candidate
     raise SluiceError(
         "SLUICE_PYTHON_CHANNEL",
-        f"the engine's JavaScript is missing from {here / 'engine'}: reinstall the package "
-        "(pip install ./python builds it in), or set SLUICE_ENGINE to src/python/engine-main.ts of a checkout",
+        f"the engine is missing from {here / 'engine'}: reinstall the package "
+        "(pip install ./python builds it in), or set SLUICE_ENGINE to src/python/engine-main.ts of a clone",
     )
 
 
