@@ -13,6 +13,15 @@ from .context import StreamingContext
 from .dstream import DStream
 from .errors import EngineDied, SluiceError
 from .kafka import KafkaUtils, create_direct_stream, create_rdd
+from .listener import (
+    BatchCompleted,
+    BatchFailed,
+    BatchStarted,
+    BatchSubmitted,
+    StreamingListener,
+    StreamingStarted,
+    StreamingStopped,
+)
 from .rdd import RDD
 from .records import KafkaRecord, OffsetRange
 from .sinks import FileSink, KafkaSink, SqlSink, create_file_sink, create_kafka_sink, create_sql_sink
@@ -20,6 +29,10 @@ from .sinks import FileSink, KafkaSink, SqlSink, create_file_sink, create_kafka_
 __all__ = [
     "RDD",
     "Batch",
+    "BatchCompleted",
+    "BatchFailed",
+    "BatchStarted",
+    "BatchSubmitted",
     "DStream",
     "EngineDied",
     "FileSink",
@@ -31,6 +44,9 @@ __all__ = [
     "SluiceError",
     "SqlSink",
     "StreamingContext",
+    "StreamingListener",
+    "StreamingStarted",
+    "StreamingStopped",
     "configure",
     "create_direct_stream",
     "create_file_sink",

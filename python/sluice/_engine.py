@@ -14,7 +14,6 @@ import atexit
 import itertools
 import os
 import queue
-import re
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from typing import Any, Callable
 
 from ._frames import ChannelClosed, FrameSocket
 from ._functions import FUNCTIONS
+from ._names import python_names
 from .errors import EngineDied, SluiceError
 
 RequestHandler = Callable[[dict[str, Any]], Any]
@@ -67,29 +67,6 @@ def engine_entry() -> Path:
     )
 
 
-_OPTION_NAMES = {
-    "subscribe": "topics",
-    "subscribePattern": "topic_pattern",
-    "deserializers.key": "key_deserializer",
-    "deserializers.value": "value_deserializer",
-    "appName": "app_name",
-    "batchInterval": "batch_interval",
-    "connectionString": "postgres",
-}
-_OPTION = re.compile(r"option '([A-Za-z.]+)'")
-
-
-def _python_names(message: str) -> str:
-    """The engine names options as TypeScript does; say them as the Python API does."""
-
-    def rename(match: re.Match[str]) -> str:
-        name = match.group(1)
-        snake = _OPTION_NAMES.get(name) or re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), name)
-        return f"option '{snake}'"
-
-    return _OPTION.sub(rename, message)
-
-
 def _error_frame(error: BaseException) -> dict[str, Any]:
     if isinstance(error, SluiceError):
         return {"code": error.code, "message": error.message, "details": {}}
@@ -113,7 +90,9 @@ class Engine:
         self._ids = itertools.count(1)
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._callbacks: queue.Queue[tuple[int, str, dict[str, Any]] | None] = queue.Queue()
+        # Requests from the engine, and events that must keep their order with them.
+        self._callbacks: queue.Queue[tuple[int | None, str, dict[str, Any]] | None] = queue.Queue()
+        self._ordered_events: set[str] = set()
         self._dead: EngineDied | None = None
         self.on_death: list[Callable[[EngineDied], None]] = []
 
@@ -171,8 +150,12 @@ class Engine:
     def on_request(self, method: str, handler: RequestHandler) -> None:
         self._handlers[method] = handler
 
-    def on_event(self, name: str, handler: Callable[[dict[str, Any]], None]) -> None:
+    def on_event(self, name: str, handler: Callable[[dict[str, Any]], None], in_order: bool = False) -> None:
+        """Handles the engine's events called ``name``: on the reader thread as they arrive, or
+        (``in_order``) on the callback thread, in order with the engine's requests."""
         self._event_handlers[name] = handler
+        if in_order:
+            self._ordered_events.add(name)
 
     def in_callback(self) -> bool:
         """Whether the caller runs inside a request from the engine (a foreach_batch function)."""
@@ -196,12 +179,14 @@ class Engine:
                         continue
                     error = message[2]
                     if error:
-                        message_text = _python_names(error["message"])
+                        message_text = python_names(error["message"])
                         future.set_exception(SluiceError(error["code"], message_text, error.get("details")))
                     else:
                         future.set_result(message[3])
                 elif kind == "req":
                     self._callbacks.put((message[1], message[2], message[3]))
+                elif kind == "evt" and message[1] in self._ordered_events:
+                    self._callbacks.put((None, message[1], message[2]))
                 elif kind == "evt":
                     handler = self._event_handlers.get(message[1])
                     if handler is not None:
@@ -229,6 +214,9 @@ class Engine:
             if item is None:
                 return
             request_id, method, params = item
+            if request_id is None:
+                self._event_handlers[method](params)
+                continue
             handler = self._handlers.get(method)
             try:
                 if handler is None:

@@ -60,3 +60,37 @@ def _hash_int(value: int) -> int:
 
 def bucket_of(key: Any, buckets: int) -> int:
     return portable_hash(key) % buckets
+
+
+def key_id(key: Any) -> str:
+    """A text that is the same for keys that compare equal (``1``, ``1.0``, ``True``) and
+    differs for keys that do not: how the engine tells Python keys apart when it keeps their
+    state. Built-in values (text, numbers, bytes, None, tuples and frozensets of those) have
+    a canonical form; anything else goes by its pickled bytes, which are the same for equal
+    values of plain classes (dataclasses, named tuples of built-ins) — keys of other classes
+    need that to hold."""
+    kind = type(key)
+    if kind is str:
+        return "s" + key
+    if kind is int or kind is bool:
+        return f"i{int(key)}"
+    if kind is float:
+        return f"i{int(key)}" if key.is_integer() else f"f{key!r}"
+    if kind is bytes:
+        return "b" + key.hex()
+    if key is None:
+        return "n"
+    if kind is tuple:
+        return "t" + "".join(_framed(key_id(item)) for item in key)
+    if kind is frozenset:
+        return "z" + "".join(_framed(part) for part in sorted(key_id(item) for item in key))
+    if isinstance(key, (str, int, bytes, tuple, float)):
+        for base in (str, int, bytes, tuple, float):
+            if isinstance(key, base):
+                return key_id(base(key))
+    return "p" + pickle.dumps(key, protocol=4).hex()
+
+
+def _framed(part: str) -> str:
+    # Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+    return f"{len(part)}:{part}"

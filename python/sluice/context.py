@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Union
 
 from . import _engine
 from ._graph import Node, wire
+from ._names import camel_keys
 from .batch import Batch
 from .dstream import DStream, seconds_to_ms
 from .errors import EngineDied, SluiceError
+from .listener import StreamingListener, deliver
 from .rdd import RDD
 
 BatchFunction = Callable[[RDD[Any], Batch], Any]
+UiOption = Union[bool, Mapping[str, Any]]
 
 
 class StreamingContext:
@@ -23,6 +28,12 @@ class StreamingContext:
     where it stopped; the checkpoint holds offsets and state only, never code, so the
     restarted job may change its functions. ``workers`` is the size of the Python worker
     pool (default: the machine's CPU count).
+
+    ``ui=True`` (or ``{"port": 4040, "host": "127.0.0.1"}``) serves the engine's web UI,
+    ``/metrics``, ``/healthz`` and ``/readyz`` while the stream runs (``ui_url`` says where).
+    With ``stop_on_signals`` (the default), SIGINT and SIGTERM stop the stream gracefully
+    (the running batch commits within ``stop_timeout`` seconds) and ``await_termination``
+    returns; a second signal exits at once, uncommitted, as a kill would.
     """
 
     def __init__(
@@ -35,6 +46,9 @@ class StreamingContext:
         task_concurrency: int | None = None,
         max_task_attempts: int | None = None,
         checkpoint_retain: int | None = None,
+        ui: UiOption | None = None,
+        stop_on_signals: bool = True,
+        stop_timeout: float | None = None,
     ) -> None:
         if not isinstance(app_name, str) or not app_name.strip():
             raise ValueError(f"app_name must be a non-empty string, got {app_name!r}")
@@ -47,6 +61,12 @@ class StreamingContext:
         ):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if ui is not None and not isinstance(ui, (bool, Mapping)):
+            raise ValueError(f"ui must be True, False or a dict of port and host, got {ui!r}")
+        if stop_timeout is not None and (
+            isinstance(stop_timeout, bool) or not isinstance(stop_timeout, (int, float)) or stop_timeout < 0
+        ):
+            raise ValueError(f"stop_timeout must be a non-negative number of seconds, got {stop_timeout!r}")
         self.app_name = app_name
         self.batch_interval = batch_interval
         self.batch_interval_ms = seconds_to_ms(batch_interval, "batch_interval")
@@ -55,7 +75,14 @@ class StreamingContext:
             "task_concurrency": task_concurrency,
             "max_task_attempts": max_task_attempts,
             "checkpoint_retain": checkpoint_retain,
+            "ui": _ui_option(ui),
+            "stop_timeout_ms": None if stop_timeout is None else round(stop_timeout * 1000),
         }
+        self._stop_on_signals = stop_on_signals
+        self._listeners: list[StreamingListener] = []
+        self._restore_signals: Callable[[], None] | None = None
+        self.ui_url: str | None = None
+        """Where the web UI listens while the stream runs (with ``ui``), e.g. ``http://127.0.0.1:4040/``."""
         _engine.configure(workers)
         self._outputs: list[tuple[DStream[Any], BatchFunction]] = []
         self._state = "initialized"
@@ -75,6 +102,11 @@ class StreamingContext:
     def _input(self, node: Node) -> DStream[Any]:
         self._check_not_started("add an input stream")
         return DStream(self, node)
+
+    def add_listener(self, listener: StreamingListener) -> None:
+        """Adds a listener of the stream's events (see :class:`StreamingListener`), before ``start()``."""
+        self._check_not_started("add a listener")
+        self._listeners.append(listener)
 
     def _add_output(self, stream: DStream[Any], fn: BatchFunction) -> None:
         self._check_not_started("add an output operation")
@@ -98,16 +130,20 @@ class StreamingContext:
         nodes, functions = wire([stream._node for stream, _ in self._outputs])
         engine.on_request("batch", self._run_batch)
         engine.on_event("terminated", self._on_terminated)
+        engine.on_event("listener", lambda event: deliver(self._listeners, event), in_order=True)
         engine.on_death.append(self._on_engine_death)
         self._state = "active"
+        if self._stop_on_signals:
+            self._install_signal_handlers()
         try:
-            engine.call(
+            started = engine.call(
                 "job.start",
                 {
                     "app": self.app_name,
                     "batch_interval_ms": self.batch_interval_ms,
                     "checkpoint": self.checkpoint,
                     **self._job_options,
+                    "listen": bool(self._listeners),
                     "nodes": nodes,
                     "outputs": [{"node": stream._node.id, "index": i} for i, (stream, _) in enumerate(self._outputs)],
                 },
@@ -116,7 +152,36 @@ class StreamingContext:
         except SluiceError:
             self._state = "stopped"
             self._terminated.set()
+            self._remove_signal_handlers()
             raise
+        self.ui_url = started["ui_url"]
+
+    def _install_signal_handlers(self) -> None:
+        """SIGINT/SIGTERM: a graceful stop; the second one exits at once (Python allows
+        handlers in the main thread only: elsewhere the stream keeps Python's own behaviour)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        received = 0
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            nonlocal received
+            received += 1
+            if received > 1:
+                os._exit(128 + signum)
+            threading.Thread(target=self._request_stop, args=(True,), name="sluice-signal-stop", daemon=True).start()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        self._restore_signals = restore
+
+    def _remove_signal_handlers(self) -> None:
+        restore, self._restore_signals = self._restore_signals, None
+        if restore is not None and threading.current_thread() is threading.main_thread():
+            restore()
 
     def _run_batch(self, params: dict[str, Any]) -> None:
         stream, fn = self._outputs[params["output"]]
@@ -180,6 +245,7 @@ class StreamingContext:
         except KeyboardInterrupt:
             self.stop(graceful=True)
             raise
+        self._remove_signal_handlers()
         if self._error is not None:
             raise self._error
         return True
@@ -189,3 +255,12 @@ class StreamingContext:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop(graceful=exc[0] is None)
+
+
+def _ui_option(ui: UiOption | None) -> Any:
+    if ui is None or ui is False:
+        return None
+    if ui is True:
+        return True
+    return camel_keys(ui)
+

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Uni
 from . import _engine
 from ._functions import FUNCTIONS
 from ._graph import Node
+from ._names import camel_keys
 from .dstream import DStream
 from .rdd import RDD
 from .records import KafkaRecord, OffsetRange
@@ -105,7 +106,7 @@ def create_direct_stream(
     }
     kafka.update({k: v for k, v in optional.items() if v is not None})
     if backpressure is not None:
-        kafka["backpressure"] = {"enabled": backpressure} if isinstance(backpressure, bool) else _camel_keys(backpressure)
+        kafka["backpressure"] = {"enabled": backpressure} if isinstance(backpressure, bool) else camel_keys(backpressure)
     return ssc._input(Node("kafka_stream", (), {"kafka": kafka, **payloads}, functions))
 
 
@@ -123,15 +124,6 @@ def _starting_offsets(value: Any) -> Any:
     raise ValueError(
         f"starting_offsets must be 'earliest', 'latest', {{topic: {{partition: offset}}}}, {{'timestamp': ms}} or a sink, got {value!r}"
     )
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _camel_keys(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {_camel(k): _camel_keys(v) if isinstance(v, Mapping) else v for k, v in options.items()}
 
 
 def create_rdd(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from array import array
 from typing import Any, NamedTuple, Sequence
 
 
@@ -48,11 +46,3 @@ class OffsetRange(NamedTuple):
     def __str__(self) -> str:
         return f"{self.topic}-{self.partition} [{self.from_offset}, {self.until_offset})"
 
-
-def int64_list(data: bytes) -> list[int]:
-    """Little-endian int64s, as the engine sends offsets and timestamps."""
-    values = array("q")
-    values.frombytes(data)
-    if sys.byteorder != "little":
-        values.byteswap()
-    return values.tolist()

@@ -2,9 +2,11 @@ import type { Duplex } from 'node:stream'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Batch } from '../stream/batch.ts'
+import type { UiOptions } from '../stream/context-options.ts'
 import { StreamingContext } from '../stream/streaming-context.ts'
 import { AdminRequests } from './admin-requests.ts'
 import { DriverChannel } from './driver-channel.ts'
+import { batchFrame, forwardingListener } from './listener-events.ts'
 import { type PlanNode, RddGraphBuilder, StreamGraphBuilder } from './python-graph.ts'
 import { PythonStages, type StagedRdd } from './python-plan.ts'
 import { SinkRegistry } from './sink-registry.ts'
@@ -21,18 +23,12 @@ interface JobParams {
   readonly checkpoint_retain?: number | null
   readonly task_concurrency?: number | null
   readonly max_task_attempts?: number | null
+  readonly stop_timeout_ms?: number | null
+  readonly ui?: UiOptions | null
+  /** Whether the driver has listeners: the stream's events are then sent to it. */
+  readonly listen?: boolean
   readonly nodes: readonly PlanNode[]
   readonly outputs: readonly { readonly node: number; readonly index: number }[]
-}
-
-/** What the driver learns about a batch: offsets as plain integers, ranges as tuples. */
-function batchFrame(batch: Batch): Params {
-  return {
-    id: batch.id,
-    time: batch.time,
-    replay: batch.replay,
-    offset_ranges: batch.offsetRanges.map((r) => [r.topic, r.partition, r.fromOffset, r.untilOffset]),
-  }
 }
 
 /**
@@ -120,7 +116,7 @@ export class DriverSession {
     return this.#stages
   }
 
-  async #startJob(job: JobParams): Promise<null> {
+  async #startJob(job: JobParams): Promise<{ ui_url: string | null }> {
     const stages = this.#stagesOrFail()
     if (this.#job && this.#job.state !== 'stopped') {
       throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, 'a streaming job is already running: stop it first')
@@ -132,10 +128,22 @@ export class DriverSession {
       ...(job.checkpoint_retain ? { checkpointRetain: job.checkpoint_retain } : {}),
       ...(job.task_concurrency ? { taskConcurrency: job.task_concurrency } : {}),
       ...(job.max_task_attempts ? { maxTaskAttempts: job.max_task_attempts } : {}),
+      ...(typeof job.stop_timeout_ms === 'number' ? { stopTimeout: job.stop_timeout_ms } : {}),
+      ...(job.ui ? { ui: job.ui } : {}),
+      // Signals are the driver's: it asks for the stop (its own session keeps a terminal's
+      // Ctrl-C away from the engine).
+      stopOnSignals: false,
       logger: this.#logger,
     })
+    if (job.listen) ssc.addListener(forwardingListener((event) => this.#channel.event('listener', event)))
     const nodes = await this.#sinks.resolveStartingOffsets(job.nodes)
-    const graph = new StreamGraphBuilder(nodes, stages, ssc, this.#logger)
+    const graph = new StreamGraphBuilder(
+      nodes,
+      stages,
+      ssc,
+      (template, inputs) => this.#rddGraph(template.nodes, inputs).build(template.target),
+      this.#logger,
+    )
     for (const output of job.outputs) {
       const staged = graph.build(output.node)
       staged.base.foreachBatch(async (rdd, batch) => {
@@ -166,27 +174,12 @@ export class DriverSession {
           },
         }),
     )
-    return null
+    return { ui_url: ssc.uiUrl ?? null }
   }
 
   async #action(params: Params): Promise<unknown> {
     const stages = this.#stagesOrFail()
-    const graph = new RddGraphBuilder(
-      params.nodes as PlanNode[],
-      stages,
-      (handle) => {
-        const staged = this.#handles.get(handle)
-        if (!staged) {
-          throw new SluiceError(
-            ErrorCodes.INVALID_ARGUMENT,
-            'this RDD belonged to a batch that is over: use a batch RDD only inside its foreach_batch function',
-          )
-        }
-        return staged
-      },
-      this.#logger,
-    )
-    const staged = graph.build(params.target as number)
+    const staged = this.#rddGraph(params.nodes as PlanNode[]).build(params.target as number)
     const action = params.action as { kind: string; n?: number; fn?: string }
     switch (action.kind) {
       case 'collect': {
@@ -210,6 +203,21 @@ export class DriverSession {
       default:
         throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `unknown action '${action.kind}'`)
     }
+  }
+
+  /** A builder of RDDs from the driver's nodes: batch RDDs by handle, templates' stand-ins from `inputs`. */
+  #rddGraph(nodes: readonly PlanNode[], inputs: readonly StagedRdd[] = []): RddGraphBuilder {
+    const handles = (handle: number) => {
+      const staged = this.#handles.get(handle)
+      if (!staged) {
+        throw new SluiceError(
+          ErrorCodes.INVALID_ARGUMENT,
+          'this RDD belonged to a batch that is over: use a batch RDD only inside its foreach_batch function',
+        )
+      }
+      return staged
+    }
+    return new RddGraphBuilder(nodes, this.#stagesOrFail(), handles, this.#logger, inputs)
   }
 
   /**

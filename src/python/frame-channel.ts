@@ -62,6 +62,18 @@ export class FrameChannel {
     return true
   }
 
+  /** Writes one message already encoded as a msgpack payload (see `encodePayload`). */
+  sendPayload(payload: Buffer): boolean {
+    if (this.#closed) return false
+    const length = Buffer.allocUnsafe(4)
+    length.writeUInt32BE(payload.length, 0)
+    this.#socket.cork()
+    this.#socket.write(length)
+    this.#socket.write(payload)
+    this.#socket.uncork()
+    return true
+  }
+
   /** Closes the channel from this side; the close handler runs without an error. */
   close(): void {
     this.#close(undefined)

@@ -67,6 +67,16 @@ export class PythonStages {
     return { base, input: { kind: 'combiners', merge: aggregator }, ops: [] }
   }
 
+  /** (key, state) pairs as a stateful stream's initial state: `[key id, pickle((key, state))]`. */
+  statePairs(staged: StagedRdd): Rdd<[string, Buffer]> {
+    const spec = this.spec(staged, { kind: 'state_pairs' })
+    const runner = this.runner
+    return staged.base.mapPartitionChunks(async function* pairs(chunks, ctx) {
+      const found = (await runner.run(spec, chunks, ctx)) as [string, Buffer][]
+      if (found.length > 0) yield found
+    })
+  }
+
   union(parts: readonly StagedRdd[]): StagedRdd {
     const [first, ...rest] = parts.map((part) => this.materialize(part))
     if (first === undefined)
@@ -75,11 +85,21 @@ export class PythonStages {
   }
 
   /** Runs the stage's job with its own output over the given partitions (all by default). */
-  runJob(staged: StagedRdd, output: OutputSpec, partitions?: readonly number[]): Promise<unknown[]> {
+  runJob(
+    staged: StagedRdd,
+    output: OutputSpec,
+    partitions?: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<unknown[]> {
     const spec = this.spec(staged, output)
     const base = staged.base
     const wanted = partitions ?? Array.from({ length: base.numPartitions }, (_, i) => i)
-    return base.runner.runJob(base, wanted, (chunks, ctx) => this.runner.run(spec, chunks, ctx))
+    return base.runner.runJob(
+      base,
+      wanted,
+      (chunks, ctx) => this.runner.run(spec, chunks, ctx),
+      signal ? { signal } : {},
+    )
   }
 
   // ---- the same over streams: each batch's RDD goes through the RDD form ----

@@ -28,7 +28,8 @@ type Reply = readonly unknown[]
 /**
  * One Python worker process (`python -m sluice._worker 3`), talking frames over its fd 3.
  * Its stdout and stderr are the engine's, so a user's print() shows where the driver's
- * output goes. The engine speaks to a worker in strict turns: one message, one reply.
+ * output goes. Every message gets one reply, in order; the engine may send the next message
+ * before the reply comes (a task's next chunk, so that the worker never waits for it).
  */
 export class PythonWorker {
   readonly pid: number
@@ -36,7 +37,7 @@ export class PythonWorker {
   readonly loadedFunctions = new Set<string>()
   readonly #child: ChildProcess
   readonly #channel: FrameChannel
-  #waiting: { resolve: (reply: Reply) => void; reject: (error: SluiceError) => void } | undefined
+  readonly #waiting: { resolve: (reply: Reply) => void; reject: (error: SluiceError) => void }[] = []
   #lost: SluiceError | undefined
 
   private constructor(child: ChildProcess, logger: Logger) {
@@ -44,8 +45,7 @@ export class PythonWorker {
     this.pid = child.pid ?? -1
     this.#channel = new FrameChannel(child.stdio[3] as Duplex, `Python worker ${this.pid}`, {
       message: (message) => {
-        const waiting = this.#waiting
-        this.#waiting = undefined
+        const waiting = this.#waiting.shift()
         if (!waiting || !Array.isArray(message)) {
           this.#fail(`Python worker ${this.pid} sent a message nobody asked for`)
           return
@@ -96,18 +96,36 @@ export class PythonWorker {
     return this.#lost === undefined
   }
 
-  /** Sends a message and resolves with the worker's reply; rejects if the worker dies first. */
+  /** Replies still to come. */
+  get pending(): number {
+    return this.#waiting.length
+  }
+
+  /** Sends a message and resolves with the worker's reply to it; rejects if the worker dies first. */
   call(message: readonly unknown[]): Promise<Reply> {
+    return this.#call(() => this.#channel.send(message))
+  }
+
+  /** The same for a message already encoded (`encodePayload`). */
+  callEncoded(payload: Buffer): Promise<Reply> {
+    return this.#call(() => this.#channel.sendPayload(payload))
+  }
+
+  #call(send: () => void): Promise<Reply> {
     if (this.#lost) return Promise.reject(this.#lost)
-    if (this.#waiting) {
-      return Promise.reject(
-        new SluiceError(ErrorCodes.INVALID_ARGUMENT, `Python worker ${this.pid} is already busy`),
-      )
-    }
     return new Promise<Reply>((resolve, reject) => {
-      this.#waiting = { resolve, reject }
-      this.#channel.send(message)
+      this.#waiting.push({ resolve, reject })
+      send()
     })
+  }
+
+  /** Resolves once every reply still to come has come (or the worker is lost). */
+  drain(): Promise<void> {
+    // A hello is answered after everything sent before it, and leaves the task alone.
+    return this.call(['hello', {}]).then(
+      () => {},
+      () => {},
+    )
   }
 
   /** Ends the process; a reply still awaited rejects as a lost worker. */
@@ -124,8 +142,6 @@ export class PythonWorker {
       this.#channel.close()
       if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL')
     }
-    const waiting = this.#waiting
-    this.#waiting = undefined
-    waiting?.reject(this.#lost)
+    for (const waiting of this.#waiting.splice(0)) waiting.reject(this.#lost)
   }
 }

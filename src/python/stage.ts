@@ -6,10 +6,14 @@ export type FunctionDigest = string
 /** How a key or value of a Kafka record reaches Python: as the engine decoded it, or through a Python function. */
 export type PayloadSpec = 'bytes' | 'string' | 'json' | { readonly fn: FunctionDigest }
 
-/** How a reduce-side task combines values: by a function, into lists, or Spark's combineByKey trio. */
+/**
+ * How a shuffle combines values by key: by a function, into lists, Spark's combineByKey trio,
+ * or (cogroup) values tagged with their side into one list per side.
+ */
 export type AggregatorSpec =
   | { readonly kind: 'reduce'; readonly fn: FunctionDigest }
   | { readonly kind: 'group' }
+  | { readonly kind: 'cogroup'; readonly sides: number }
   | {
       readonly kind: 'combine'
       readonly create: FunctionDigest
@@ -23,20 +27,37 @@ export type InputSpec =
   | { readonly kind: 'pickled' }
   /** A reduce partition of a Python shuffle: merged by key before the operations run. */
   | { readonly kind: 'combiners'; readonly merge: AggregatorSpec }
-  /** update_state_by_key: one bucket's state and new values per chunk, its new state out. */
-  | { readonly kind: 'state'; readonly fn: FunctionDigest }
-  /** Buckets of per-key state (pickled dicts), read as (key, state) pairs. */
+  /** A stateful stream's update: items `[state, values, timing out]` in, `[new state, emitted]` out. */
+  | {
+      readonly kind: 'state'
+      readonly fn: FunctionDigest
+      readonly mode: 'update_by_key' | 'map_with_state'
+    }
+  /** A stateful stream's keys: each `pickle((key, state))`, read as (key, state) pairs. */
   | { readonly kind: 'states' }
 
-/** A fused narrow operation: `map`, `flat_map`, `filter` or `map_partition`. */
+/** A fused narrow operation: `map`, `flat_map`, `filter`, `map_partitions`, `map_partitions_with_index`. */
 export type OperationSpec = readonly [kind: string, fn: FunctionDigest]
 
 /** What a stage produces. */
 export type OutputSpec =
   | { readonly kind: 'pickled' }
   | { readonly kind: 'buckets'; readonly partitions: number; readonly aggregator: AggregatorSpec }
+  /** A stateful stream's map side: each key's values as `[key id, pickle((key, values))]`. */
+  | { readonly kind: 'keyed' }
+  /** (key, state) pairs as `[key id, pickle((key, state))]`: a stateful stream's initial state. */
+  | { readonly kind: 'state_pairs' }
+  /** Each chunk's answers as the worker gives them (a state update's results). */
+  | { readonly kind: 'raw' }
   | { readonly kind: 'count' }
   | { readonly kind: 'reduce'; readonly fn: FunctionDigest }
+  /** An incremental window's keys, cogrouped by side: `[inconsistent, blobs]` at the end. */
+  | {
+      readonly kind: 'window'
+      readonly fn: FunctionDigest
+      readonly inv: FunctionDigest
+      readonly filter: FunctionDigest | null
+    }
   | { readonly kind: 'none' }
 
 /** One stage as a Python worker runs it over a partition. */
@@ -73,6 +94,10 @@ export function digestsOf(spec: StageSpec): FunctionDigest[] {
   for (const [, fn] of spec.ops) digests.push(fn)
   if (spec.output.kind === 'buckets') aggregator(spec.output.aggregator)
   else if (spec.output.kind === 'reduce') digests.push(spec.output.fn)
+  else if (spec.output.kind === 'window') {
+    digests.push(spec.output.fn, spec.output.inv)
+    if (spec.output.filter !== null) digests.push(spec.output.filter)
+  }
   return digests
 }
 
