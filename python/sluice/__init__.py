@@ -10,7 +10,7 @@ from ._engine import configure, shutdown
 from .admin import KafkaAdmin
 from .batch import Batch
 from .context import StreamingContext
-from .dstream import DStream
+from .dstream import DStream, MapWithStateDStream
 from .errors import EngineDied, SluiceError
 from .kafka import KafkaUtils, create_direct_stream, create_rdd
 from .listener import (
@@ -25,6 +25,7 @@ from .listener import (
 from .rdd import RDD
 from .records import KafkaRecord, OffsetRange
 from .sinks import FileSink, KafkaSink, SqlSink, create_file_sink, create_kafka_sink, create_sql_sink
+from .state import State, StateSpec
 
 __all__ = [
     "RDD",
@@ -40,9 +41,12 @@ __all__ = [
     "KafkaRecord",
     "KafkaSink",
     "KafkaUtils",
+    "MapWithStateDStream",
     "OffsetRange",
     "SluiceError",
     "SqlSink",
+    "State",
+    "StateSpec",
     "StreamingContext",
     "StreamingListener",
     "StreamingStarted",

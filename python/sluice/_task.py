@@ -272,6 +272,10 @@ class Task:
         output = self.output
         for chunk in self.pipeline(chunks):
             output.add(chunk)
+        # A map_partitions function may stop before its input ends: the chunks still coming
+        # are answered (with nothing) before the end.
+        for _ in reader:
+            pass
         channel.send(["done", task_id, output.finish()])
 
     def _merged(self, chunks: Chunks) -> Chunks:
@@ -312,10 +316,11 @@ class _ChunkReader:
         self.task_id = task_id
         self.output = output
         self.unanswered = False
+        self.ended = False
 
     def __iter__(self) -> Iterator[Any]:
         channel, task_id = self.channel, self.task_id
-        while True:
+        while not self.ended:
             if self.unanswered:
                 channel.send(["out", task_id, self.output.take()])
                 self.unanswered = False
@@ -329,6 +334,7 @@ class _ChunkReader:
             if message[1] != task_id:
                 raise ValueError(f"the engine sent {kind!r} for task {message[1]} during task {task_id}")
             if kind == "end":
+                self.ended = True
                 return
             if kind != "chunk":
                 raise ValueError(f"unknown message {kind!r} from the engine")

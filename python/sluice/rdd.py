@@ -6,10 +6,12 @@ import pickle
 from itertools import chain
 from typing import Any, Callable, Generic, TypeVar
 
-from ._dataset import Dataset, _add, _with_one
+from . import _joins
+from ._dataset import Dataset
 from ._engine import Engine
 from ._functions import FUNCTIONS
 from ._graph import Node, wire
+from .errors import SluiceError
 from .records import OffsetRange
 
 T = TypeVar("T")
@@ -23,13 +25,19 @@ class RDD(Dataset[T], Generic[T]):
     batch computes the same records.
     """
 
-    def __init__(self, engine: Engine, node: Node, offset_ranges: tuple[OffsetRange, ...] | None = None) -> None:
+    def __init__(
+        self, engine: Engine | None, node: Node, offset_ranges: tuple[OffsetRange, ...] | None = None
+    ) -> None:
         self._engine = engine
         self._node = node
         self._offset_ranges = offset_ranges
 
     def _derive(self, node: Node) -> "RDD[Any]":
         return RDD(self._engine, node)
+
+    def _check_same_kind(self, other: Any, what: str) -> None:
+        if not isinstance(other, RDD):
+            raise TypeError(f"{what}() takes an RDD, got {other!r}")
 
     @property
     def offset_ranges(self) -> tuple[OffsetRange, ...]:
@@ -43,11 +51,18 @@ class RDD(Dataset[T], Generic[T]):
         for other in others:
             if not isinstance(other, RDD):
                 raise TypeError(f"union() takes RDDs, got {other!r}")
-        return RDD(self._engine, Node("union", (self._node, *(o._node for o in others))))
+        engine = self._engine or next((o._engine for o in others if o._engine is not None), None)
+        return RDD(engine, Node("union", (self._node, *(o._node for o in others))))
 
     # ---- actions ----
 
     def _action(self, action: dict[str, Any], functions: frozenset[str] = frozenset()) -> Any:
+        if self._engine is None or any(node.op == "transform_input" for node in self._node.lineage()):
+            raise SluiceError(
+                "SLUICE_INVALID_ARGUMENT",
+                "an RDD of transform's function cannot run actions: the function runs once, when the job "
+                "starts, to record the operations each batch's RDD goes through; use foreach_batch to act on batches",
+            )
         nodes, needed = wire([self._node])
         params = {"nodes": nodes, "target": self._node.id, "action": action}
         return self._engine.call("rdd.action", params, needed | functions)
@@ -95,17 +110,21 @@ class RDD(Dataset[T], Generic[T]):
         return result
 
     def sum(self) -> Any:
-        return self.reduce(_add) if not self.is_empty() else 0
+        return self.reduce(_joins.add) if not self.is_empty() else 0
 
     def foreach(self, fn: Callable[[T], Any]) -> None:
         """Calls ``fn`` on every element, in the workers."""
         digest = FUNCTIONS.add(fn, "foreach's fn")
         self._action({"kind": "foreach", "fn": digest}, frozenset({digest}))
 
-    def count_by_value(self, num_partitions: int | None = None) -> dict[Any, int]:  # type: ignore[override]
+    def count_by_value(self, num_partitions: int | None = None) -> dict[Any, int]:
         """An action, as in Spark: each distinct element with how often it occurs."""
-        return dict(self.map(_with_one).reduce_by_key(_add, num_partitions).collect())
+        return dict(self.map(_joins.with_one).reduce_by_key(_joins.add, num_partitions).collect())
 
     def collect_as_map(self) -> dict[Any, Any]:
         """For (key, value) pairs: a dict (a key given twice keeps its last value)."""
         return dict(self.collect())
+
+    countByValue = count_by_value  # noqa: N815 - PySpark's name
+    collectAsMap = collect_as_map  # noqa: N815 - PySpark's name
+    isEmpty = is_empty  # noqa: N815 - PySpark's name
