@@ -5,6 +5,7 @@ import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
 import { pythonWordCount } from './python-wordcount.ts'
+import { receiverVsDirect } from './receiver-vs-direct.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -38,6 +39,7 @@ export const benches: readonly Bench[] = [
   stateUpdateBench,
   windowInverseBench,
   sinkWordCount,
+  receiverVsDirect,
   observeOverhead,
   pythonWordCount,
 ]

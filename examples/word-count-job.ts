@@ -17,6 +17,8 @@ export interface WordCountJobOptions {
   readonly batchInterval?: number | undefined
   readonly maxRatePerPartition?: number | undefined
   readonly startingOffsets?: StartingOffsets | undefined
+  /** How long Kafka calls ride out a broker restart or a leader move before the stream fails (default 30 s). */
+  readonly retryTimeoutMs?: number | undefined
   /** false: skip records retention deleted before they were read (the sink records them) instead of failing. */
   readonly failOnDataLoss?: boolean | undefined
   /** The web UI and metrics (docs/ui.md). */
@@ -50,6 +52,7 @@ export function wordCountJob(options: WordCountJobOptions): {
     ...(options.maxRatePerPartition === undefined
       ? {}
       : { maxRatePerPartition: options.maxRatePerPartition }),
+    ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
     ...(options.failOnDataLoss === undefined ? {} : { failOnDataLoss: options.failOnDataLoss }),
     logger: options.logger,
   })

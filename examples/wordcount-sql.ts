@@ -41,7 +41,10 @@ export interface SqlWordCountOptions {
   readonly table?: string
   /** Where the sink keeps offsets (default 'sluice_offsets'). */
   readonly offsetsTable?: string
-  /** How long a batch rides out a database outage before it fails (the sink's default: 30 s). */
+  /**
+   * How long the job rides out an outage before a batch fails (default 30 s): the sink's
+   * database, and the stream's Kafka calls (a broker restart, a leader move).
+   */
   readonly retryTimeoutMs?: number
   /** Optional: without a checkpoint the stream resumes from the sink's stored offsets. */
   readonly checkpoint?: string

@@ -1,3 +1,4 @@
+import { partitionKey } from '../core/partition-key.ts'
 import type { FieldReader } from './field-reader.ts'
 import type { JsonObject, JsonValue } from './json-value.ts'
 import type { PlannedBatch, PlannedInput } from './planned-batch.ts'
@@ -34,7 +35,7 @@ export function upgradeV1PlannedBatch(
     if (untilOffset < fromOffset) {
       throw read.problem(`ranges[${i}] has untilOffset ${untilOffset} below fromOffset ${fromOffset}`)
     }
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     if (seen.has(key)) throw read.problem(`ranges[${i}] repeats partition ${topic}-${partition}`)
     seen.add(key)
     return { topic, partition, fromOffset: String(fromOffset), untilOffset: String(untilOffset) }

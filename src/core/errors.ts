@@ -13,6 +13,10 @@ export const ErrorCodes = {
   UNKNOWN_TOPIC_OR_PARTITION: 'SLUICE_UNKNOWN_TOPIC_OR_PARTITION',
   /** The Kafka cluster answered with an error or could not be reached. */
   KAFKA: 'SLUICE_KAFKA',
+  /** The Kafka cluster refused the SASL credentials (wrong user, password or mechanism). */
+  KAFKA_AUTHENTICATION: 'SLUICE_KAFKA_AUTHENTICATION',
+  /** The TLS handshake with a broker failed: its certificate is not trusted or does not match its address. */
+  KAFKA_TLS: 'SLUICE_KAFKA_TLS',
   /** A record's key, value or header could not be deserialized. */
   DESERIALIZATION: 'SLUICE_DESERIALIZATION',
   /** A fetched record batch does not match its CRC-32C, even when fetched again. */

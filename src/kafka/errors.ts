@@ -1,5 +1,6 @@
 import { protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
+import { describeCauses, failureCauses, permanentKinds } from './failure-cause.ts'
 
 /** Protocol errors that mean "your view of the cluster is stale": refresh metadata and retry. */
 const staleMetadataErrors = new Set([
@@ -61,26 +62,102 @@ export function hasProtocolError(error: unknown, ids: ReadonlySet<string>): bool
   return error instanceof Error && error.cause !== undefined && hasProtocolError(error.cause, ids)
 }
 
-/** True for failures where the same request may succeed later: network, timeouts, leader moves. */
+/**
+ * True for failures where the same request may succeed later: network failures (refused,
+ * reset, DNS, timeouts — a broker restarting or moving), leader and coordinator moves. A
+ * wrong password or an untrusted certificate is never retried: it would only hide the cause
+ * for `retryTimeoutMs`.
+ */
 export function isRetriableWireError(error: unknown): boolean {
   if (error instanceof SluiceError) return error.retriable
   if (error === null || typeof error !== 'object') return false
+  if (failureCauses(error).some((cause) => permanentKinds.has(cause.kind))) return false
+  return isRetriableNode(error)
+}
+
+function isRetriableNode(error: object): boolean {
   const foreign = error as ForeignError
   if (foreign.code === 'PLT_KFK_NETWORK' || foreign.code === 'PLT_KFK_TIMEOUT') return true
   const id = protocolErrorId(error)
   if (id !== undefined) return describeProtocolError(protocolErrors[id]?.code ?? -1).retriable
-  if (Array.isArray(foreign.errors)) return foreign.errors.some(isRetriableWireError)
+  if (Array.isArray(foreign.errors)) {
+    return foreign.errors.some(
+      (inner) => inner !== null && typeof inner === 'object' && isRetriableNode(inner),
+    )
+  }
   return typeof (error as NodeJS.ErrnoException).syscall === 'string'
 }
 
-/** Wraps a wire-client failure into a SluiceError(KAFKA) that says what was being done. */
-export function kafkaError(what: string, error: unknown, details: Record<string, unknown> = {}): SluiceError {
+/**
+ * Wraps a wire-client failure into a SluiceError that says what was being done and why it
+ * failed: the broker address and socket error (ECONNREFUSED, ENOTFOUND, a timeout), the
+ * certificate or authentication problem, or the Kafka protocol error. Authentication and
+ * certificate failures get their own codes; everything else is KAFKA.
+ */
+export function kafkaError(
+  what: string,
+  error: unknown,
+  details: Record<string, unknown> = {},
+  context: { username?: string } = {},
+): SluiceError {
   if (error instanceof SluiceError) return error
   const id = protocolErrorId(error)
-  const reason = id === undefined ? messageOf(error) : `${id}: ${messageOf(error)}`
-  return new SluiceError(ErrorCodes.KAFKA, `${what} failed: ${reason}`, {
+  const causes = failureCauses(error)
+  const reason = causes.some((c) => c.kind !== 'other' && c.kind !== 'protocol')
+    ? describeCauses(causes, context)
+    : id === undefined
+      ? messageOf(error)
+      : `${id}: ${messageOf(error)}`
+  const code = causes.some((c) => c.kind === 'authentication')
+    ? ErrorCodes.KAFKA_AUTHENTICATION
+    : causes.some((c) => c.kind === 'tls')
+      ? ErrorCodes.KAFKA_TLS
+      : ErrorCodes.KAFKA
+  const brokers = [...new Set(causes.flatMap((c) => (c.address === undefined ? [] : [c.address])))]
+  return new SluiceError(code, `${what} failed: ${reason}`, {
     retriable: isRetriableWireError(error),
     cause: error,
-    details: id === undefined ? details : { ...details, kafkaError: id },
+    details: {
+      ...details,
+      ...(id === undefined ? {} : { kafkaError: id }),
+      ...(brokers.length === 0 ? {} : { brokers }),
+    },
+  })
+}
+
+/**
+ * The error for a partition-level error code in a response (ListOffsets, Fetch): offsets out
+ * of range get their own code, a partition its leader does not know yet is retriable (right
+ * after creation or a restart), everything else keeps the protocol's own retriable flag.
+ */
+export function partitionError(
+  what: string,
+  topic: string,
+  partition: number,
+  code: number,
+  offset?: bigint,
+): SluiceError {
+  const info = describeProtocolError(code)
+  const details = { topic, partition, kafkaError: info.id, ...(offset === undefined ? {} : { offset }) }
+  if (info.id === 'OFFSET_OUT_OF_RANGE') {
+    return new SluiceError(
+      ErrorCodes.OFFSET_OUT_OF_RANGE,
+      `offset ${offset} is out of range for ${topic}-${partition} (deleted by retention, or beyond the log end)`,
+      { details },
+    )
+  }
+  if (info.id === 'UNKNOWN_TOPIC_OR_PARTITION' || info.id === 'UNKNOWN_TOPIC_ID') {
+    return new SluiceError(
+      ErrorCodes.KAFKA,
+      `${what} of ${topic}-${partition}: the broker does not know it`,
+      {
+        retriable: true,
+        details,
+      },
+    )
+  }
+  return new SluiceError(ErrorCodes.KAFKA, `${what} of ${topic}-${partition} failed: ${info.id}`, {
+    retriable: info.retriable,
+    details,
   })
 }

@@ -217,6 +217,13 @@ export function wireClientOptions(options: ResolvedClientOptions, role: string) 
     retries: 3,
     retryDelay: 250,
     autocreateTopics: false,
+    ...connectionSecurity(options),
+  }
+}
+
+/** TLS and SASL settings as every wire connection (clients and sluice's own fetch pools) takes them. */
+export function connectionSecurity(options: ResolvedClientOptions) {
+  return {
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.sasl ? { sasl: { ...options.sasl } } : {}),
   }

@@ -1,8 +1,7 @@
-import { kGetApi, Producer, type txnOffsetCommitV4 } from '@platformatic/kafka'
+import { Producer, type txnOffsetCommitV4 } from '@platformatic/kafka'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { durationMs, nonEmptyString, optionsObject, parseOptions, required } from '../core/options.ts'
-import { callAllowingPartitionErrors, type LowLevelApi, toWireMessage } from './client.ts'
 import { describeProtocolError, hasProtocolError, kafkaError } from './errors.ts'
 import {
   clientOptionFields,
@@ -11,8 +10,10 @@ import {
   resolveConnection,
   wireClientOptions,
 } from './options.ts'
+import { toWireMessage } from './producer.ts'
 import { retryKafka } from './retry.ts'
 import type { CommittedOffset, PartitionOffset, ProduceRecord } from './types.ts'
+import { callAllowingPartitionErrors, negotiatedApi } from './wire.ts'
 
 /** The wire client's transaction handle (not exported by the package under its own name). */
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
@@ -223,7 +224,7 @@ export class TransactionalProducer {
       async () => {
         const coordinator = await this.#groupCoordinator(groupId, refresh)
         refresh = false
-        const api = await this.#api('TxnOffsetCommit')
+        const api = await negotiatedApi(this.#producer, 'TxnOffsetCommit')
         try {
           const connection = await this.#producer.connections.get(coordinator)
           const response = await callAllowingPartitionErrors<txnOffsetCommitV4.TxnOffsetCommitResponse>(() =>
@@ -322,7 +323,7 @@ export class TransactionalProducer {
   async #groupCoordinator(groupId: string, refresh: boolean): Promise<{ host: string; port: number }> {
     const known = this.#groupCoordinators.get(groupId)
     if (known && !refresh) return known
-    const api = await this.#api('FindCoordinator')
+    const api = await negotiatedApi(this.#producer, 'FindCoordinator')
     const cluster = await this.#producer.metadata({ topics: [], forceUpdate: refresh })
     const broker = [...cluster.brokers.values()][0]
     if (broker === undefined) {
@@ -345,20 +346,17 @@ export class TransactionalProducer {
     return coordinator
   }
 
-  async #api(name: string): Promise<LowLevelApi> {
-    return new Promise((resolve, reject) => {
-      // biome-ignore lint/suspicious/noExplicitAny: kGetApi negotiates the highest version both sides support
-      ;(this.#producer as any)[kGetApi](name, (error: Error | null, api: LowLevelApi) =>
-        error ? reject(kafkaError(`negotiating the ${name} API`, error)) : resolve(api),
-      )
-    })
-  }
-
   /** Fencing becomes FENCED (and final); anything else a KAFKA error saying what was done. */
   #classify(error: unknown, what: string): SluiceError {
     if (error instanceof SluiceError && error.code === ErrorCodes.FENCED) return error
     if (hasProtocolError(error, fencingErrors)) return this.#fence(what, error)
-    const wrapped = kafkaError(what, error, { transactionalId: this.transactionalId })
+    const username = this.options.sasl?.username
+    const wrapped = kafkaError(
+      what,
+      error,
+      { transactionalId: this.transactionalId },
+      username === undefined ? {} : { username },
+    )
     // The wire client reports "findCoordinator failed 4 times."; the reason is in its innermost error.
     const reason = innermostMessage(error)
     if (reason === undefined || wrapped.message.includes(reason)) return wrapped

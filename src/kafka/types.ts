@@ -111,7 +111,3 @@ export const BatchAttributes = {
   TRANSACTIONAL: 0x10,
   CONTROL: 0x20,
 } as const
-
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`
-}

@@ -17,7 +17,8 @@ import {
   waitForExit,
 } from '../local-servers/child-process.ts'
 import { freePort, isPortFree } from '../local-servers/ports.ts'
-import { log4jProperties, serverProperties } from './config.ts'
+import { ensureBrokerCertificates } from './certificates.ts'
+import { log4jProperties, type ScramUser, scramMechanism, serverProperties } from './config.ts'
 import { defaultKafkaVersion, ensureKafkaJars, requireJava } from './jars.ts'
 import { clearState, type LocalKafkaState, layoutOf, readState, writeState } from './state.ts'
 
@@ -33,7 +34,24 @@ export interface LocalKafkaOptions {
   readonly startTimeoutMs?: number
   /** Extra server.properties settings. */
   readonly brokerConfig?: Readonly<Record<string, string>>
+  /**
+   * A secured broker: its client port speaks SASL_SSL (TLS, then a SCRAM-SHA-512 login)
+   * instead of PLAINTEXT. The users are created when the storage is first formatted; the
+   * first one is what the broker logs in to itself as. Certificates (a CA and a broker
+   * certificate it signs) are made with the JDK's keytool into `<dir>/tls` once.
+   */
+  readonly security?: { readonly users: readonly ScramUser[] }
   readonly logger?: Logger
+}
+
+/** Client options (`tls`, `sasl`) for a secured local broker, ready to spread into a client's options. */
+export interface LocalKafkaClientSecurity {
+  readonly tls: { readonly ca: string }
+  readonly sasl: {
+    readonly mechanism: typeof scramMechanism
+    readonly username: string
+    readonly password: string
+  }
 }
 
 export interface StartedLocalKafka {
@@ -64,20 +82,53 @@ export class LocalKafka {
     return layoutOf(this.#state.dir).serverLog
   }
 
+  /**
+   * What a client needs to reach a secured broker: the CA to trust (PEM) and a SCRAM login,
+   * as user `username` (the first configured user by default).
+   */
+  clientSecurity(username?: string): LocalKafkaClientSecurity {
+    const users = this.#options.security?.users
+    if (!users || !this.#state.security) {
+      throw new SluiceError(
+        ErrorCodes.LOCAL_KAFKA,
+        `the broker in ${this.#state.dir} was started without security`,
+      )
+    }
+    const user = username === undefined ? users[0] : users.find((u) => u.username === username)
+    if (!user) throw new SluiceError(ErrorCodes.LOCAL_KAFKA, `the broker has no SCRAM user '${username}'`)
+    return clientSecurityOf({ ...this.#state.security, ...user })
+  }
+
   /** Stops the broker (SIGTERM, then SIGKILL of its process group) and keeps its data. */
   async stop(): Promise<void> {
     await stopLocalKafka(this.#state.dir)
   }
 
-  /** Stops and starts the broker on the same ports and data, as a broker restart in production. */
-  async restart(): Promise<void> {
-    await this.stop()
+  /**
+   * Kills the broker with SIGKILL, as a crashed machine or an OOM kill would: no controlled
+   * shutdown, open connections reset, the next start recovers its logs. Data is kept.
+   */
+  async kill(): Promise<void> {
+    const { pid, dir } = this.#state
+    signalGroup(pid, 'SIGKILL')
+    await waitForExit(pid, 10_000)
+    clearState(dir)
+  }
+
+  /** Starts the broker again on the same ports and data (after `stop` or `kill`). */
+  async start(): Promise<void> {
     const { kafka } = await startLocalKafka({
       ...this.#options,
       port: this.#state.port,
       controllerPort: this.#state.controllerPort,
     })
     this.#state = kafka.state
+  }
+
+  /** Stops and starts the broker on the same ports and data, as a broker restart in production. */
+  async restart(): Promise<void> {
+    await this.stop()
+    await this.start()
   }
 }
 
@@ -150,7 +201,7 @@ export interface LocalKafkaStatus {
 export async function localKafkaStatus(dir: string): Promise<LocalKafkaStatus> {
   const state = await runningBroker(resolve(dir))
   if (!state) return { running: false, ready: false }
-  return { running: true, ready: await answersMetadata(state.bootstrap), state }
+  return { running: true, ready: await answersMetadata(state), state }
 }
 
 async function runningBroker(dir: string): Promise<LocalKafkaState | undefined> {
@@ -196,7 +247,7 @@ async function choosePorts(dir: string, options: LocalKafkaOptions) {
 function readPreviousPorts(dir: string): { port: number; controllerPort: number } | undefined {
   try {
     const text = readFileSync(layoutOf(dir).serverProperties, 'utf8')
-    const port = /PLAINTEXT:\/\/127\.0\.0\.1:(\d+),CONTROLLER/.exec(text)?.[1]
+    const port = /(?:PLAINTEXT|SASL_SSL):\/\/127\.0\.0\.1:(\d+),CONTROLLER/.exec(text)?.[1]
     const controllerPort = /CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(text)?.[1]
     return port && controllerPort ? { port: Number(port), controllerPort: Number(controllerPort) } : undefined
   } catch {
@@ -216,6 +267,8 @@ async function launch(
   mkdirSync(layout.dataDir, { recursive: true })
   mkdirSync(layout.logsDir, { recursive: true })
   const formatted = existsSync(join(layout.dataDir, 'meta.properties'))
+  const users = checkUsers(options.security)
+  const certificates = users ? await ensureBrokerCertificates(dir) : undefined
   writeFileSync(
     layout.serverProperties,
     serverProperties({
@@ -223,11 +276,12 @@ async function launch(
       dataDir: layout.dataDir,
       logsDir: layout.logsDir,
       overrides: options.brokerConfig ?? {},
+      ...(users && certificates ? { security: { certificates, brokerUser: users[0]! } } : {}),
     }),
   )
   writeFileSync(layout.log4jProperties, log4jProperties(layout.logsDir))
   const classpath = `${libs}/*`
-  if (!formatted) await formatStorage(classpath, layout.serverProperties, layout.dataDir)
+  if (!formatted) await formatStorage(classpath, layout.serverProperties, layout.dataDir, users ?? [])
   const heap = options.heapMb ?? defaults.heapMb
   const logStart = { server: sizeOf(layout.serverLog), stdout: sizeOf(layout.stdoutLog) }
   const out = openSync(layout.stdoutLog, 'a')
@@ -262,6 +316,9 @@ async function launch(
     kafkaVersion,
     dir,
     startedAt: new Date().toISOString(),
+    ...(users && certificates
+      ? { security: { caFile: certificates.caPem, mechanism: scramMechanism, ...users[0]! } }
+      : {}),
   }
   await writeState(state)
   logger.info('starting a local Kafka broker', { bootstrap: state.bootstrap, dir, pid })
@@ -276,7 +333,18 @@ async function launch(
   return state
 }
 
-async function formatStorage(classpath: string, properties: string, dataDir: string): Promise<void> {
+async function formatStorage(
+  classpath: string,
+  properties: string,
+  dataDir: string,
+  users: readonly ScramUser[],
+): Promise<void> {
+  // SCRAM credentials go into the metadata log at format time, so the broker can check
+  // logins (its own inter-broker one included) from its first start.
+  const scram = users.flatMap((u) => [
+    '--add-scram',
+    `${scramMechanism}=[name=${u.username},password=${u.password}]`,
+  ])
   const result = await runCommand('java', [
     '-cp',
     classpath,
@@ -286,6 +354,7 @@ async function formatStorage(classpath: string, properties: string, dataDir: str
     randomClusterId(),
     '-c',
     properties,
+    ...scram,
   ])
   if (result.status !== 0 || !existsSync(join(dataDir, 'meta.properties'))) {
     throw new SluiceError(
@@ -322,7 +391,7 @@ async function waitUntilReady(
         { details: { portInUse, serverLog: layout.serverLog } },
       )
     }
-    if (await answersMetadata(state.bootstrap)) return
+    if (await answersMetadata(state)) return
     if (Date.now() > deadline) {
       throw new SluiceError(
         ErrorCodes.LOCAL_KAFKA,
@@ -335,9 +404,10 @@ async function waitUntilReady(
   }
 }
 
-async function answersMetadata(bootstrap: string): Promise<boolean> {
+async function answersMetadata(state: LocalKafkaState): Promise<boolean> {
   const client = new KafkaClient({
-    brokers: [bootstrap],
+    brokers: [state.bootstrap],
+    ...(state.security ? clientSecurityOf(state.security) : {}),
     clientId: 'sluice-probe',
     connectTimeoutMs: 1000,
     requestTimeoutMs: 2000,
@@ -352,6 +422,37 @@ async function answersMetadata(bootstrap: string): Promise<boolean> {
   } finally {
     await client.close()
   }
+}
+
+function clientSecurityOf(security: NonNullable<LocalKafkaState['security']>): LocalKafkaClientSecurity {
+  return {
+    tls: { ca: readFileSync(security.caFile, 'utf8') },
+    sasl: { mechanism: scramMechanism, username: security.username, password: security.password },
+  }
+}
+
+/** SCRAM users must be plain tokens: they are written into a JAAS line and the format tool's syntax. */
+function checkUsers(security: LocalKafkaOptions['security']): readonly ScramUser[] | undefined {
+  if (security === undefined) return undefined
+  const users = security.users as unknown
+  if (!Array.isArray(users) || users.length === 0) {
+    throw new SluiceError(
+      ErrorCodes.INVALID_OPTION,
+      "option 'security.users' must list at least one { username, password }",
+    )
+  }
+  for (const [i, user] of users.entries()) {
+    for (const field of ['username', 'password'] as const) {
+      const value = (user as Partial<ScramUser> | null)?.[field]
+      if (typeof value !== 'string' || !/^[A-Za-z0-9._-]+$/.test(value)) {
+        throw new SluiceError(
+          ErrorCodes.INVALID_OPTION,
+          `option 'security.users[${i}].${field}' must be letters, digits, '.', '_' or '-'`,
+        )
+      }
+    }
+  }
+  return users as readonly ScramUser[]
 }
 
 /** Serializes starts of the same dir across processes; a lock left by a dead process is taken over. */

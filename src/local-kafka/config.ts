@@ -1,3 +1,14 @@
+import type { BrokerCertificates } from './certificates.ts'
+
+/** A SASL/SCRAM user of a secured development broker. */
+export interface ScramUser {
+  readonly username: string
+  readonly password: string
+}
+
+/** The mechanism secured development brokers use: the strongest SCRAM Kafka offers. */
+export const scramMechanism = 'SCRAM-SHA-512'
+
 /** Files that configure a single-node KRaft broker (combined broker + controller). */
 export interface BrokerLayout {
   readonly port: number
@@ -6,6 +17,11 @@ export interface BrokerLayout {
   readonly logsDir: string
   /** Extra or overriding broker settings. */
   readonly overrides?: Readonly<Record<string, string>>
+  /**
+   * A SASL_SSL client listener instead of PLAINTEXT: TLS with the given certificates, and
+   * SCRAM-SHA-512 logins; the broker logs in to itself (inter-broker) as `brokerUser`.
+   */
+  readonly security?: { readonly certificates: BrokerCertificates; readonly brokerUser: ScramUser }
 }
 
 /**
@@ -19,11 +35,7 @@ export function serverProperties(layout: BrokerLayout): string {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${layout.controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${layout.port},CONTROLLER://127.0.0.1:${layout.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${layout.port}`,
-    'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    ...listenerSettings(layout),
     'log.dirs': layout.dataDir,
     'num.partitions': '1',
     'auto.create.topics.enable': 'false',
@@ -43,6 +55,35 @@ export function serverProperties(layout: BrokerLayout): string {
   return `${Object.entries(settings)
     .map(([key, value]) => `${key}=${value}`)
     .join('\n')}\n`
+}
+
+function listenerSettings(layout: BrokerLayout): Record<string, string> {
+  const client = layout.security ? 'SASL_SSL' : 'PLAINTEXT'
+  const common = {
+    listeners: `${client}://127.0.0.1:${layout.port},CONTROLLER://127.0.0.1:${layout.controllerPort}`,
+    'advertised.listeners': `${client}://127.0.0.1:${layout.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': client,
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,${client}:${client}`,
+  }
+  if (!layout.security) return common
+  const { certificates, brokerUser } = layout.security
+  return {
+    ...common,
+    'sasl.enabled.mechanisms': scramMechanism,
+    'sasl.mechanism.inter.broker.protocol': scramMechanism,
+    [`listener.name.sasl_ssl.${scramMechanism.toLowerCase()}.sasl.jaas.config`]:
+      'org.apache.kafka.common.security.scram.ScramLoginModule required ' +
+      `username="${brokerUser.username}" password="${brokerUser.password}";`,
+    'ssl.keystore.type': 'PKCS12',
+    'ssl.keystore.location': certificates.keystore,
+    'ssl.keystore.password': certificates.password,
+    'ssl.key.password': certificates.password,
+    // The broker trusts the CA for its own inter-broker connections (PEM truststores: KIP-651).
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': certificates.caPem,
+    'ssl.client.auth': 'none',
+  }
 }
 
 /** log4j2 properties: everything at INFO into server.log, the noisy request logger kept quiet. */

@@ -12,6 +12,13 @@ export interface LocalKafkaState {
   readonly kafkaVersion: string
   readonly dir: string
   readonly startedAt: string
+  /** Set for a SASL_SSL broker: the CA to trust and the login the readiness probe and tools use. */
+  readonly security?: {
+    readonly caFile: string
+    readonly mechanism: string
+    readonly username: string
+    readonly password: string
+  }
 }
 
 export function layoutOf(dir: string) {

@@ -1,6 +1,7 @@
 // The JSON documents of the UI's API (/api/...), built from a JobHistory. Plain data only:
 // offsets stay decimal strings as in BatchProgress; everything else is a number, a string,
 // a boolean or null. docs/ui.md describes each document field by field.
+import { partitionKey } from '../core/partition-key.ts'
 import type { BatchProgress } from '../stream/batch-progress.ts'
 import type { ActiveBatch, JobHistory, JobStatus } from './history.ts'
 import type { Readiness } from './readiness.ts'
@@ -338,7 +339,8 @@ export function statisticsDocument(history: JobHistory, limit: number): Statisti
 export function partitionsDocument(history: JobHistory, limit: number): PartitionsDocument {
   const batches = completedOldestFirst(history, limit)
   const last = batches.at(-1)
-  const key = (input: string, topic: string, partition: number) => `${input}\u0000${topic}\u0000${partition}`
+  const key = (input: string, topic: string, partition: number) =>
+    `${input}\u0000${partitionKey(topic, partition)}`
   const series = new Map<
     string,
     { input: string; topic: string; partition: number; lag: (number | null)[]; records: number }

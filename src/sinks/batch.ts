@@ -1,4 +1,5 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 
 /** One Kafka partition's share of a batch: offsets `fromOffset <= offset < untilOffset`. */
 export interface SinkOffsetRange {
@@ -70,7 +71,7 @@ export function checkBatch(batch: SinkBatch): SinkOffsetRange[] {
     if (fromOffset < 0n || untilOffset < fromOffset) {
       throw invalidBatch(batch, `${describeRange(range)} is not a range (0 <= from <= until)`)
     }
-    const key = partitionKey(range)
+    const key = partitionKey(topic, partition)
     if (seen.has(key)) throw invalidBatch(batch, `${topic}-${partition} appears twice`)
     seen.add(key)
   }
@@ -86,10 +87,6 @@ export function byPartition(
   return a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1
 }
 
-function partitionKey(range: { topic: string; partition: number }): string {
-  return `${range.topic}\u0000${range.partition}`
-}
-
 /**
  * Lost ranges must be real ranges of partitions the batch reads, must not overlap, and must
  * not reach past the batch's until-offset: the sink trusts them to explain a gap.
@@ -97,7 +94,7 @@ function partitionKey(range: { topic: string; partition: number }): string {
 function checkLostRanges(batch: SinkBatch, partitions: ReadonlySet<string>): void {
   if (batch.lostRanges === undefined) return
   if (!Array.isArray(batch.lostRanges)) throw invalidBatch(batch, 'lostRanges must be an array')
-  const untilOf = new Map(batch.offsetRanges.map((r) => [partitionKey(r), r.untilOffset]))
+  const untilOf = new Map(batch.offsetRanges.map((r) => [partitionKey(r.topic, r.partition), r.untilOffset]))
   const sorted = [...batch.lostRanges].sort((a, b) =>
     byPartition(a, b) !== 0 ? byPartition(a, b) : a.fromOffset < b.fromOffset ? -1 : 1,
   )
@@ -107,10 +104,10 @@ function checkLostRanges(batch: SinkBatch, partitions: ReadonlySet<string>): voi
     if (typeof fromOffset !== 'bigint' || typeof untilOffset !== 'bigint' || fromOffset < 0n) {
       throw invalidBatch(batch, `a lost range of ${topic}-${partition} must have non-negative bigint offsets`)
     }
-    if (!partitions.has(partitionKey(lost))) {
+    if (!partitions.has(partitionKey(lost.topic, lost.partition))) {
       throw invalidBatch(batch, `lost range ${describeRange(lost)} is of a partition the batch does not read`)
     }
-    if (untilOffset <= fromOffset || untilOffset > untilOf.get(partitionKey(lost))!) {
+    if (untilOffset <= fromOffset || untilOffset > untilOf.get(partitionKey(lost.topic, lost.partition))!) {
       throw invalidBatch(
         batch,
         `lost range ${describeRange(lost)} must be non-empty and end at or before the batch's until-offset`,

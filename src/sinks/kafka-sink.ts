@@ -11,6 +11,7 @@ import {
   required,
   stringOption,
 } from '../core/options.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
@@ -168,8 +169,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       .catch((error) => {
         throw batchWriteError(this.app, batch, error, `reading the offsets of ${store}`)
       })
-    const stored = new Map(committed.map((o) => [`${o.topic}\u0000${o.partition}`, o]))
-    const storedOf = (r: { topic: string; partition: number }) => stored.get(`${r.topic}\u0000${r.partition}`)
+    const stored = new Map(committed.map((o) => [partitionKey(o.topic, o.partition), o]))
+    const storedOf = (r: { topic: string; partition: number }) =>
+      stored.get(partitionKey(r.topic, r.partition))
     const check = checkStoredOffsets(
       ranges,
       (r) => storedOf(r)?.offset,

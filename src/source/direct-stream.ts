@@ -2,10 +2,11 @@ import type { JsonValue } from '../checkpoint/json-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
-import { type PartitionOffset, partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { PartitionOffset, TopicPartition } from '../kafka/types.ts'
 import {
   type RateControlOptions,
   type RateControlSettings,
@@ -105,7 +106,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   constructor(context: StreamingContext, options: DirectStreamOptions<K, V>) {
     const given = parseOptions(directStreamOptions, options, 'createDirectStream')
     const rates = withOwner('createDirectStream', () => rateControlSettings(given, context.batchInterval))
-    const settings = readSettings<K, V>(given)
+    // The stream's Kafka client logs (retries during an outage, recoveries) where the context logs.
+    const settings = readSettings<K, V>(
+      given.logger === undefined ? { ...given, logger: context.logger } : given,
+    )
     const discovery = resolveDiscovery(given)
     // Registered with the context only once every option is known to be valid.
     super(context, { name: given.name, defaultPrefix: 'direct-kafka', owner: 'createDirectStream' })
@@ -151,7 +155,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     }
     // A checkpoint decides the start; startingOffsets apply only to a fresh stream.
     this.#fresh = this.#positions.size === 0
-    if (this.#fresh) await this.#applyStartingOffsets(await this.#discovery.discover(this.#client))
+    // Reaching the cluster now, even when the checkpoint decides the start, makes a wrong
+    // password, an untrusted certificate or a missing topic fail start() instead of a batch.
+    const partitions = await this.#discovery.discover(this.#client)
+    if (this.#fresh) await this.#applyStartingOffsets(partitions)
   }
 
   position(): Omit<SourcePosition, 'input' | 'kind'> {

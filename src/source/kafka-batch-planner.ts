@@ -1,5 +1,6 @@
+import { partitionKey } from '../core/partition-key.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
-import { type PartitionOffset, partitionKey, type TopicPartition } from '../kafka/types.ts'
+import type { PartitionOffset, TopicPartition } from '../kafka/types.ts'
 import { type BatchRateLimits, planBatchRanges } from '../scheduler/batch-size-limit.ts'
 import type { KafkaPlan } from './kafka-plan.ts'
 

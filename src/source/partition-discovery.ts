@@ -10,6 +10,7 @@ import {
   required,
   stringOption,
 } from '../core/options.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { TopicPartition } from '../kafka/types.ts'
 
@@ -102,15 +103,15 @@ function subscribePattern(pattern: RegExp): PartitionDiscovery {
 }
 
 function assign(partitions: readonly TopicPartition[]): PartitionDiscovery {
-  const keys = new Set(partitions.map((p) => `${p.topic}:${p.partition}`))
+  const keys = new Set(partitions.map((p) => partitionKey(p.topic, p.partition)))
   const sorted = [
     ...new Map(
-      partitions.map((p) => [`${p.topic}:${p.partition}`, { topic: p.topic, partition: p.partition }]),
+      partitions.map((p) => [partitionKey(p.topic, p.partition), { topic: p.topic, partition: p.partition }]),
     ).values(),
   ].sort(byTopicPartition)
   return {
     description: `assign [${sorted.map((p) => `${p.topic}-${p.partition}`).join(', ')}]`,
-    owns: (topic, partition) => keys.has(`${topic}:${partition}`),
+    owns: (topic, partition) => keys.has(partitionKey(topic, partition)),
     async discover(client) {
       const topics = [...new Set(sorted.map((p) => p.topic))]
       const cluster = await client.metadata(topics, { refresh: true })

@@ -1,7 +1,8 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
-import { type IsolationLevel, partitionKey } from '../kafka/types.ts'
+import type { IsolationLevel } from '../kafka/types.ts'
 
 /**
  * Checks, before any task runs, that every range lies inside what its partition holds:

@@ -8,6 +8,7 @@ import {
   optionPath,
   unknownOption,
 } from '../core/options.ts'
+import { partitionKey } from '../core/partition-key.ts'
 import type { OffsetLike } from '../kafka/offset-range.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 
@@ -57,7 +58,7 @@ function parseStartingOffsets(value: unknown, path: string): ResolvedStartingOff
       if (!/^(0|[1-9]\d*)$/.test(partition)) throw invalidOption(where, 'is not a partition number')
       try {
         const range = OffsetRange.create(topic, Number(partition), offset as OffsetLike, offset as OffsetLike)
-        offsets.set(`${topic}:${range.partition}`, range.fromOffset)
+        offsets.set(partitionKey(topic, range.partition), range.fromOffset)
       } catch (error) {
         throw invalidOption(where, `is not a valid offset: ${(error as Error).message}`)
       }

@@ -48,6 +48,20 @@ export class BatchLoop {
       if (!(await clock.waitUntil(time, stop.requestedSignal))) break
       await runner.run(await this.plan({ id: nextId++, time }))
     }
+    if (stop.kind === 'graceful') await this.#drain(schedule, nextId)
+  }
+
+  /**
+   * A graceful stop: inputs that receive data on their own stop receiving, and batches are
+   * planned — without waiting for their time — until none holds data no batch has taken.
+   */
+  async #drain(schedule: BatchClock, nextId: number): Promise<void> {
+    const { graph, runner, stop } = this.#options
+    for (const input of graph.inputs) await input.stopReceiving()
+    let id = nextId
+    while (stop.kind === 'graceful' && graph.inputs.some((input) => input.holdsUnplannedData())) {
+      await runner.run(await this.plan({ id: id++, time: schedule.next() }))
+    }
   }
 
   /** Plans a new batch and logs the plan durably before anything reads it. */

@@ -182,8 +182,9 @@ export class BatchRunner {
     bus.post('onBatchCompleted', info)
     graph.forget(ref)
     batches.forgetBefore(ref.id - graph.history)
-    if (store && ref.id % pruneEvery === 0)
-      await store.prune({ keepFromBatchId: graph.keepFromBatchId(ref.id) })
+    const keepFromBatchId = graph.keepFromBatchId(ref.id)
+    for (const input of graph.inputs) await input.releaseBefore(keepFromBatchId)
+    if (store && ref.id % pruneEvery === 0) await store.prune({ keepFromBatchId })
   }
 
   #measuresOf(scope: BatchScope): Mutable<BatchMeasures> {

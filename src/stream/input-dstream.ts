@@ -18,6 +18,12 @@ export interface InputRecovery {
   readonly lastPlan?: JsonValue
   /** The soft state the input saved with the newest logged batch. */
   readonly state?: JsonValue
+  /**
+   * The newest logged batch, whether or not it had anything from this input: its id, its
+   * time, and whether it was committed (false: it is re-run first, with the plans logged).
+   * Undefined on a fresh start.
+   */
+  readonly lastBatch?: { readonly id: number; readonly time: number; readonly committed: boolean }
 }
 
 /** A batch as an input's RDD is built for it: its id and time, and a signal that fires on a forced stop. */
@@ -101,6 +107,27 @@ export abstract class InputDStream<T> extends DStream<T> {
 
   /** Called after a batch committed, with this input's own part of it (undefined: it had none). */
   onBatchCompleted(_info: BatchInfo, _own: SourceProgress | undefined): void {}
+
+  /**
+   * Called after each commit: the driver will never again read this input's data of batches
+   * before `batchId` — not for a re-run, not for a window, not to rebuild state after a
+   * restart. An input that keeps data of its own (a receiver's blocks and write-ahead log)
+   * frees it here; inputs that read from a replayable source have nothing to do.
+   */
+  async releaseBefore(_batchId: number): Promise<void> {}
+
+  /**
+   * A graceful stop begins (the running batch has committed): an input that takes data in on
+   * its own (a receiver) stops taking more and keeps what it has. The driver then plans
+   * batches until no input `holdsUnplannedData()`, so that a graceful stop processes
+   * everything received — Spark's stopGracefully.
+   */
+  async stopReceiving(): Promise<void> {}
+
+  /** Whether the input holds data no plan has taken yet (see stopReceiving). */
+  holdsUnplannedData(): boolean {
+    return false
+  }
 
   abstract close(): Promise<void>
 

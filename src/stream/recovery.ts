@@ -71,6 +71,15 @@ export class Recovery {
       await input.open({
         ...(own?.plan === undefined ? {} : { lastPlan: own.plan }),
         ...(own?.state === undefined ? {} : { state: own.state }),
+        ...(latest === undefined
+          ? {}
+          : {
+              lastBatch: {
+                id: latest.batchId,
+                time: latest.batchTime,
+                committed: view?.pendingBatch === undefined,
+              },
+            }),
       })
       if (stop.kind) return undefined
     }

@@ -14,6 +14,8 @@ export const fixtures = {
   wordCount: join(import.meta.dirname, '..', 'fixtures', 'wordcount-child.ts'),
   /** Stateful jobs: JOB=totals (updateStateByKey) or JOB=windows (an incremental window). */
   state: join(import.meta.dirname, '..', 'fixtures', 'state-child.ts'),
+  /** A receiver stream job writing each batch to a file (WAL=1 for reliable mode). */
+  receiver: join(import.meta.dirname, '..', 'fixtures', 'receiver-child.ts'),
 } as const
 
 /** What the child printed when its stream or its start failed (see child-markers.ts). */

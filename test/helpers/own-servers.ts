@@ -4,7 +4,7 @@
 import { chmodSync } from 'node:fs'
 import type { TestContext } from 'node:test'
 import { silentLogger } from '../../src/core/logger.ts'
-import { type LocalKafka, startLocalKafka } from '../../src/local-kafka/broker.ts'
+import { type LocalKafka, type LocalKafkaOptions, startLocalKafka } from '../../src/local-kafka/broker.ts'
 import { tempDir } from './temp-dir.ts'
 
 /**
@@ -18,10 +18,17 @@ export function serverDir(t: TestContext, name: string, release?: (dir: string) 
   return dir
 }
 
-/** A Kafka broker of the test's own (it may restart or stop it), stopped when the test ends. */
-export async function privateBroker(t: TestContext, heapMb = 512): Promise<LocalKafka> {
+/**
+ * A Kafka broker of the test's own (it may restart, kill or stop it), stopped when the test
+ * ends. `security` makes it a SASL_SSL broker (see docs/local-kafka.md).
+ */
+export async function privateBroker(
+  t: TestContext,
+  options: { readonly heapMb?: number; readonly security?: LocalKafkaOptions['security'] } = {},
+): Promise<LocalKafka> {
   let broker: LocalKafka | undefined
   const dir = serverDir(t, 'private-kafka', () => broker?.stop())
-  broker = (await startLocalKafka({ dir, logger: silentLogger, heapMb })).kafka
+  broker = (await startLocalKafka({ dir, logger: silentLogger, heapMb: options.heapMb ?? 512, ...options }))
+    .kafka
   return broker
 }

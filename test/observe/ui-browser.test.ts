@@ -80,6 +80,9 @@ function producer(client: KafkaClient, topic: string) {
  * stalls the job inside its first output; `fail` makes the next batch's second output throw.
  */
 async function wordCountJob(t: TestContext) {
+  // Registered first, so it runs first: the producer stops before its client is closed under it.
+  let stopProducing: (() => Promise<void>) | undefined
+  t.after(() => stopProducing?.())
   const client = testClient(t)
   const partitions = 4
   const topic = await createTestTopic(t, client, { partitions, prefix: 'words' })
@@ -130,8 +133,7 @@ async function wordCountJob(t: TestContext) {
   })
   const infos: BatchInfo[] = []
   ssc.addListener({ onBatchCompleted: (info) => infos.push(info) })
-  const stopProducing = producer(client, topic)
-  t.after(stopProducing)
+  stopProducing = producer(client, topic)
   await ssc.start()
   t.after(() => ssc.stop({ graceful: false }))
   return {

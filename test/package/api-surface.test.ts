@@ -51,6 +51,7 @@ test('one construction style per concept: classes returned by factories are expo
     ['createKafkaSink', 'KafkaSink'],
     ['createFileSink', 'FileSink'],
     ['createDirectStream', 'DirectKafkaInputDStream'],
+    ['createReceiverStream', 'ReceiverInputDStream'],
     ['createRDD', 'KafkaRDD'],
   ] as const) {
     assert.ok(factories.has(factory), `${factory} is exported`)

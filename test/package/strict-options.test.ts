@@ -12,6 +12,7 @@ import {
   createKafkaSink,
   createLogger,
   createRDD,
+  createReceiverStream,
   createSqlSink,
   fromSource,
   OffsetRange,
@@ -69,6 +70,29 @@ const cases: Case[] = [
     run: (o) => queueStream(context(), [parallelize([1])], o as never),
     typo: ['oneAtATim', true, 'oneAtATime'],
     wrongType: ['name', 7],
+  },
+  {
+    call: 'createReceiverStream',
+    valid: { brokers, topics: ['words'], groupId: 'wc' },
+    run: (o) => createReceiverStream(context(), o as never),
+    typo: ['blockIntreval', 100, 'blockInterval'],
+    wrongType: ['receiverMaxRate', '1000'],
+  },
+  {
+    call: 'createReceiverStream writeAheadLog',
+    valid: { brokers, topics: ['words'], groupId: 'wc', writeAheadLog: {} },
+    run: (o) =>
+      createReceiverStream(
+        new StreamingContext({
+          appName: 'strict',
+          batchInterval: 1000,
+          checkpoint: '/nonexistent/unused',
+          logger: silentLogger,
+        }),
+        o as never,
+      ),
+    typo: ['writeAheadLog.rollIntervall', 1000, 'writeAheadLog.rollInterval'],
+    wrongType: ['writeAheadLog.maxSegmentBytes', '64MB'],
   },
   {
     call: 'StreamingContext.stop',

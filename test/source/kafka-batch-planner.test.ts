@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes } from '../../src/core/errors.ts'
+import { partitionKey } from '../../src/core/partition-key.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
-import { type PartitionOffset, partitionKey } from '../../src/kafka/types.ts'
+import type { PartitionOffset } from '../../src/kafka/types.ts'
 import { planKafkaBatch, rateLimitOf } from '../../src/source/kafka-batch-planner.ts'
 import { decodeKafkaPlan, encodeKafkaPlan } from '../../src/source/kafka-plan.ts'
 
