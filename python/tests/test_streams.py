@@ -137,3 +137,75 @@ def test_count_transform_join_and_map_with_state_per_batch(admin, new_topic, bro
         by_key.setdefault(key, []).append(total)
     assert {k: sorted(v) for k, v in by_key.items()} == {f"k{i}": list(range(1, 11)) for i in range(4)}
     assert results["totals"] == {f"k{i}": 10 for i in range(4)}
+
+
+def test_incremental_windows_equal_windows_recomputed_from_their_batches(admin, new_topic, brokers, tmp_path) -> None:
+    source = new_topic(partitions=2)
+    ssc = StreamingContext("py-windows", 0.2, str(tmp_path / "ckpt"))
+    stream = KafkaUtils.create_direct_stream(ssc, brokers, [source], starting_offsets="earliest", value_deserializer="string")
+    words = stream.flat_map(lambda r: r.value.split())
+    pairs = words.map(lambda w: (w, 1))
+    per_batch: dict[str, dict[int, Any]] = {
+        name: {} for name in ("records", "incremental", "recomputed", "by_value", "count", "window_count", "reduced")
+    }
+    lock = threading.Lock()
+
+    def keep(name: str, as_dict: bool) -> Callable[[Any, Any], None]:
+        def save(rdd: Any, batch: Any) -> None:
+            items = rdd.collect()
+            with lock:
+                per_batch[name][batch.time] = dict(items) if as_dict else items
+
+        return save
+
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    def sub(a: int, b: int) -> int:
+        return a - b
+
+    stream.count().foreach_batch(keep("records", False))
+    pairs.reduce_by_key_and_window(add, sub, 0.6, 0.2, filter_func=lambda kv: kv[1] > 0).foreach_batch(
+        keep("incremental", True)
+    )
+    pairs.reduce_by_key_and_window(add, None, 0.6, 0.2).foreach_batch(keep("recomputed", True))
+    words.count_by_value_and_window(0.6, 0.2).foreach_batch(keep("by_value", True))
+    words.count_by_window(0.6, 0.2).foreach_batch(keep("count", False))
+    words.window(0.6, 0.2).count().foreach_batch(keep("window_count", False))
+    words.map(len).reduce_by_window(add, sub, 0.6, 0.2).foreach_batch(keep("reduced", False))
+
+    ssc.start()
+    lines = [f"a{i % 3} b{i % 5}" for i in range(60)]
+    for start in range(0, 60, 10):  # a few rounds, so windows slide over batches with data
+        admin.produce(source, [{"value": v, "partition": i % 2} for i, v in enumerate(lines[start : start + 10])])
+        time.sleep(0.3)
+    deadline = time.monotonic() + 90
+    while True:
+        with lock:
+            total = sum(c for counts in per_batch["records"].values() for c in counts)
+            times = sorted(per_batch["records"])
+            # Done when every record arrived and three empty batches later every window is empty.
+            drained = total == 60 and len(times) >= 3 and all(per_batch["records"][t] == [0] for t in times[-3:])
+            drained = drained and all(t in per_batch[name] for name in per_batch for t in times)
+        if drained:
+            break
+        assert not ssc.await_termination(timeout=0.2) and time.monotonic() < deadline
+    ssc.stop()
+    ssc.await_termination(timeout=60)
+
+    records = {t: (c[0] if c else 0) for t, c in per_batch["records"].items()}
+    times = sorted(records)
+    step = 200
+    for t in times:
+        in_window = [records.get(t - k * step, 0) for k in range(3)]
+        words_in_window = 2 * sum(in_window)
+        assert per_batch["incremental"][t] == per_batch["recomputed"][t], f"window ending at batch {t}"
+        assert per_batch["by_value"][t] == per_batch["recomputed"][t]
+        assert sum(per_batch["recomputed"][t].values()) == words_in_window
+        assert per_batch["window_count"][t] == [words_in_window]
+        # As in Spark, the incremental count_by_window/reduce_by_window keep a window that
+        # emptied at 0: nothing before the first data, 0 after the data left the window.
+        seen_data = any(records[u] for u in times if u <= t)
+        assert per_batch["count"][t] == ([words_in_window] if seen_data else [])
+        assert per_batch["reduced"][t] == ([2 * words_in_window] if seen_data else [])
+    assert sum(records.values()) == 60 and per_batch["incremental"][times[-1]] == {}
