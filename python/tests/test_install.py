@@ -83,5 +83,6 @@ def test_pip_install_from_a_fresh_clone_runs_jobs_with_the_built_engine(new_topi
     assert Path(entry) == package / "engine" / "dist" / "python" / "engine-main.js"
     # The built engine, not TypeScript sources.
     assert not (package / "engine" / "src").exists()
+    assert (package / "py.typed").is_file()  # PEP 561: the type hints reach type checkers
     assert [p for p in (package / "engine" / "dist").rglob("*.ts") if not p.name.endswith(".d.ts")] == []
     assert counts == str([("be", 2), ("not", 1), ("or", 1), ("to", 2)])

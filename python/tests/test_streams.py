@@ -209,3 +209,19 @@ def test_incremental_windows_equal_windows_recomputed_from_their_batches(admin, 
         assert per_batch["count"][t] == ([words_in_window] if seen_data else [])
         assert per_batch["reduced"][t] == ([2 * words_in_window] if seen_data else [])
     assert sum(records.values()) == 60 and per_batch["incremental"][times[-1]] == {}
+
+
+def test_the_seed_s_create_direct_stream_gives_key_value_tuples(admin, new_topic, brokers, tmp_path) -> None:
+    topic = new_topic()
+    admin.produce(topic, [{"key": f"k{i}", "value": f"v{i}"} for i in range(5)])
+    ssc = StreamingContext("py-seed", 0.2, str(tmp_path / "ckpt"))
+    kafka_stream = KafkaUtils.createDirectStream(
+        ssc, [topic], {"metadata.broker.list": ",".join(brokers), "auto.offset.reset": "smallest"}
+    )
+    seen: list[Any] = []
+    pairs: list[Any] = []
+    kafka_stream.foreach_rdd(lambda rdd: pairs.extend(rdd.collect()))
+    kafka_stream.map(lambda x: x[1]).foreach_rdd(lambda rdd: seen.extend(rdd.collect()))
+    run_until(ssc, lambda: len(seen) >= 5 and len(pairs) >= 5)
+    assert seen == [f"v{i}" for i in range(5)]
+    assert pairs == [(f"k{i}", f"v{i}") for i in range(5)]
