@@ -6,6 +6,7 @@ import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
 import { pythonWordCount } from './python-wordcount.ts'
 import { receiverVsDirect } from './receiver-vs-direct.ts'
+import { scaleOut } from './scale-out.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
 import { stateUpdateBench, windowInverseBench } from './state.ts'
 import { streamInterval } from './stream-interval.ts'
@@ -42,4 +43,5 @@ export const benches: readonly Bench[] = [
   receiverVsDirect,
   observeOverhead,
   pythonWordCount,
+  scaleOut,
 ]

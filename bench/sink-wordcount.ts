@@ -13,7 +13,7 @@ const repeats = 3
 const vocabulary = 10_000
 
 /** Deterministic lines of 3 to 8 words; word ranks are skewed (rank ~ n·u²) like real text. */
-function* linesOf(partition: number, count: number): Generator<string> {
+export function* linesOf(partition: number, count: number): Generator<string> {
   let state = 1 + partition
   const next = (n: number) => {
     state = (Math.imul(state, 1_103_515_245) + 12_345) & 0x7fffffff
@@ -29,12 +29,20 @@ function* linesOf(partition: number, count: number): Generator<string> {
   }
 }
 
-async function fillWithLines(client: KafkaClient, topic: string): Promise<void> {
+/** Fills each of `count` partitions with `lines` lines of `linesOf`; returns how many words they hold. */
+export async function fillWithLines(
+  client: KafkaClient,
+  topic: string,
+  count = partitions,
+  lines = perPartition,
+): Promise<number> {
   const perSend = 5000
+  let words = 0
   await Promise.all(
-    Array.from({ length: partitions }, async (_, partition) => {
+    Array.from({ length: count }, async (_, partition) => {
       let batch: { topic: string; partition: number; value: string }[] = []
-      for (const value of linesOf(partition, perPartition)) {
+      for (const value of linesOf(partition, lines)) {
+        words += value.split(' ').length
         batch.push({ topic, partition, value })
         if (batch.length === perSend) {
           await client.produce(batch)
@@ -44,13 +52,14 @@ async function fillWithLines(client: KafkaClient, topic: string): Promise<void> 
       if (batch.length > 0) await client.produce(batch)
     }),
   )
+  return words
 }
 
 /**
  * A durable PostgreSQL, like the SQLite sink's (synchronous=FULL): the test server's
  * fsync=off would flatter it. PG_URL points the bench at an existing server instead.
  */
-async function postgresUrl(): Promise<{ url: string; server?: LocalPostgres }> {
+export async function durablePostgres(): Promise<{ url: string; server?: LocalPostgres }> {
   if (process.env.PG_URL) return { url: process.env.PG_URL }
   const server = await startLocalPostgres({
     settings: { fsync: 'on', full_page_writes: 'on', synchronous_commit: 'on' },
@@ -72,7 +81,7 @@ export const sinkWordCount: Bench = {
   async run({ client, brokers, runCase }) {
     const topic = `bench-wordcount-${Date.now()}`
     await client.createTopics([{ name: topic, partitions }])
-    const { url, server } = await postgresUrl()
+    const { url, server } = await durablePostgres()
     try {
       await fillWithLines(client, topic)
       const file = join(import.meta.dirname, 'cases', 'sink-wordcount.ts')

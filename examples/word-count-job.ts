@@ -3,8 +3,12 @@
 import {
   createDirectStream,
   type DStream,
+  type GroupOptions,
   type Logger,
+  type PartitionOffsetStore,
   type StartingOffsets,
+  type StaticSplitOptions,
+  type StoredOffsets,
   StreamingContext,
   type UiOptions,
 } from 'sluice'
@@ -13,6 +17,8 @@ export interface WordCountJobOptions {
   readonly app: string
   readonly brokers: readonly string[]
   readonly topic: string
+  /** Reads every topic whose name matches instead of `topic` (subscribePattern). */
+  readonly topicPattern?: RegExp | undefined
   readonly checkpoint?: string | undefined
   readonly batchInterval?: number | undefined
   readonly maxRatePerPartition?: number | undefined
@@ -24,6 +30,11 @@ export interface WordCountJobOptions {
   /** The web UI and metrics (docs/ui.md). */
   readonly ui?: UiOptions | undefined
   readonly logger: Logger
+  /** Share the topic's partitions with the job's other processes (docs/scale-out.md): a consumer group... */
+  readonly group?: GroupOptions | undefined
+  /** ...or a static split. Either needs the sink as `offsetStore`. */
+  readonly split?: StaticSplitOptions | undefined
+  readonly offsetStore?: PartitionOffsetStore | undefined
 }
 
 /** Splits a line into words; the same rule in every example, so their counts agree. */
@@ -45,7 +56,9 @@ export function wordCountJob(options: WordCountJobOptions): {
   })
   const lines = createDirectStream<string, string>(ssc, {
     brokers: [...options.brokers],
-    subscribe: [options.topic],
+    ...(options.topicPattern === undefined
+      ? { subscribe: [options.topic] }
+      : { subscribePattern: options.topicPattern }),
     // A checkpoint, when it has a position, takes precedence over the starting offsets.
     startingOffsets: options.startingOffsets ?? 'earliest',
     deserializers: { key: 'string', value: 'string' },
@@ -54,6 +67,9 @@ export function wordCountJob(options: WordCountJobOptions): {
       : { maxRatePerPartition: options.maxRatePerPartition }),
     ...(options.retryTimeoutMs === undefined ? {} : { retryTimeoutMs: options.retryTimeoutMs }),
     ...(options.failOnDataLoss === undefined ? {} : { failOnDataLoss: options.failOnDataLoss }),
+    ...(options.group === undefined ? {} : { group: options.group }),
+    ...(options.split === undefined ? {} : { split: options.split }),
+    ...(options.offsetStore === undefined ? {} : { offsetStore: options.offsetStore }),
     logger: options.logger,
   })
   const counts = lines
@@ -61,4 +77,24 @@ export function wordCountJob(options: WordCountJobOptions): {
     .map((word): [string, number] => [word, 1])
     .reduceByKey((a, b) => a + b)
   return { ssc, counts }
+}
+
+/**
+ * Where a word count that writes through an offset-storing sink starts. Alone, from every
+ * offset the sink stored (partitions it does not list start at the log start). Shared with
+ * other processes (`group` or `split`), the sink is the stream's offset store instead: each
+ * partition resumes from it when this process claims it.
+ */
+export async function startingFromSink(
+  options: Pick<WordCountJobOptions, 'group' | 'split'>,
+  sink: PartitionOffsetStore & { storedOffsets(): Promise<StoredOffsets> },
+): Promise<{
+  startingOffsets: StoredOffsets
+  job: Pick<WordCountJobOptions, 'offsetStore' | 'startingOffsets'>
+}> {
+  if (options.group !== undefined || options.split !== undefined) {
+    return { startingOffsets: {}, job: { offsetStore: sink } }
+  }
+  const startingOffsets = await sink.storedOffsets()
+  return { startingOffsets, job: { startingOffsets } }
 }

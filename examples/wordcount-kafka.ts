@@ -18,14 +18,16 @@
 import {
   createKafkaSink,
   createLogger,
+  type GroupOptions,
   type KafkaSink,
   type Logger,
+  type StaticSplitOptions,
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
 } from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
-import { wordCountJob } from './word-count-job.ts'
+import { startingFromSink, wordCountJob } from './word-count-job.ts'
 
 export interface KafkaWordCountOptions {
   readonly brokers: readonly string[]
@@ -41,6 +43,20 @@ export interface KafkaWordCountOptions {
   /** The stream's failOnDataLoss (default true). */
   readonly failOnDataLoss?: boolean
   readonly logger?: Logger
+  /**
+   * Share the topic's partitions with the job's other processes: each process is a member of
+   * this consumer group (docs/scale-out.md); positions come from the sink.
+   */
+  readonly group?: GroupOptions
+  /** Or: a static split of the partitions, instance i of N under a deployment epoch. */
+  readonly split?: StaticSplitOptions
+  /**
+   * The sink's transactional id (default `sluice-<app>`). Processes that share the partitions
+   * need one each, stable across a process's restarts.
+   */
+  readonly transactionalId?: string
+  /** How long one batch's transaction may stay open before the broker aborts it (the sink's default: 60 s). */
+  readonly transactionTimeoutMs?: number
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */
   readonly listeners?: readonly StreamingListener[]
@@ -58,13 +74,22 @@ export async function startKafkaWordCount(
   const app = options.app ?? 'wordcount'
   const logger = options.logger ?? createLogger()
   const hooks = options.hooks ?? {}
-  const sink = createKafkaSink({ app, brokers: [...options.brokers], logger })
+  const sink = createKafkaSink({
+    app,
+    brokers: [...options.brokers],
+    logger,
+    // Sharing a group, the sink commits the offsets within the group's generations.
+    ...(options.group === undefined ? {} : { groupId: options.group.id }),
+    ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
+    ...(options.transactionTimeoutMs === undefined
+      ? {}
+      : { transactionTimeoutMs: options.transactionTimeoutMs }),
+  })
   await sink.start()
   try {
-    // Read after start(): by then no transaction of an older instance is still open. Partitions
-    // not listed start at the log start.
-    const startingOffsets = await sink.storedOffsets()
-    const { ssc, counts } = wordCountJob({ ...options, app, logger, startingOffsets })
+    // Read after start(): by then no transaction of an older instance is still open.
+    const { startingOffsets, job } = await startingFromSink(options, sink)
+    const { ssc, counts } = wordCountJob({ ...options, app, logger, ...job })
     counts.foreachBatch(async (rdd, batch) => {
       const records = (await rdd.collect()).map(([word, count]) => ({
         topic: options.outputTopic,

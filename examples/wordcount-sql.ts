@@ -20,15 +20,17 @@ import pg from 'pg'
 import {
   createLogger,
   createSqlSink,
+  type GroupOptions,
   type Logger,
   type SqlSink,
   type SqlSinkOptions,
+  type StaticSplitOptions,
   type StoredOffsets,
   type StreamingContext,
   type StreamingListener,
 } from 'sluice'
 import { type BatchHooks, startWithSink, writeWithHooks } from './batch-hooks.ts'
-import { wordCountJob } from './word-count-job.ts'
+import { startingFromSink, wordCountJob } from './word-count-job.ts'
 
 export interface SqlWordCountOptions {
   readonly brokers: readonly string[]
@@ -53,6 +55,13 @@ export interface SqlWordCountOptions {
   /** The stream's failOnDataLoss (default true). */
   readonly failOnDataLoss?: boolean
   readonly logger?: Logger
+  /**
+   * Share the topic's partitions with the job's other processes: each process is a member of
+   * this consumer group (docs/scale-out.md); positions come from the sink.
+   */
+  readonly group?: GroupOptions
+  /** Or: a static split of the partitions, instance i of N under a deployment epoch. */
+  readonly split?: StaticSplitOptions
   readonly hooks?: BatchHooks
   /** Progress listeners (metrics, logs), added before the stream starts. */
   readonly listeners?: readonly StreamingListener[]
@@ -112,9 +121,8 @@ export async function startSqlWordCount(
   })
   await sink.start()
   try {
-    // Where the last committed batch ended, per partition; partitions not listed start at the log start.
-    const startingOffsets = await sink.storedOffsets()
-    const { ssc, counts } = wordCountJob({ ...options, app, logger, startingOffsets })
+    const { startingOffsets, job } = await startingFromSink(options, sink)
+    const { ssc, counts } = wordCountJob({ ...options, app, logger, ...job })
     counts.foreachBatch(async (rdd, batch) => {
       // Compute before the transaction: it holds the offsets lock only while it writes.
       const rows = (await rdd.collect()).map(([word, count]) => ({ word, count }))

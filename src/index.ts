@@ -14,6 +14,9 @@
  */
 
 export type { JsonObject, JsonValue } from './checkpoint/json-value.ts'
+export type { ClaimResult, PartitionClaim, PartitionOffsetStore } from './cluster/offset-store.ts'
+export type { GroupOptions, SharingOptions } from './cluster/sharing-options.ts'
+export type { StaticSplitOptions } from './cluster/static-split.ts'
 export type { ErrorCode, SluiceErrorOptions } from './core/errors.ts'
 export { ErrorCodes, isSluiceError, SluiceError } from './core/errors.ts'
 export type {
@@ -30,6 +33,7 @@ export { fromPino } from './core/pino-logger.ts'
 export type { OffsetLike, OffsetRangeJson } from './kafka/offset-range.ts'
 export { OffsetRange } from './kafka/offset-range.ts'
 export type { KafkaConnectionOptions, SaslOptions, TlsOptions } from './kafka/options.ts'
+export type { PartitionOwner } from './kafka/partition-owner.ts'
 export type { KafkaRecord } from './kafka/records.ts'
 export type { IsolationLevel, ProduceRecord, TopicPartition } from './kafka/types.ts'
 export type { TerminalProgressBar } from './observe/progress-bar.ts'

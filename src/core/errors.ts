@@ -37,6 +37,11 @@ export const ErrorCodes = {
   SINK: 'SLUICE_SINK',
   /** Another instance of the same application took over (zombie fencing). */
   FENCED: 'SLUICE_FENCED',
+  /**
+   * A batch found partitions its process no longer owns (a consumer group rebalance, a newer
+   * owner generation); it was rolled back and the stream goes on without them.
+   */
+  PARTITIONS_REVOKED: 'SLUICE_PARTITIONS_REVOKED',
   /** The object was used after it was stopped or closed. */
   CLOSED: 'SLUICE_CLOSED',
   /** User code in a Python worker or the Python driver raised; the message carries its traceback. */

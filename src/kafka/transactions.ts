@@ -10,6 +10,7 @@ import {
   resolveConnection,
   wireClientOptions,
 } from './options.ts'
+import type { PartitionOwner } from './partition-owner.ts'
 import { toWireMessage } from './producer.ts'
 import { retryKafka } from './retry.ts'
 import type { CommittedOffset, PartitionOffset, ProduceRecord } from './types.ts'
@@ -27,6 +28,9 @@ export interface TransactionalProducerOptions extends KafkaClientOptions {
   /** How long a transaction may stay open before the coordinator aborts it (default 60 s). */
   readonly transactionTimeoutMs?: number
 }
+
+/** TxnOffsetCommit errors meaning "this member's generation is over" (KIP-447). */
+const generationErrors = new Set(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
 
 /** Protocol errors meaning "a newer producer with this transactional id exists". */
 const fencingErrors = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH'])
@@ -67,8 +71,8 @@ type State = 'new' | 'ready' | 'in-transaction' | 'fenced' | 'broken' | 'closed'
  *   answer PRODUCER_FENCED to every restart of an app whose transactional id has a
  *   producer id other than 0.
  * - `commitOffsets` sends AddOffsetsToTxn through `Transaction.addConsumer` and then
- *   TxnOffsetCommit itself (generation -1, no member), because `Transaction.addOffset`
- *   only takes a message a group consumer received.
+ *   TxnOffsetCommit itself (with the group member's generation when there is one), because
+ *   `Transaction.addOffset` only takes a message a group consumer received.
  * - a transaction to which nothing was added is ended client-side only: the broker
  *   answers INVALID_TXN_STATE to EndTxn for it.
  *
@@ -194,8 +198,18 @@ export class TransactionalProducer {
    * Commits `offsets` (the next offset to read, per partition) to consumer group `groupId`
    * as part of the transaction: they become the group's committed offsets when, and only
    * when, the transaction commits.
+   *
+   * With `member` (a member of `groupId` that owns the partitions), the offsets carry its
+   * generation, member id and instance id (KIP-447), and the group coordinator refuses them
+   * once the group has moved to a newer generation or dropped the member: PARTITIONS_REVOKED,
+   * and the transaction must be aborted. Without it (generation -1, no member) the coordinator
+   * checks nothing — it accepts them even while the group has members.
    */
-  async commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
+  async commitOffsets(
+    groupId: string,
+    offsets: readonly CommittedOffset[],
+    member?: Pick<PartitionOwner, 'generation' | 'memberId' | 'instanceId'>,
+  ): Promise<void> {
     const transaction = this.#inTransaction()
     if (offsets.length === 0) return
     this.#touched = true
@@ -234,9 +248,9 @@ export class TransactionalProducer {
               groupId,
               this.#producer.producerId,
               this.#producer.producerEpoch,
-              -1, // generation: no group membership, the offsets are the transaction's
-              '',
-              null,
+              member?.generation ?? -1,
+              member?.memberId ?? '',
+              member?.instanceId ?? null,
               request,
             ),
           )
@@ -245,6 +259,21 @@ export class TransactionalProducer {
               if (p.errorCode === 0) continue
               const info = describeProtocolError(p.errorCode)
               if (fencingErrors.has(info.id)) throw this.#fence(`${what}: ${info.id}`)
+              if (member !== undefined && generationErrors.has(info.id)) {
+                throw new SluiceError(
+                  ErrorCodes.PARTITIONS_REVOKED,
+                  `${what} was refused (${info.id}): member '${member.memberId}' of generation ${member.generation} ` +
+                    'no longer owns the partitions; the group moved on',
+                  {
+                    details: {
+                      groupId,
+                      generation: member.generation,
+                      memberId: member.memberId,
+                      kafkaError: info.id,
+                    },
+                  },
+                )
+              }
               throw new SluiceError(
                 ErrorCodes.KAFKA,
                 `${what} failed for ${topic.name}-${p.partitionIndex}: ${info.id}`,

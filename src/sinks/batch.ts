@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { partitionKey } from '../core/partition-key.ts'
+import type { PartitionOwner } from '../kafka/partition-owner.ts'
 
 /** One Kafka partition's share of a batch: offsets `fromOffset <= offset < untilOffset`. */
 export interface SinkOffsetRange {
@@ -28,6 +29,17 @@ export interface SinkBatch {
    * deleted). The sink advances over them instead of reporting a gap, and records them.
    */
   readonly lostRanges?: readonly SinkOffsetRange[]
+  /**
+   * When processes share the stream's partitions: who may write them. The SQL sink requires
+   * the stored owner of every partition to be this one; the Kafka sink commits the offsets
+   * with it, and the group coordinator refuses them from a member of an older generation.
+   */
+  readonly owner?: PartitionOwner | undefined
+  /**
+   * Aborts when the batch must not be written after all (a forced stop, or its partitions
+   * being taken away): the sink rolls back instead of committing.
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 export function describeRange(range: SinkOffsetRange): string {

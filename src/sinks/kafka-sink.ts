@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
-import { ErrorCodes, isSluiceError, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, invalidOption, isSluiceError, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import {
   arrayOption,
@@ -14,15 +14,18 @@ import {
 import { partitionKey } from '../core/partition-key.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { brokerList, connectionOptions, type KafkaConnectionOptions } from '../kafka/options.ts'
+import { describeOwner, type PartitionOwner } from '../kafka/partition-owner.ts'
 import { TransactionalProducer } from '../kafka/transactions.ts'
-import type { ProduceRecord } from '../kafka/types.ts'
+import type { ProduceRecord, TopicPartition } from '../kafka/types.ts'
 import { byPartition, checkBatch, lostRangesOf, type SinkBatch } from './batch.ts'
+import { Abandoned, throwIfAbandoned, untilAbandoned } from './batch-signal.ts'
 import { decodeLostRecords, type LostRecords, nextLostMetadata } from './kafka-lost-records.ts'
 import { checkStoredOffsets } from './offset-check.ts'
 import { type BatchOutcome, type OffsetStoringSink, type StoredOffsets, toStoredOffsets } from './sink.ts'
 import { publishingOutcome } from './sink-diagnostics.ts'
 import {
   alreadyAppliedByAnotherError,
+  batchAbandonedError,
   batchWriteError,
   closedError,
   notStartedError,
@@ -94,6 +97,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   readonly #producerOptions: ConstructorParameters<typeof TransactionalProducer>[0]
   readonly #logger: Logger
   readonly #topics: readonly string[]
+  /** True when the transactional id is the default `sluice-<app>`, which every process of the app would share. */
+  readonly #defaultTransactionalId: boolean
+  readonly #transactionTimeoutMs: number
   #producer: TransactionalProducer | undefined
   #state: State = 'new'
   #starting: Promise<void> | undefined
@@ -104,6 +110,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     const { app } = given
     this.app = app
     this.transactionalId = given.transactionalId ?? `sluice-${app}`
+    this.#defaultTransactionalId = given.transactionalId === undefined
     this.groupId = given.groupId ?? `sluice-${app}`
     this.#logger = (given.logger ?? createLogger()).child({ component: 'kafka-sink', app })
     this.#topics = given.topics ?? []
@@ -119,6 +126,84 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     }
     // Validates brokers, timeouts and the transaction timeout now, not at start().
     this.#producer = new TransactionalProducer(this.#producerOptions)
+    this.#transactionTimeoutMs = this.#producer.transactionTimeoutMs
+  }
+
+  /**
+   * As the offset store of a stream whose partitions processes share: only through the
+   * stream's own consumer group (the coordinator refuses a stale member's offsets by its
+   * generation), and with a transactional id of this process's own.
+   */
+  checkSharedUse(sharing: { readonly groupId?: string | undefined; readonly split: boolean }): void {
+    if (sharing.split) {
+      throw invalidOption(
+        'split',
+        'cannot keep its offsets in the Kafka sink: Kafka refuses the offsets of a process that lost its ' +
+          "partitions only by its consumer group generation (KIP-447), and a static split has none. Use 'group' " +
+          "(with 'instanceId' for stable membership) with the Kafka sink, or the SQL sink with 'split'",
+      )
+    }
+    if (sharing.groupId !== undefined && sharing.groupId !== this.groupId) {
+      throw invalidOption(
+        'offsetStore',
+        `is a Kafka sink that commits offsets to consumer group '${this.groupId}', but the stream's group is ` +
+          `'${sharing.groupId}': create the sink with groupId: '${sharing.groupId}', so that its transactions commit ` +
+          "the offsets within the group's generations and the coordinator fences a process that lost its partitions",
+      )
+    }
+    if (this.#defaultTransactionalId) {
+      throw invalidOption(
+        'offsetStore',
+        `is a Kafka sink with the default transactional id '${this.transactionalId}', which every process of the ` +
+          'group would share and take from each other: give each process its own, stable across its restarts (e.g. ' +
+          `transactionalId: \`${this.transactionalId}-\${instanceId}\`)`,
+      )
+    }
+  }
+
+  /**
+   * Takes partitions over for `owner` (a member of this sink's group): reads their committed
+   * offsets once no transaction of a previous owner is still committing them (requireStable,
+   * waiting up to the transaction timeout for one that stalled), and returns where each
+   * resumes. The group coordinator does the fencing, by generation, when batches commit.
+   */
+  async claimPartitions(
+    owner: PartitionOwner,
+    claims: readonly { readonly topic: string; readonly partition: number; readonly startOffset: bigint }[],
+  ): Promise<{ positions: ReadonlyMap<string, bigint>; overtaken: readonly TopicPartition[] }> {
+    this.#checkStarted()
+    if (owner.kind !== 'group' || owner.groupId !== this.groupId) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `the Kafka sink of app '${this.app}' keeps offsets for consumer group '${this.groupId}', not for ${describeOwner(owner)}`,
+      )
+    }
+    const committed = await this.#stableOffsets(claims)
+    const stored = new Map(committed.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
+    const positions = new Map(
+      claims.map((c) => {
+        const key = partitionKey(c.topic, c.partition)
+        return [key, stored.get(key) ?? c.startOffset] as const
+      }),
+    )
+    return { positions, overtaken: [] }
+  }
+
+  /**
+   * The group's committed offsets of `partitions` once stable. A previous owner that stalled
+   * with offsets in its open transaction keeps them unstable until the broker aborts that
+   * transaction (its timeout); the client's own retries give up sooner, so this waits on.
+   */
+  async #stableOffsets(partitions: readonly TopicPartition[]) {
+    const deadline = Date.now() + this.#transactionTimeoutMs + 10_000
+    for (;;) {
+      try {
+        return await this.#client.groupOffsets(this.groupId, partitions, { requireStable: true })
+      } catch (error) {
+        if (!isSluiceError(error) || !error.retriable || Date.now() > deadline) throw error
+        this.#logger.info('waiting for a transaction of the previous owner to end', { groupId: this.groupId })
+      }
+    }
   }
 
   /**
@@ -162,6 +247,8 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     this.#checkStarted()
     const ranges = checkBatch(batch)
     const store = `consumer group '${this.groupId}'`
+    const member = this.#memberOf(batch)
+    throwIfAbandoned(this.app, batch)
     const producer = await this.#usableProducer(batch)
     // Stable offsets only: an offset commit of a transaction still completing is waited for.
     const committed = await this.#client
@@ -195,15 +282,22 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     try {
       await producer.begin()
       try {
-        await write({ batch, send: async (records) => void (await producer.send(records)) })
+        await untilAbandoned(
+          batch,
+          write({ batch, send: async (records) => void (await producer.send(records)) }),
+        )
       } catch (error) {
+        if (error instanceof Abandoned) throw batchAbandonedError(this.app, batch, error.reason)
         if (isSluiceError(error, ErrorCodes.FENCED)) throw error
         throw batchWriteError(this.app, batch, error)
       }
-      await producer.commitOffsets(this.groupId, offsets)
+      throwIfAbandoned(this.app, batch)
+      // A member's offsets carry its generation: the coordinator refuses them once the group moved on.
+      await producer.commitOffsets(this.groupId, offsets, member)
       if (stepChannel.hasSubscribers) {
         stepChannel.publish({ app: this.app, batchId: batch.id, step: 'offsets-committed' })
       }
+      throwIfAbandoned(this.app, batch)
       await producer.commit()
     } catch (error) {
       await producer.abort().catch(() => {})
@@ -251,13 +345,30 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     return producer
   }
 
+  /** The group member a batch of a shared stream is written by; it must belong to this sink's group. */
+  #memberOf(batch: SinkBatch): PartitionOwner | undefined {
+    const { owner } = batch
+    if (owner === undefined) return undefined
+    if (owner.kind !== 'group' || owner.groupId !== this.groupId) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `batch ${batch.id} comes from ${describeOwner(owner)}, but the Kafka sink of app '${this.app}' commits ` +
+          `offsets to consumer group '${this.groupId}': the stream and the sink must use the same group`,
+        { details: { app: this.app, batchId: batch.id } },
+      )
+    }
+    return owner
+  }
+
   /**
-   * The producer for the next batch. After a commit or abort whose outcome is unknown the
-   * old producer cannot go on; a new one's init aborts whatever it left open. Safe for
-   * exactly-once: the offsets check runs after it, against stable offsets.
+   * The producer for the next batch. After a commit or abort whose outcome is unknown the old
+   * producer cannot go on; a new one's init aborts whatever it left open. A group member's
+   * producer fenced because its transaction outlived the transaction timeout (the broker
+   * aborted it and bumped the epoch) is replaced too: in a group the generation fences, and a
+   * process that really lost its partitions has its batches refused by the coordinator.
    */
   async #usableProducer(batch: SinkBatch): Promise<TransactionalProducer> {
-    if (this.#producer?.broken) {
+    if (this.#producer?.broken || (batch.owner !== undefined && this.#producer?.fenced)) {
       this.#logger.warn('recreating the transactional producer after a failed commit or abort', {
         batchId: batch.id,
       })
@@ -271,6 +382,26 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
   }
 
   #failure(batch: SinkBatch, error: unknown): SluiceError {
+    if (isSluiceError(error, ErrorCodes.PARTITIONS_REVOKED) && error.details.batchId !== batch.id) {
+      return new SluiceError(
+        ErrorCodes.PARTITIONS_REVOKED,
+        `batch ${batch.id} of app '${this.app}' was not written: ${error.message}; nothing of the batch was applied`,
+        { cause: error, details: { ...error.details, app: this.app, batchId: batch.id } },
+      )
+    }
+    if (isSluiceError(error, ErrorCodes.FENCED) && batch.owner !== undefined) {
+      // In a group the generation fences; the producer is replaced for the next batch.
+      return new SluiceError(
+        ErrorCodes.FENCED,
+        `batch ${batch.id} of app '${this.app}' was not written: transactional id '${this.transactionalId}' was ` +
+          'fenced (its transaction outlived transactionTimeoutMs and the broker aborted it, or another process uses ' +
+          'the same transactional id); nothing of the batch was applied',
+        {
+          cause: error,
+          details: { app: this.app, batchId: batch.id, transactionalId: this.transactionalId },
+        },
+      )
+    }
     if (isSluiceError(error, ErrorCodes.FENCED)) {
       this.#state = 'fenced'
       this.#fenced = new SluiceError(

@@ -1,4 +1,5 @@
 import { ErrorCodes, isSluiceError, messageOf, SluiceError } from '../core/errors.ts'
+import { describeOwner, type PartitionOwner } from '../kafka/partition-owner.ts'
 import { describeRange, type SinkBatch } from './batch.ts'
 import type { OffsetCheck } from './offset-check.ts'
 
@@ -144,4 +145,46 @@ export function closedError(kind: string, app: string): SluiceError {
   return new SluiceError(ErrorCodes.CLOSED, `the ${kind} sink of app '${app}' is closed`, {
     details: { app },
   })
+}
+
+/**
+ * A batch found partitions whose stored owner is not its own: a process of a newer generation
+ * (or deployment epoch) claimed them, so this one lost them. Nothing was written.
+ */
+export function partitionsRevokedError(
+  app: string,
+  batch: SinkBatch,
+  owner: PartitionOwner,
+  partitions: readonly { readonly topic: string; readonly partition: number }[],
+  store: string,
+): SluiceError {
+  const names = partitions.map((p) => `${p.topic}-${p.partition}`).join(', ')
+  return new SluiceError(
+    ErrorCodes.PARTITIONS_REVOKED,
+    `batch ${batch.id} of app '${app}' was not written: ${store} says that ${names} no longer belong to ` +
+      `${describeOwner(owner)} (another process claimed them since: a newer generation, or a restart of the same instance); nothing of the batch was applied`,
+    {
+      details: {
+        app,
+        batchId: batch.id,
+        groupId: owner.groupId,
+        generation: owner.generation,
+        memberId: owner.memberId,
+        partitions: partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
+      },
+    },
+  )
+}
+
+/**
+ * The batch's signal aborted while it was being written: its partitions are being taken away
+ * (a rebalance that could not wait), or the stream is stopping without waiting. Rolled back.
+ */
+export function batchAbandonedError(app: string, batch: SinkBatch, reason: unknown): SluiceError {
+  const revoked = isSluiceError(reason, ErrorCodes.PARTITIONS_REVOKED)
+  return new SluiceError(
+    revoked ? ErrorCodes.PARTITIONS_REVOKED : ErrorCodes.SINK,
+    `batch ${batch.id} of app '${app}' was abandoned and rolled back: ${messageOf(reason)}; nothing of the batch was applied`,
+    { cause: reason, details: { app, batchId: batch.id } },
+  )
 }

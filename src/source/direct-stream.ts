@@ -1,10 +1,19 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
+import type { OwnershipLease } from '../cluster/partition-ownership.ts'
+import { SharedPartitions } from '../cluster/shared-partitions.ts'
+import {
+  checkSharing,
+  createOwnership,
+  type SharingOptions,
+  sharingOptionFields,
+} from '../cluster/sharing-options.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { booleanOption, nonEmptyString, optionsObject, parseOptions, withOwner } from '../core/options.ts'
 import { partitionKey } from '../core/partition-key.ts'
 import type { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
+import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
 import type { PartitionOffset, TopicPartition } from '../kafka/types.ts'
 import {
@@ -42,6 +51,7 @@ import {
 export interface DirectStreamOptions<K, V>
   extends KafkaReadOptions<K, V>,
     SubscriptionOptions,
+    SharingOptions,
     RateControlOptions {
   /**
    * The input's name: the key of its positions in the checkpoint. Default `direct-kafka-<k>`,
@@ -49,7 +59,10 @@ export interface DirectStreamOptions<K, V>
    * each input of a job whose inputs may change, so each keeps its positions.
    */
   readonly name?: string
-  /** Where to start when the checkpoint has no position. Default 'latest'. */
+  /**
+   * Where to start when the checkpoint has no position — with `group` or `split`, when the
+   * offset store has none for a partition. Default 'latest'.
+   */
   readonly startingOffsets?: StartingOffsets
   /** Consumer group that `commitAsync` commits to, for lag monitoring tools. */
   readonly groupId?: string
@@ -66,6 +79,7 @@ const directStreamOptions = optionsObject(
     ...readOptionFields,
     ...subscriptionOptionFields,
     ...rateControlOptionFields,
+    ...sharingOptionFields,
     name: nonEmptyString,
     startingOffsets: startingOffsetsOption,
     groupId: nonEmptyString,
@@ -74,6 +88,7 @@ const directStreamOptions = optionsObject(
   (options, path) => {
     checkReadSource(options, path)
     checkSubscription(options, path)
+    checkSharing(options, path)
   },
 )
 
@@ -92,7 +107,12 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   readonly #rateController: RateController | undefined
   readonly #groupId: string | undefined
   readonly #failOnDataLoss: boolean
+  readonly #sharing: SharingOptions
   readonly #logger: Logger
+  /** When processes share the partitions: the lease and claims (created at open, from the client's connection). */
+  #shared: SharedPartitions | undefined
+  /** The lease the latest batch was planned under. */
+  #lease: OwnershipLease | undefined
   /**
    * Next offset to read, per partition: the until-offset of its last planned range. Partitions
    * the subscription no longer covers stay here (parked) until it covers them again.
@@ -120,6 +140,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     this.#rateController = createRateController(rates, context.batchInterval)
     this.#groupId = given.groupId
     this.#failOnDataLoss = given.failOnDataLoss ?? true
+    this.#sharing = { group: given.group, split: given.split, offsetStore: given.offsetStore }
     this.#logger = context.logger.child({ input: this.name })
   }
 
@@ -141,18 +162,23 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
 
   async open(recovery: InputRecovery): Promise<void> {
     this.#client = this.#settings.lease.acquire()
+    const ownership = createOwnership(this.#sharing, this.#client.options, this.#logger)
+    if (ownership !== undefined) {
+      await this.#sharing.offsetStore!.start()
+      this.#shared = new SharedPartitions(ownership, this.#sharing.offsetStore!, this.#logger)
+      this.#restoreRateState(recovery)
+      // Positions come from the offset store as partitions are claimed, never from a local checkpoint.
+      const partitions = await this.#discovery.discover(this.#client)
+      await this.#shared.start([...new Set(partitions.map((p) => p.topic))])
+      this.#fresh = false
+      return
+    }
     if (recovery.lastPlan !== undefined) {
       const plan = this.#ownPlan(decodeKafkaPlan(recovery.lastPlan))
       for (const { range } of plan.ranges) this.#setPosition(range.topic, range.partition, range.untilOffset)
       for (const p of plan.parked) this.#setPosition(p.topic, p.partition, p.offset)
     }
-    if (recovery.state !== undefined && this.#rateController) {
-      try {
-        this.#rateController.restoreState(recovery.state)
-      } catch (error) {
-        this.#logger.warn('ignoring unreadable rate-control state from the checkpoint', { error })
-      }
-    }
+    this.#restoreRateState(recovery)
     // A checkpoint decides the start; startingOffsets apply only to a fresh stream.
     this.#fresh = this.#positions.size === 0
     // Reaching the cluster now, even when the checkpoint decides the start, makes a wrong
@@ -166,9 +192,11 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     return {
       fresh: this.#fresh,
       description:
-        positions.length === 0
-          ? `${this.#discovery.description}: no partition yet`
-          : positions.map((p) => `${p.topic}-${p.partition} @ ${p.offset}`).join(', '),
+        this.#shared !== undefined && positions.length === 0
+          ? `${this.#discovery.description}, shared by ${this.#shared.description}: positions from the offset store of app '${this.#shared.store.app}'`
+          : positions.length === 0
+            ? `${this.#discovery.description}: no partition yet`
+            : positions.map((p) => `${p.topic}-${p.partition} @ ${p.offset}`).join(', '),
       offsets: positions.map((p) => ({
         topic: p.topic,
         partition: p.partition,
@@ -179,7 +207,34 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
 
   async plan(batch: BatchRef): Promise<JsonValue> {
     const client = this.#requireClient()
-    const partitions = await this.#discovery.discover(client)
+    const discovered = await this.#discovery.discover(client)
+    if (this.#shared === undefined) return this.#planPartitions(batch, discovered)
+    const turn = await this.#shared.begin(discovered, (partitions) => this.#startOffsetsOf(partitions))
+    try {
+      this.#lease = turn.lease
+      this.#shared.topicsChanged([...new Set(discovered.map((p) => p.topic))], partitionCounts(discovered))
+      // Only the partitions owned now have positions: the others' go with their new owners.
+      const positions = new Map<string, PartitionOffset>()
+      for (const p of turn.partitions) {
+        const key = partitionKey(p.topic, p.partition)
+        const offset = turn.claimed.get(key) ?? this.#positions.get(key)?.offset
+        if (offset !== undefined) positions.set(key, { topic: p.topic, partition: p.partition, offset })
+      }
+      this.#positions = positions
+      return await this.#planPartitions(batch, turn.partitions, turn.lease.owner)
+    } catch (error) {
+      this.#shared.end()
+      throw error
+    }
+  }
+
+  /** Plans the batch over `partitions` (sorted) from the positions, limited by rate control. */
+  async #planPartitions(
+    batch: BatchRef,
+    partitions: readonly TopicPartition[],
+    owner?: PartitionOwner,
+  ): Promise<JsonValue> {
+    const client = this.#requireClient()
     const latestSpec = this.#settings.isolationLevel === 'read_committed' ? 'lastStable' : 'latest'
     const [starts, ends] = await Promise.all([
       client.listOffsets(partitions, 'earliest'),
@@ -216,11 +271,14 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       })
     }
     this.#positions = planned.positions
-    return encodeKafkaPlan(planned.plan)
+    return encodeKafkaPlan(owner === undefined ? planned.plan : { ...planned.plan, owner })
   }
 
   slice(plan: JsonValue, _batch: BatchRef): KafkaSlice<K, V> {
-    return new KafkaSlice(this, this.#ownPlan(decodeKafkaPlan(plan)), this.#settings, this.context.runner)
+    const decoded = this.#ownPlan(decodeKafkaPlan(plan))
+    const lease = this.#lease
+    const signal = lease !== undefined && sameOwner(decoded.owner, lease.owner) ? lease.signal : undefined
+    return new KafkaSlice(this, decoded, this.#settings, this.context.runner, signal)
   }
 
   /**
@@ -233,6 +291,14 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     batch: BatchRef,
   ): Promise<InputSlice<KafkaRecord<K, V>>> {
     const { plan } = slice as KafkaSlice<K, V>
+    if (this.#shared !== undefined) {
+      // Whoever owns these partitions now resumes them from the offset store (this process
+      // too, once it claims them again): the batch of an earlier run has nothing left to do.
+      this.#logger.info('the pending batch of an earlier run is left to the offset store', {
+        batchId: batch.id,
+      })
+      return new KafkaSlice(this, withoutRanges(plan), this.#settings, this.context.runner)
+    }
     const reading = plan.ranges.filter(({ range }) => !range.isEmpty)
     if (reading.length === 0) return slice
     const starts = await this.#requireClient().listOffsets(
@@ -256,11 +322,46 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     return new KafkaSlice(this, revised, this.#settings, this.context.runner)
   }
 
+  /**
+   * A batch of a stream whose partitions other processes share was refused (a rebalance took
+   * partitions away, a newer owner claimed them): the batch runs again without its ranges —
+   * nothing of it was written — and every partition this process still owns is claimed again,
+   * so the next batch reads it from the stored offset.
+   */
+  override async withdraw(
+    slice: InputSlice<KafkaRecord<K, V>>,
+    error: unknown,
+    batch: BatchRef,
+  ): Promise<InputSlice<KafkaRecord<K, V>> | undefined> {
+    const shared = this.#shared
+    const lease = this.#lease
+    const { plan } = slice as KafkaSlice<K, V>
+    if (shared === undefined || lease === undefined || plan.ranges.length === 0) return undefined
+    if (
+      !(await shared.withdraw(
+        error,
+        lease,
+        plan.ranges.map(({ range }) => range),
+      ))
+    )
+      return undefined
+    this.#logger.info('the batch goes on without its ranges; they are read again by their owners', {
+      batchId: batch.id,
+      ranges: plan.ranges.map(({ range }) => String(range)),
+    })
+    return new KafkaSlice(this, withoutRanges(plan), this.#settings, this.context.runner)
+  }
+
+  override sharesPartitions(): string | undefined {
+    return this.#shared?.description ?? describeSharing(this.#sharing)
+  }
+
   override saveState(): JsonValue | undefined {
     return this.#rateController ? (this.#rateController.exportState() as unknown as JsonValue) : undefined
   }
 
   override onBatchCompleted(info: BatchInfo, own: SourceProgress | undefined): void {
+    this.#shared?.end()
     // As in Spark, the rate is what the batch's jobs processed per second of their own
     // running time: planning (the ListOffsets round trips) is not processing.
     const { planning, outputs, commit } = info.progress.durationsMs
@@ -287,6 +388,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   }
 
   async close(): Promise<void> {
+    await this.#shared?.close()
     await this.#committing
     if (this.#client) {
       this.#client = undefined
@@ -297,6 +399,21 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   #requireClient(): KafkaClient {
     if (!this.#client) throw new SluiceError(ErrorCodes.CLOSED, `input '${this.name}' is not open`)
     return this.#client
+  }
+
+  #restoreRateState(recovery: InputRecovery): void {
+    if (recovery.state === undefined || !this.#rateController) return
+    try {
+      this.#rateController.restoreState(recovery.state)
+    } catch (error) {
+      this.#logger.warn('ignoring unreadable rate-control state from the checkpoint', { error })
+    }
+  }
+
+  /** Where `partitions` start by `startingOffsets`, for partitions the offset store has nothing for. */
+  async #startOffsetsOf(partitions: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+    const offsets = await this.#startingOffsets(partitions)
+    return new Map(offsets.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
   }
 
   #setPosition(topic: string, partition: number, offset: bigint): void {
@@ -314,6 +431,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
   }
 
   async #applyStartingOffsets(partitions: readonly TopicPartition[]): Promise<void> {
+    for (const o of await this.#startingOffsets(partitions)) this.#setPosition(o.topic, o.partition, o.offset)
+  }
+
+  async #startingOffsets(partitions: readonly TopicPartition[]): Promise<readonly PartitionOffset[]> {
     const client = this.#requireClient()
     const starting = this.#starting
     let offsets: readonly PartitionOffset[]
@@ -334,7 +455,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
             : 'latest'
       offsets = await client.listOffsets(partitions, spec)
     }
-    for (const o of offsets) this.#setPosition(o.topic, o.partition, o.offset)
+    return offsets
   }
 }
 
@@ -359,6 +480,31 @@ function withDeleted(plan: KafkaPlan, logStarts: ReadonlyMap<string, bigint>): K
     return { ...planned, range: OffsetRange.create(range.topic, range.partition, from, range.untilOffset) }
   })
   return { ...plan, ranges, lost: [...lost.values()] }
+}
+
+/** The plan with nothing to read: what a withdrawn or handed-over batch runs with. */
+function withoutRanges(plan: KafkaPlan): KafkaPlan {
+  return { ...plan, ranges: [], lost: [] }
+}
+
+function sameOwner(a: PartitionOwner | undefined, b: PartitionOwner): boolean {
+  return (
+    a !== undefined && a.generation === b.generation && a.memberId === b.memberId && a.groupId === b.groupId
+  )
+}
+
+function partitionCounts(partitions: readonly TopicPartition[]): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const p of partitions) counts.set(p.topic, Math.max(counts.get(p.topic) ?? 0, p.partition + 1))
+  return counts
+}
+
+/** How the options share the partitions, before the stream is open (for start-time refusals). */
+function describeSharing(sharing: SharingOptions): string | undefined {
+  if (sharing.group !== undefined) return `consumer group '${sharing.group.id}'`
+  if (sharing.split !== undefined)
+    return `static split, instance ${sharing.split.instance} of ${sharing.split.of}`
+  return undefined
 }
 
 function earlierOf(a: bigint, b: bigint): bigint {

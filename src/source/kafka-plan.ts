@@ -2,6 +2,7 @@ import type { JsonObject, JsonValue } from '../checkpoint/json-value.ts'
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
+import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { PartitionOffset } from '../kafka/types.ts'
 
 /** A planned range, with the partition's latest offset seen when it was planned. */
@@ -43,6 +44,8 @@ export interface KafkaPlan {
   readonly lostRecords: number
   /** A format-1 plan of a job with several inputs: the ranges of every input, to be filtered by subscription. */
   readonly v1SharedRanges: boolean
+  /** When processes share the partitions: the owner the batch was planned under. */
+  readonly owner?: PartitionOwner | undefined
 }
 
 export function encodeKafkaPlan(plan: KafkaPlan): JsonObject {
@@ -64,7 +67,34 @@ export function encodeKafkaPlan(plan: KafkaPlan): JsonObject {
     ...(plan.rateLimit === null ? {} : { rateLimit: plan.rateLimit }),
     ...(plan.lostRecords > 0 ? { lostRecords: plan.lostRecords } : {}),
     ...(plan.v1SharedRanges ? { v1SharedRanges: true } : {}),
+    ...(plan.owner === undefined ? {} : { owner: ownerJson(plan.owner) }),
   }
+}
+
+function ownerJson(owner: PartitionOwner): JsonObject {
+  return {
+    kind: owner.kind,
+    groupId: owner.groupId,
+    generation: owner.generation,
+    memberId: owner.memberId,
+    ...(owner.instanceId === undefined ? {} : { instanceId: owner.instanceId }),
+  }
+}
+
+function decodeOwner(value: JsonValue): PartitionOwner {
+  const owner = object(value, 'owner')
+  const { kind, groupId, generation, memberId, instanceId } = owner
+  if (kind !== 'group' && kind !== 'split')
+    throw malformed(`'owner.kind' must be 'group' or 'split', got ${describeValue(kind)}`)
+  if (typeof groupId !== 'string' || typeof memberId !== 'string') {
+    throw malformed("'owner.groupId' and 'owner.memberId' must be strings")
+  }
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation)) {
+    throw malformed(`'owner.generation' must be an integer, got ${describeValue(generation)}`)
+  }
+  if (instanceId !== undefined && typeof instanceId !== 'string')
+    throw malformed("'owner.instanceId' must be a string")
+  return { kind, groupId, generation, memberId, ...(instanceId === undefined ? {} : { instanceId }) }
 }
 
 /** Reads a plan back; a malformed one fails naming the field. */
@@ -102,7 +132,15 @@ export function decodeKafkaPlan(json: JsonValue): KafkaPlan {
   if (typeof v1SharedRanges !== 'boolean') {
     throw malformed(`'v1SharedRanges' must be a boolean, got ${describeValue(v1SharedRanges)}`)
   }
-  return { ranges, lost, parked, rateLimit: rateLimit ?? null, lostRecords, v1SharedRanges }
+  return {
+    ranges,
+    lost,
+    parked,
+    rateLimit: rateLimit ?? null,
+    lostRecords,
+    v1SharedRanges,
+    ...(plan.owner === undefined ? {} : { owner: decodeOwner(plan.owner) }),
+  }
 }
 
 function rangeJson(range: OffsetRange): JsonObject {

@@ -12,18 +12,24 @@ export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
   readonly progress: SourceProgress
   readonly offsetRanges
   readonly lostRanges
+  readonly owner
+  readonly signal
   readonly #settings: KafkaReadSettings<K, V>
   readonly #runner: TaskRunner
 
+  /** `signal`: when processes share the partitions, the lease's, which aborts when they are taken away. */
   constructor(
     input: { name: string; kind: string },
     plan: KafkaPlan,
     settings: KafkaReadSettings<K, V>,
     runner: TaskRunner,
+    signal?: AbortSignal,
   ) {
     this.plan = plan
     this.offsetRanges = plan.ranges.map((planned) => planned.range)
     this.lostRanges = plan.lost
+    this.owner = plan.owner
+    this.signal = signal
     this.#settings = settings
     this.#runner = runner
     const partitions = plan.ranges.map(({ range, latestOffset }): PartitionProgress => {

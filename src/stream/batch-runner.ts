@@ -10,6 +10,7 @@ import {
   type OutputProgress,
   type ReadCounters,
 } from './batch-progress.ts'
+import type { InputDStream, InputSlice } from './input-dstream.ts'
 import { type BatchScope, type KnownBatches, sourcesOf } from './known-batches.ts'
 import type { ListenerBus } from './listener-bus.ts'
 import { revalidated } from './recovery.ts'
@@ -93,8 +94,7 @@ export class BatchRunner {
     }
     batches.set(scope)
     const { ref, replay } = scope
-    const { offsetRanges, lostRanges } = sourcesOf(scope)
-    const batch: Batch = { ...ref, offsetRanges, lostRanges, replay, signal }
+    let batch = batchOf(scope, signal)
     const measures = this.#measuresOf(scope)
     bus.post('onBatchSubmitted', {
       batchId: ref.id,
@@ -120,35 +120,21 @@ export class BatchRunner {
       } catch (error) {
         throw batchFailed(batch, undefined, error)
       }
-      for (const [index, output] of graph.outputs.entries()) {
-        const rdd = output.stream.getOrCompute(ref)
-        if (rdd === undefined) continue
-        const startedAt = clock.now()
-        bus.post('onOutputOperationStarted', { batchId: ref.id, index, name: output.name, startedAt })
-        let failure: SluiceError | undefined
+      for (let withdrawals = 0; ; withdrawals++) {
         try {
-          await insideOutputOf.run(this.#options.owner, () =>
-            Promise.race([output.fn(rdd, batch), abandoned]),
-          )
-        } catch (error) {
-          failure = batchFailed(batch, { index, name: output.name }, error)
+          await this.#runOutputs(batch, measures, abandoned)
+          break
+        } catch (failure) {
+          // An input that lost partitions (a rebalance) takes them out, and the outputs run
+          // again on what it still owns; each round takes something out, so this ends.
+          const revised = withdrawals < maxWithdrawals ? await withdrawn(scope, failure) : undefined
+          if (revised === undefined) throw failure
+          scope = revised
+          batches.set(scope)
+          graph.forgetBatch(ref)
+          batch = batchOf(scope, signal)
+          measures.sources = sourcesOf(scope).sources
         }
-        const durationMs = clock.now() - startedAt
-        measures.outputs.push({
-          index,
-          name: output.name,
-          durationMs,
-          ...(failure ? { error: failure.message } : {}),
-        })
-        bus.post('onOutputOperationCompleted', {
-          batchId: ref.id,
-          index,
-          name: output.name,
-          startedAt,
-          durationMs,
-          ...(failure ? { error: failure } : {}),
-        })
-        if (failure) throw failure
       }
     } catch (error) {
       measures.durationsMs = { ...measures.durationsMs, outputs: clock.now() - workStarted }
@@ -185,6 +171,43 @@ export class BatchRunner {
     const keepFromBatchId = graph.keepFromBatchId(ref.id)
     for (const input of graph.inputs) await input.releaseBefore(keepFromBatchId)
     if (store && ref.id % pruneEvery === 0) await store.prune({ keepFromBatchId })
+  }
+
+  /** Runs every output operation of the batch in order; the first failure is thrown, naming the batch. */
+  async #runOutputs(
+    batch: Batch,
+    measures: Mutable<BatchMeasures>,
+    abandoned: Promise<never>,
+  ): Promise<void> {
+    const { graph, bus, clock } = this.#options
+    for (const [index, output] of graph.outputs.entries()) {
+      const rdd = output.stream.getOrCompute(batch)
+      if (rdd === undefined) continue
+      const startedAt = clock.now()
+      bus.post('onOutputOperationStarted', { batchId: batch.id, index, name: output.name, startedAt })
+      let failure: SluiceError | undefined
+      try {
+        await insideOutputOf.run(this.#options.owner, () => Promise.race([output.fn(rdd, batch), abandoned]))
+      } catch (error) {
+        failure = batchFailed(batch, { index, name: output.name }, error)
+      }
+      const durationMs = clock.now() - startedAt
+      measures.outputs.push({
+        index,
+        name: output.name,
+        durationMs,
+        ...(failure ? { error: failure.message } : {}),
+      })
+      bus.post('onOutputOperationCompleted', {
+        batchId: batch.id,
+        index,
+        name: output.name,
+        startedAt,
+        durationMs,
+        ...(failure ? { error: failure } : {}),
+      })
+      if (failure) throw failure
+    }
   }
 
   #measuresOf(scope: BatchScope): Mutable<BatchMeasures> {
@@ -228,6 +251,45 @@ export class BatchRunner {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] } & { outputs: OutputProgress[] }
+
+/** How often one batch's outputs are run again after inputs withdrew partitions from it. */
+const maxWithdrawals = 3
+
+/**
+ * What an output operation is told about the batch: its ranges from every slice, the owner
+ * of the partitions (when processes share them), and a signal that aborts on a forced stop
+ * or when a slice's partitions are being taken away.
+ */
+function batchOf(scope: BatchScope, stopSignal: AbortSignal): Batch {
+  const { offsetRanges, lostRanges } = sourcesOf(scope)
+  const slices = [...scope.slices.values()]
+  const owner = slices.find((slice) => slice.owner !== undefined)?.owner
+  const signals = slices.flatMap((slice) => (slice.signal === undefined ? [] : [slice.signal]))
+  const signal = signals.length === 0 ? stopSignal : AbortSignal.any([stopSignal, ...signals])
+  return {
+    ...scope.ref,
+    offsetRanges,
+    lostRanges,
+    replay: scope.replay,
+    signal,
+    ...(owner === undefined ? {} : { owner }),
+  }
+}
+
+/**
+ * The scope with the slices its inputs revised after `failure` (partitions they no longer
+ * own taken out), or undefined when no input takes the failure as its own.
+ */
+async function withdrawn(scope: BatchScope, failure: unknown): Promise<BatchScope | undefined> {
+  let changed = false
+  const slices = new Map<InputDStream<unknown>, InputSlice<unknown>>()
+  for (const [input, slice] of scope.slices) {
+    const revised = await input.withdraw(slice, failure, scope.ref)
+    slices.set(input, revised ?? slice)
+    if (revised !== undefined) changed = true
+  }
+  return changed ? { ...scope, slices } : undefined
+}
 
 function readCounters(scope: BatchScope): ReadCounters {
   let skippedRecords = 0

@@ -1,5 +1,6 @@
 import type { SluiceError } from '../core/errors.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
+import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { BatchProgress } from './batch-progress.ts'
 
 // Listeners moved to listener.ts; this keeps `import type { StreamingListener } from './batch.ts'` working.
@@ -29,10 +30,18 @@ export interface Batch extends BatchRef {
    */
   readonly replay: boolean
   /**
-   * Aborts when the stream is stopped with `{ graceful: false }`. Pass it to long work in an
-   * output operation; the stream does not wait for an aborted batch's outputs.
+   * Aborts when the stream is stopped with `{ graceful: false }`, and when the batch's
+   * partitions are being taken away from this process (a consumer group rebalance that could
+   * not wait for it). Pass it to long work in an output operation; sinks roll back when it
+   * aborts. The stream does not wait for the outputs of a batch a forced stop abandoned.
    */
   readonly signal: AbortSignal
+  /**
+   * When processes share the input's partitions (createDirectStream's `group` or `split`):
+   * this process's fencing token for the batch's partitions. The SQL and Kafka sinks refuse
+   * the batch if a newer owner has claimed them.
+   */
+  readonly owner?: PartitionOwner | undefined
 }
 
 /** Reported to listeners after every committed batch: what it read and how long it took. */

@@ -103,6 +103,12 @@ export abstract class DStream<T> {
     for (const parent of this.parents()) parent.forgetOld(batchId)
   }
 
+  /** @internal Drops the RDDs built for batch `batchId`, here and upstream: its inputs' slices changed. */
+  forgetBatch(batchId: number): void {
+    this.#generated.delete(batchId)
+    for (const parent of this.parents()) parent.forgetBatch(batchId)
+  }
+
   /** Drops this stream's own remembered RDDs (not its parents') of batches before `batchId`. */
   protected forgetOwnBefore(batchId: number): void {
     for (const id of this.#generated.keys()) if (id < batchId) this.#generated.delete(id)

@@ -1,5 +1,6 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
+import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { Rdd } from '../rdd/rdd.ts'
 import type { BatchInfo, BatchRef } from './batch.ts'
 import type { ReadCounters, SourceProgress } from './batch-progress.ts'
@@ -46,6 +47,16 @@ export interface InputSlice<T> {
   rdd(batch: InputBatch): Rdd<T>
   /** Counters known only once the data was read (undecodable records skipped or dead-lettered). */
   readCounters?(): ReadCounters
+  /**
+   * Who may write these ranges when processes share the input's partitions: the fencing
+   * token the batch hands its sink (Batch.owner).
+   */
+  readonly owner?: PartitionOwner | undefined
+  /**
+   * Aborts when the ranges must not be written any more (the partitions are being taken
+   * away); it joins the batch's signal, which sinks honor by rolling back.
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 /** How an input is named: `name` when the user gave one, else `<defaultPrefix>-<k>`. */
@@ -98,6 +109,31 @@ export abstract class InputDStream<T> extends DStream<T> {
    */
   async revalidate(slice: InputSlice<T>, _batch: BatchRef): Promise<InputSlice<T>> {
     return slice
+  }
+
+  /**
+   * Called when an output operation of a batch failed: an input whose partitions are shared
+   * with other processes may find that the failure means it lost some of them (a rebalance)
+   * rather than a real error. It returns the slice to run the batch's outputs again with —
+   * without the ranges it no longer owns — or undefined when the failure stands and the
+   * stream stops.
+   */
+  async withdraw(
+    _slice: InputSlice<T>,
+    _error: unknown,
+    _batch: BatchRef,
+  ): Promise<InputSlice<T> | undefined> {
+    return undefined
+  }
+
+  /**
+   * How this input shares its partitions with other processes (a consumer group, a static
+   * split), for messages; undefined when it reads them all. State kept across batches
+   * (windows, updateStateByKey, mapWithState) is refused for such an input: its partitions
+   * move between processes.
+   */
+  sharesPartitions(): string | undefined {
+    return undefined
   }
 
   /** Soft state to keep in the checkpoint with each batch (e.g. the rate estimator). */

@@ -86,12 +86,44 @@ export class StreamGraph {
     }
     this.#history = Math.max(...this.outputs.map((o) => o.stream.historyBatches()))
     this.#hooks = collectHooks(this.outputs.map((o) => o.stream))
+    this.#refuseStateOnSharedInputs()
     for (const output of this.outputs) output.stream.rememberBatches(0)
+  }
+
+  /**
+   * Windows and state are keyed across the whole stream; an input whose partitions other
+   * processes share (and which move between them) sees only part of it, and a different part
+   * after each rebalance, so their results would silently depend on who owned what when.
+   */
+  #refuseStateOnSharedInputs(): void {
+    const shared = this.inputs.filter((input) => input.sharesPartitions() !== undefined)
+    if (shared.length === 0) return
+    const stateful = [
+      ...this.#hooks.map((hooks) => hooks.name),
+      ...(this.#history > 0 ? [`a window over ${this.#history + 1} batches`] : []),
+    ]
+    if (stateful.length === 0) return
+    const input = shared[0]!
+    throw new SluiceError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `input '${input.name}' shares its partitions with other processes (${input.sharesPartitions()}), ` +
+        `so windows and state cannot be used on it (${stateful.join(', ')}): they combine records across the ` +
+        'whole stream, and each process sees only its partitions, which move at every rebalance. That would ' +
+        'take state kept per input partition, stored with the sink and handed over with the partition (as ' +
+        "Kafka Streams' changelog topics do), which sluice does not have yet. Run the job as one process, or " +
+        'keep the aggregate in the sink (an upsert that adds per key)',
+      { details: { input: input.name, stateful } },
+    )
   }
 
   /** After `batch`: each stream drops the RDDs no later batch reads. */
   forget(batch: BatchRef): void {
     for (const output of this.outputs) output.stream.forgetOld(batch.id)
+  }
+
+  /** Drops what was built for `batch` (its inputs' slices were revised): outputs build it anew. */
+  forgetBatch(batch: BatchRef): void {
+    for (const output of this.outputs) output.stream.forgetBatch(batch.id)
   }
 
   /** The oldest offset-log entry to keep after `batchId`: windows reach `history` back, state to its snapshots. */

@@ -12,6 +12,8 @@ export const fixtures = {
   sinkWordCount: join(import.meta.dirname, '..', 'fixtures', 'sink-wordcount-child.ts'),
   /** The SQLite word count example (examples/wordcount.ts). */
   wordCount: join(import.meta.dirname, '..', 'fixtures', 'wordcount-child.ts'),
+  /** One process of a word count whose partitions several processes share (a group or a static split). */
+  sharedWordCount: join(import.meta.dirname, '..', 'fixtures', 'shared-wordcount-child.ts'),
   /** Stateful jobs: JOB=totals (updateStateByKey) or JOB=windows (an incremental window). */
   state: join(import.meta.dirname, '..', 'fixtures', 'state-child.ts'),
   /** A receiver stream job writing each batch to a file (WAL=1 for reliable mode). */

@@ -19,6 +19,16 @@ export interface TransactionResult<T> {
   readonly value: T
 }
 
+export interface TransactionOptions {
+  /**
+   * When a statement of the transaction has waited this long for row locks, end the sessions of
+   * this application that hold them: they belong to a process that lost those rows to this one
+   * (it stalled, or vanished without its connection noticing) and would otherwise hold them
+   * until it wakes up. PostgreSQL only; SQLite's lock is the whole file and has no sessions to end.
+   */
+  readonly takeOverAfterMs?: number
+}
+
 /**
  * The little the SQL sink needs from a database, implemented for PostgreSQL (`pg`) and
  * embedded SQLite (`node:sqlite`). Everything else — the offsets protocol, the helpers —
@@ -35,7 +45,10 @@ export interface SqlEngine extends SqlConnection {
    * one (SQLite's BEGIN IMMEDIATE). Commits or rolls back as `body` decides; rolls back
    * when it throws.
    */
-  transaction<T>(body: (connection: SqlConnection) => Promise<TransactionResult<T>>): Promise<T>
+  transaction<T>(
+    body: (connection: SqlConnection) => Promise<TransactionResult<T>>,
+    options?: TransactionOptions,
+  ): Promise<T>
   /** True when the table (or view) exists; `name` may be schema-qualified. */
   tableExists(name: string): Promise<boolean>
   /**

@@ -1,4 +1,6 @@
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
+import { partitionKey } from '../../core/partition-key.ts'
+import type { PartitionOwner } from '../../kafka/partition-owner.ts'
 import { lostRangesOf, type SinkBatch, type SinkOffsetRange } from '../batch.ts'
 import { checkStoredOffsets, lowestStartOf, type OffsetCheck } from '../offset-check.ts'
 import { type StoredOffsets, toStoredOffsets } from '../sink.ts'
@@ -16,11 +18,32 @@ export interface LostRange {
   readonly batchTime: number
 }
 
+/** What a batch's offset claim found: the offsets check, and the ranges whose partitions another owner holds. */
+export interface BatchClaim {
+  readonly check: OffsetCheck
+  /** With an owner: ranges of partitions whose stored owner is not the batch's (nothing is written then). */
+  readonly revoked: readonly SinkOffsetRange[]
+}
+
+/** A partition's row as an ownership claim sees it. */
+interface OwnedRow {
+  readonly untilOffset: bigint
+  readonly generation: number | undefined
+  readonly member: string | undefined
+}
+
 /**
- * `sluice_offsets(app, topic, partition, until_offset, batch_id, batch_time)`: for each app
- * and partition, the until-offset of the last batch written, committed in the same
- * transaction as that batch's output. Offsets are BIGINT (Kafka offsets are signed 64-bit),
- * read back as text so that none loses precision beyond 2^53.
+ * `sluice_offsets(app, topic, partition, until_offset, batch_id, batch_time, owner_generation,
+ * owner_member)`: for each app and partition, the until-offset of the last batch written,
+ * committed in the same transaction as that batch's output. Offsets are BIGINT (Kafka offsets
+ * are signed 64-bit), read back as text so that none loses precision beyond 2^53.
+ *
+ * When processes share a stream's partitions (a consumer group, a static split), the owner
+ * columns say which process may write a partition: the generation (or deployment epoch) and
+ * member it was claimed in. A process taking a partition over raises them (the row lock makes
+ * it wait for the old owner's batch in flight); every batch's offset update requires its own.
+ * A row claimed before any batch wrote it has batch_id -1 and the position the stream starts
+ * from. Tables from before these columns get them added (NULL: no owner) at start.
  *
  * Beside it, `<name>_lost(app, topic, partition, from_offset, until_offset, batch_id,
  * batch_time)`: every range a batch skipped on purpose (retention deleted it before it was
@@ -51,6 +74,7 @@ export class OffsetsTable {
       `CREATE TABLE IF NOT EXISTS ${this.#table} (${key}until_offset ${integer} NOT NULL, ${batchColumns}` +
         'PRIMARY KEY (app, topic, "partition"))',
     )
+    await this.#ensureOwnerColumns(engine, integer)
     await this.#ensureTable(
       engine,
       this.lostName,
@@ -86,6 +110,93 @@ export class OffsetsTable {
     }
   }
 
+  /** Adds the owner columns to a table created before they existed; nullable, so old rows just have no owner. */
+  async #ensureOwnerColumns(engine: SqlEngine, integer: string): Promise<void> {
+    const probe = () => engine.query(`SELECT owner_generation, owner_member FROM ${this.#table} WHERE 1 = 0`)
+    try {
+      await probe()
+      return
+    } catch {}
+    try {
+      await engine.transaction(async (connection) => {
+        if (engine.kind === 'postgres') {
+          await connection.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.name])
+          await connection.query(
+            `ALTER TABLE ${this.#table} ADD COLUMN IF NOT EXISTS owner_generation ${integer}`,
+          )
+          await connection.query(`ALTER TABLE ${this.#table} ADD COLUMN IF NOT EXISTS owner_member TEXT`)
+        } else {
+          // SQLite has no ADD COLUMN IF NOT EXISTS; the write lock this transaction holds keeps others out.
+          const { rows } = await connection.query(
+            `SELECT name FROM pragma_table_info('${this.name.replace(/'/g, "''")}')`,
+          )
+          const columns = new Set(rows.map((row) => String(row.name)))
+          if (!columns.has('owner_generation')) {
+            await connection.query(`ALTER TABLE ${this.#table} ADD COLUMN owner_generation ${integer}`)
+          }
+          if (!columns.has('owner_member'))
+            await connection.query(`ALTER TABLE ${this.#table} ADD COLUMN owner_member TEXT`)
+        }
+        return { commit: true, value: undefined }
+      })
+      await probe()
+    } catch (error) {
+      throw new SluiceError(
+        ErrorCodes.SINK,
+        `the offsets table ${this.name} in ${engine.target} lacks the owner columns (owner_generation, owner_member) ` +
+          `and they cannot be added: ${messageOf(error)}`,
+        { cause: error, details: { table: this.name } },
+      )
+    }
+  }
+
+  /**
+   * Makes `owner` the owner of the partitions of `claims` (sorted): raises each row's owner
+   * generation and member, waiting for the row lock of a batch the old owner has in flight,
+   * and reads where the partition resumes; a partition without a row gets one at its start
+   * offset. A row a higher generation owns is left alone and reported (unless `force`).
+   */
+  async claimOwnership(
+    connection: SqlConnection,
+    app: string,
+    owner: PartitionOwner,
+    claims: readonly { topic: string; partition: number; startOffset: bigint }[],
+    force: boolean,
+  ): Promise<{ positions: Map<string, bigint>; overtaken: { topic: string; partition: number }[] }> {
+    const positions = new Map<string, bigint>()
+    const overtaken: { topic: string; partition: number }[] = []
+    const raise = (key: unknown[]) =>
+      connection.query(
+        `UPDATE ${this.#table} SET owner_generation = $4, owner_member = $5 ` +
+          'WHERE app = $1 AND topic = $2 AND "partition" = $3' +
+          (force ? '' : ' AND (owner_generation IS NULL OR owner_generation <= $4)'),
+        [...key, owner.generation, owner.memberId],
+      )
+    for (const claim of claims) {
+      const key = [app, claim.topic, claim.partition]
+      let raised = (await raise(key)).rowCount === 1
+      if (!raised && (await this.#ownedRow(connection, key)) === undefined) {
+        // Nothing stored yet: the row starts where the stream starts. A concurrent first claim
+        // makes the insert wait, then do nothing; the raise decides again.
+        const inserted = await connection.query(
+          `INSERT INTO ${this.#table} (app, topic, "partition", until_offset, batch_id, batch_time, owner_generation, owner_member) ` +
+            'VALUES ($1, $2, $3, $4, -1, $5, $6, $7) ON CONFLICT (app, topic, "partition") DO NOTHING',
+          [...key, claim.startOffset, Date.now(), owner.generation, owner.memberId],
+        )
+        raised = inserted.rowCount === 1 || (await raise(key)).rowCount === 1
+      }
+      if (!raised) {
+        overtaken.push({ topic: claim.topic, partition: claim.partition })
+        continue
+      }
+      positions.set(
+        partitionKey(claim.topic, claim.partition),
+        (await this.#ownedRow(connection, key))!.untilOffset,
+      )
+    }
+    return { positions, overtaken }
+  }
+
   /**
    * Moves the stored offsets of `ranges` (sorted) from the batch's from-offsets to its
    * until-offsets, UPDATE first: the row lock makes a concurrent writer of the same
@@ -93,19 +204,36 @@ export class OffsetsTable {
    * offset below the from-offset moves too when the batch's lost ranges cover the gap.
    * Returns what the stored offsets said before; the caller commits only on `apply`.
    */
-  async claim(connection: SqlConnection, app: string, batch: SinkBatch, ranges: readonly SinkOffsetRange[]) {
+  async claim(
+    connection: SqlConnection,
+    app: string,
+    batch: SinkBatch,
+    ranges: readonly SinkOffsetRange[],
+  ): Promise<BatchClaim> {
     const before = new Map<SinkOffsetRange, bigint | undefined>()
+    const revoked: SinkOffsetRange[] = []
+    const { owner } = batch
+    // With an owner, a row moves only while the batch's owner holds it.
+    const ownerCondition = owner === undefined ? '' : ' AND owner_generation = $8 AND owner_member = $9'
+    const ownerParams = owner === undefined ? [] : [owner.generation, owner.memberId]
     const move = (key: unknown[], range: SinkOffsetRange, from: bigint) =>
       connection.query(
         `UPDATE ${this.#table} SET until_offset = $4, batch_id = $5, batch_time = $6 ` +
-          'WHERE app = $1 AND topic = $2 AND "partition" = $3 AND until_offset = $7',
-        [...key, range.untilOffset, batch.id, batch.time, from],
+          `WHERE app = $1 AND topic = $2 AND "partition" = $3 AND until_offset = $7${ownerCondition}`,
+        [...key, range.untilOffset, batch.id, batch.time, from, ...ownerParams],
       )
     for (const range of ranges) {
       const key = [app, range.topic, range.partition]
       if ((await move(key, range, range.fromOffset)).rowCount === 1) {
         before.set(range, range.fromOffset)
         continue
+      }
+      if (owner !== undefined) {
+        const row = await this.#ownedRow(connection, key)
+        if (row === undefined || row.generation !== owner.generation || row.member !== owner.memberId) {
+          revoked.push(range)
+          continue
+        }
       }
       let stored = await this.#storedOffset(connection, key)
       const lowest = lowestStartOf(range, lostRangesOf(batch, range))
@@ -124,12 +252,13 @@ export class OffsetsTable {
       }
       before.set(range, stored)
     }
+    const owned = ranges.filter((range) => !revoked.includes(range))
     const check: OffsetCheck = checkStoredOffsets(
-      ranges,
+      owned,
       (range) => before.get(range),
       (range) => lostRangesOf(batch, range),
     )
-    return check
+    return { check, revoked }
   }
 
   /** Records the batch's lost ranges; in its transaction, after a successful claim. */
@@ -174,6 +303,21 @@ export class OffsetsTable {
         offset: BigInt(String(row.until_offset)),
       })),
     )
+  }
+
+  async #ownedRow(connection: SqlConnection, key: unknown[]): Promise<OwnedRow | undefined> {
+    const { rows } = await connection.query(
+      'SELECT CAST(until_offset AS TEXT) AS until_offset, CAST(owner_generation AS TEXT) AS owner_generation, ' +
+        `owner_member FROM ${this.#table} WHERE app = $1 AND topic = $2 AND "partition" = $3`,
+      key,
+    )
+    const row = rows[0]
+    if (row === undefined) return undefined
+    return {
+      untilOffset: BigInt(String(row.until_offset)),
+      generation: row.owner_generation === null ? undefined : Number(row.owner_generation),
+      member: row.owner_member === null ? undefined : String(row.owner_member),
+    }
   }
 
   async #storedOffset(connection: SqlConnection, key: unknown[]): Promise<bigint | undefined> {

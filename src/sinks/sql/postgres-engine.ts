@@ -7,6 +7,7 @@ import {
   type Row,
   type SqlConnection,
   type SqlEngine,
+  type TransactionOptions,
   type TransactionResult,
 } from './engine.ts'
 import { quoteName } from './sql-text.ts'
@@ -15,6 +16,8 @@ export interface PostgresEngineOptions {
   readonly connectionString: string
   readonly maxConnections: number
   readonly connectTimeoutMs: number
+  /** Names the sink's sessions (`pg_stat_activity.application_name`), so a takeover ends only its own app's. */
+  readonly applicationName: string
 }
 
 /**
@@ -42,6 +45,7 @@ export class PostgresEngine implements SqlEngine {
       connectionString: this.#options.connectionString,
       max: this.#options.maxConnections,
       connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      application_name: this.#options.applicationName,
       // Idle pooled connections must not keep the process alive after the stream stops.
       allowExitOnIdle: true,
     })
@@ -77,16 +81,24 @@ export class PostgresEngine implements SqlEngine {
    * round trip), so that when the connection dies with COMMIT in flight the caller can ask
    * the server later whether it committed (`committed`, through txid_status).
    */
-  async transaction<T>(body: (connection: SqlConnection) => Promise<TransactionResult<T>>): Promise<T> {
+  async transaction<T>(
+    body: (connection: SqlConnection) => Promise<TransactionResult<T>>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     const client = await this.#requirePool().connect()
     let broken: Error | undefined
     let transactionId: string | undefined
     let committing = false
+    let watchdog: NodeJS.Timeout | undefined
     try {
       const begun = (await client.query(
-        'BEGIN; SELECT txid_current()::text AS id',
+        'BEGIN; SELECT txid_current()::text AS id, pg_backend_pid() AS pid',
       )) as unknown as pg.QueryResult[]
       transactionId = String(begun[1]!.rows[0].id)
+      if (options.takeOverAfterMs !== undefined) {
+        const pid = Number(begun[1]!.rows[0].pid)
+        watchdog = setInterval(() => void this.#endBlockers(pid), options.takeOverAfterMs)
+      }
       const result = await body({
         query: async (sql, params = []) => toResult(await client.query(sql, [...params])),
       })
@@ -105,7 +117,27 @@ export class PostgresEngine implements SqlEngine {
       }
       throw error
     } finally {
+      clearInterval(watchdog)
       client.release(broken)
+    }
+  }
+
+  /** Ends the sessions of this application that hold the locks session `pid` waits for. */
+  async #endBlockers(pid: number): Promise<void> {
+    try {
+      const { rows } = await this.query(
+        'SELECT pid, pg_terminate_backend(pid) AS ended FROM pg_stat_activity ' +
+          'WHERE pid = ANY(pg_blocking_pids($1)) AND application_name = $2',
+        [pid, this.#options.applicationName],
+      )
+      if (rows.length > 0) {
+        this.#logger.warn(
+          'ended the database sessions of a process that still held rows this one took over (it stalled or vanished)',
+          { target: this.target, sessions: rows.map((row) => Number(row.pid)) },
+        )
+      }
+    } catch (error) {
+      this.#logger.warn('could not end the sessions that hold rows this process took over', { error })
     }
   }
 

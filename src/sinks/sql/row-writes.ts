@@ -37,7 +37,10 @@ export function appendStatements(table: string, rows: readonly RowValues[]): Sta
  * `INSERT ... ON CONFLICT (keys) DO UPDATE SET c = table.c + excluded.c` for `add` columns
  * and `c = excluded.c` for the rest; `DO NOTHING` when every column is a key. Rows that
  * repeat a key within one call go to separate statements (PostgreSQL refuses to update one
- * row twice in a statement), so repeats add up on both engines alike.
+ * row twice in a statement), so repeats add up on both engines alike. Rows are written in
+ * key order: processes that share a stream and upsert the same keys then lock them in the
+ * same order and wait for each other, where rows in any order would deadlock (and PostgreSQL
+ * would abort one of the transactions).
  */
 export function upsertStatements(
   table: string,
@@ -72,9 +75,33 @@ export function upsertStatements(
   const conflict =
     ` ON CONFLICT (${keyColumns.map(quoteName).join(', ')}) ` +
     (updates.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${updates.join(', ')}`)
-  return generations(rows, keyColumns).flatMap((generation) =>
+  return generations(inKeyOrder(rows, keyColumns), keyColumns).flatMap((generation) =>
     chunks(generation, columns).map((chunk) => insert(table, columns, chunk, conflict)),
   )
+}
+
+/** The rows sorted by their key columns (stable: repeats of a key keep their order). */
+function inKeyOrder(rows: readonly RowValues[], keyColumns: readonly string[]): RowValues[] {
+  return [...rows].sort((a, b) => {
+    for (const column of keyColumns) {
+      const order = compareValues(a[column], b[column])
+      if (order !== 0) return order
+    }
+    return 0
+  })
+}
+
+/** A total order of key values, the same in every process: by type, then by value. */
+function compareValues(a: unknown, b: unknown): number {
+  const typeA = typeof a
+  const typeB = typeof b
+  if (typeA !== typeB) return typeA < typeB ? -1 : 1
+  if (typeA === 'number' || typeA === 'bigint' || typeA === 'string') {
+    return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
+  }
+  const textA = String(keyPart(a))
+  const textB = String(keyPart(b))
+  return textA < textB ? -1 : textA > textB ? 1 : 0
 }
 
 function insert(

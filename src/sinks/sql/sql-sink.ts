@@ -1,14 +1,19 @@
 import { ErrorCodes, messageOf, SluiceError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
-import { checkBatch, type SinkBatch } from '../batch.ts'
+import { describeOwner, type PartitionOwner } from '../../kafka/partition-owner.ts'
+import type { TopicPartition } from '../../kafka/types.ts'
+import { byPartition, checkBatch, type SinkBatch } from '../batch.ts'
+import { Abandoned, throwIfAbandoned, untilAbandoned } from '../batch-signal.ts'
 import type { BatchOutcome, OffsetStoringSink, StoredOffsets } from '../sink.ts'
 import { publishingOutcome } from '../sink-diagnostics.ts'
 import {
   alreadyAppliedByAnotherError,
+  batchAbandonedError,
   batchWriteError,
   closedError,
   notStartedError,
   offsetMismatchError,
+  partitionsRevokedError,
   retriesExhaustedError,
 } from '../sink-errors.ts'
 import { CommitOutcomeUnknown, type QueryResult, type SqlConnection, type SqlEngine } from './engine.ts'
@@ -69,7 +74,7 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
     this.#db =
       engine.kind === 'sqlite'
         ? new SqliteEngine(engine.path, engine.busyTimeoutMs, this.#logger)
-        : new PostgresEngine(engine, this.#logger)
+        : new PostgresEngine({ ...engine, applicationName: applicationNameOf(this.app) }, this.#logger)
     this.engine = engine.kind
     this.#offsets = new OffsetsTable(this.#options.offsetsTable)
   }
@@ -142,7 +147,9 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
     const attempt = (previousError: unknown) => {
       if (previousError instanceof CommitOutcomeUnknown) uncertainCommits.push(previousError.transactionId)
       return this.#db.transaction(async (connection) => {
-        const check = await this.#offsets.claim(connection, this.app, batch, ranges)
+        throwIfAbandoned(this.app, batch)
+        const { check, revoked } = await this.#offsets.claim(connection, this.app, batch, ranges)
+        if (revoked.length > 0) throw partitionsRevokedError(this.app, batch, batch.owner!, revoked, store)
         if (check.kind === 'mismatch' || check.kind === 'partly-applied') {
           throw offsetMismatchError(this.app, batch, check, store)
         }
@@ -155,12 +162,14 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
         await this.#offsets.recordLost(connection, this.app, batch)
         const tx = transactionHandle(connection, batch)
         try {
-          await write(tx.handle)
+          await untilAbandoned(batch, write(tx.handle))
         } catch (error) {
+          if (error instanceof Abandoned) throw batchAbandonedError(this.app, batch, error.reason)
           throw batchWriteError(this.app, batch, error)
         } finally {
           tx.end()
         }
+        throwIfAbandoned(this.app, batch)
         return { commit: true, value: 'applied' as const }
       })
     }
@@ -178,6 +187,40 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
     })
     this.#logger.debug('batch written', { batchId: batch.id, outcome })
     return outcome
+  }
+
+  /**
+   * Makes `owner` the owner of the partitions of `claims` for a stream whose partitions several
+   * processes share (see PartitionOffsetStore): raises each partition's stored owner generation
+   * and member — waiting for the row lock of a batch the previous owner still has in flight —
+   * and returns where each partition resumes. A partition without a row gets one at its start
+   * offset (batch_id -1). Partitions a higher generation holds are reported, not claimed,
+   * unless `force`. Transient failures are retried as for a batch.
+   */
+  async claimPartitions(
+    owner: PartitionOwner,
+    claims: readonly PartitionClaimRow[],
+    options: { readonly force?: boolean } = {},
+  ): Promise<{ positions: ReadonlyMap<string, bigint>; overtaken: readonly TopicPartition[] }> {
+    this.#checkStarted()
+    const sorted = [...claims].sort(byPartition)
+    return this.#readRetrying(`claiming ${sorted.length} partitions for ${describeOwner(owner)}`, () =>
+      this.#db.transaction(
+        async (connection) => ({
+          commit: true,
+          value: await this.#offsets.claimOwnership(
+            connection,
+            this.app,
+            owner,
+            sorted,
+            options.force ?? false,
+          ),
+        }),
+        // The previous owner's batch in flight commits or rolls back within moments of the
+        // rebalance; a lock still held after that belongs to a process that stalled mid-batch.
+        { takeOverAfterMs: takeOverAfterMs },
+      ),
+    )
   }
 
   /** Whether one of the commits whose answer was lost did commit: then the batch is this run's own. */
@@ -250,6 +293,21 @@ export class SqlSink implements OffsetStoringSink<SqlTransaction> {
     if (this.#state === 'closed') throw closedError('SQL', this.app)
     if (this.#state !== 'started') throw notStartedError('SQL', this.app)
   }
+}
+
+/** How long a claim waits for the previous owner's row locks before it ends that owner's sessions. */
+const takeOverAfterMs = 5000
+
+/** `application_name` of the sink's PostgreSQL sessions: `sluice:<app>`, within PostgreSQL's 63 bytes. */
+function applicationNameOf(app: string): string {
+  let name = `sluice:${app}`
+  while (Buffer.byteLength(name) > 63) name = name.slice(0, -1)
+  return name
+}
+
+/** A partition to claim and where it starts when nothing is stored for it. */
+export interface PartitionClaimRow extends TopicPartition {
+  readonly startOffset: bigint
 }
 
 /** Creates an SQL sink; options are checked now, the database is contacted by `start()`. */

@@ -59,7 +59,12 @@ export async function sqlWorld(t: TestContext, engine: EngineName): Promise<SqlW
   } else {
     database = { postgres: { connectionString: pgUrl() } }
     admin = new PostgresEngine(
-      { connectionString: pgUrl(), maxConnections: 2, connectTimeoutMs: 10_000 },
+      {
+        connectionString: pgUrl(),
+        maxConnections: 2,
+        connectTimeoutMs: 10_000,
+        applicationName: 'sluice-test-admin',
+      },
       silentLogger,
     )
   }

@@ -46,6 +46,37 @@ test('upsert adds the add-columns, replaces the others, and splits repeated keys
   ])
 })
 
+test('upsert writes rows in key order (processes upserting the same keys lock them in one order, never deadlock); repeats keep their order', () => {
+  const order = (rows: Record<string, unknown>[], keys: string[]) =>
+    upsertStatements('t', keys, rows).map((statement) => statement.params)
+  assert.deepEqual(
+    order(
+      [
+        { k: 'b', n: 1 },
+        { k: 'a', n: 2 },
+        { k: 'c', n: 3 },
+        { k: 'a', n: 4 },
+      ],
+      ['k'],
+    ),
+    [
+      ['a', 2, 'b', 1, 'c', 3],
+      ['a', 4],
+    ],
+  )
+  assert.deepEqual(
+    order(
+      [
+        { g: 2, k: 'a' },
+        { g: 10, k: 'a' },
+        { g: 2, k: 'A' },
+      ],
+      ['g', 'k'],
+    ),
+    [[2, 'A', 2, 'a', 10, 'a']],
+  )
+})
+
 test('an upsert of no rows writes nothing (an empty batch) but still needs a key column', () => {
   assert.deepEqual(upsertStatements('word_counts', ['word'], [], { add: ['count'] }), [])
   assert.throws(() => upsertStatements('word_counts', [], []), {
