@@ -82,6 +82,7 @@ export { createReceiverStream } from './source/receiver/receiver-input-dstream.t
 export type { ReceiverStreamOptions, WriteAheadLogOptions } from './source/receiver/receiver-options.ts'
 export type { RecoveryReport } from './source/receiver/recovery-report.ts'
 export type { StartingOffsets } from './source/starting-offsets.ts'
+export type { DeserializationErrorPolicy } from './source/undecodable-records.ts'
 export type { Batch, BatchInfo, BatchRef, FailedBatchInfo } from './stream/batch.ts'
 export type {
   BatchProgress,

@@ -42,6 +42,19 @@ function parseOwner(text: string): LockOwner | undefined {
 }
 
 /** Signal 0 checks for existence without delivering anything; EPERM means it exists but is not ours. */
+/** The tokens of the locks this process holds now. */
+const heldHere = new Set<string>()
+
+/**
+ * Whether the lock's owner may still be running. A lock naming this very process's pid that
+ * this process does not hold was left by an earlier process that had the same pid: the
+ * usual case in a container, where a job restarted after a kill runs as pid 1 again.
+ */
+function ownerMayBeAlive(owner: LockOwner): boolean {
+  if (owner.pid === process.pid) return heldHere.has(owner.token)
+  return isProcessAlive(owner.pid)
+}
+
 function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -59,6 +72,30 @@ function lockedBy(dir: string, file: string, owner: LockOwner): SluiceError {
       `or delete '${file}' if it is no longer running`,
     { details: { dir, pid: owner.pid, hostname: owner.hostname, startedAt: owner.startedAt } },
   )
+}
+
+/** Who holds a checkpoint directory's lock, as a reader that never takes it sees it. */
+export interface LockHolder {
+  readonly owner: LockOwner
+  /**
+   * Whether the owner still runs: true or false on this host; undefined for another host,
+   * which cannot be checked (the engine respects such a lock whatever its age).
+   */
+  readonly alive: boolean | undefined
+}
+
+/**
+ * Reads `<dir>/lock` without touching it: undefined when nobody holds the directory, or
+ * when the file is unreadable (`unreadable: true` then).
+ */
+export async function readLockHolder(
+  dir: string,
+): Promise<LockHolder | { readonly unreadable: true } | undefined> {
+  const text = await readFileIfExists(join(dir, LOCK_FILE))
+  if (text === undefined) return undefined
+  const owner = parseOwner(text)
+  if (owner === undefined) return { unreadable: true }
+  return { owner, alive: owner.hostname === hostname() ? ownerMayBeAlive(owner) : undefined }
 }
 
 /**
@@ -89,6 +126,7 @@ export class CheckpointLock {
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (await createFileExclusively(file, `${JSON.stringify(owner)}\n`)) {
+        heldHere.add(owner.token)
         return new CheckpointLock(file, owner, options.logger)
       }
       const text = await readFileIfExists(file)
@@ -102,8 +140,7 @@ export class CheckpointLock {
           { details: { dir } },
         )
       }
-      if (current.hostname !== owner.hostname || isProcessAlive(current.pid))
-        throw lockedBy(dir, file, current)
+      if (current.hostname !== owner.hostname || ownerMayBeAlive(current)) throw lockedBy(dir, file, current)
       options.logger.warn('taking over a stale checkpoint lock: its owner is no longer running', {
         dir,
         pid: current.pid,
@@ -124,6 +161,7 @@ export class CheckpointLock {
   async release(): Promise<void> {
     if (this.#released) return
     this.#released = true
+    heldHere.delete(this.owner.token)
     const text = await readFileIfExists(this.file)
     const current = text === undefined ? undefined : parseOwner(text)
     if (current?.token === this.owner.token) {

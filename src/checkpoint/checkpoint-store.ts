@@ -3,6 +3,7 @@ import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../core/logger.ts'
 import {
+  booleanOption,
   functionOption,
   integerOption,
   loggerOption,
@@ -36,6 +37,11 @@ export interface CheckpointStoreOptions {
   logger?: Logger
   /** Milliseconds since the epoch, for `createdAt`, `committedAt` and the lock. Default `Date.now`. */
   clock?: () => number
+  /**
+   * Refuse a directory that is not a checkpoint yet instead of creating one — for tools that
+   * change an existing checkpoint, where a mistyped path must not become a new, empty one.
+   */
+  mustExist?: boolean
 }
 
 /** What a restarting stream needs to know to carry on exactly where it stopped. */
@@ -70,6 +76,7 @@ interface ResolvedOptions {
   retain: number
   logger: Logger
   clock: () => number
+  mustExist: boolean
 }
 
 const storeOptions = optionsObject({
@@ -77,6 +84,7 @@ const storeOptions = optionsObject({
   retain: integerOption({ min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'batches to keep' }),
   logger: loggerOption,
   clock: functionOption<() => number>(),
+  mustExist: booleanOption,
 })
 
 function resolveOptions(options: CheckpointStoreOptions): ResolvedOptions {
@@ -85,8 +93,15 @@ function resolveOptions(options: CheckpointStoreOptions): ResolvedOptions {
     retain = DEFAULT_RETAIN,
     logger,
     clock = Date.now,
+    mustExist = false,
   } = parseOptions(storeOptions, options, 'CheckpointStore')
-  return { appName, retain, logger: (logger ?? createLogger()).child({ component: 'checkpoint' }), clock }
+  return {
+    appName,
+    retain,
+    logger: (logger ?? createLogger()).child({ component: 'checkpoint' }),
+    clock,
+    mustExist,
+  }
 }
 
 function assertBatchId(value: unknown, name = 'batchId'): asserts value is number {
@@ -158,6 +173,13 @@ export class CheckpointStore {
   static async open(dir: string, options: CheckpointStoreOptions): Promise<CheckpointStore> {
     const resolved = resolveOptions(options)
     const root = resolve(dir)
+    if (resolved.mustExist && (await readFileIfExists(join(root, METADATA_FILE))) === undefined) {
+      throw new SluiceError(
+        ErrorCodes.CHECKPOINT,
+        `'${root}' is not a sluice checkpoint directory: it has no '${METADATA_FILE}' file`,
+        { details: { dir: root, reason: 'not-a-checkpoint' } },
+      )
+    }
     await createDirectoryDurably(root)
     const lock = await CheckpointLock.acquire(root, { logger: resolved.logger, clock: resolved.clock })
     try {
@@ -262,6 +284,30 @@ export class CheckpointStore {
     }
     await this.#commits.write(batchId, encodeCommittedBatch(committed))
     this.#lastCommitted = batchId
+  }
+
+  /**
+   * Records an operator's move of the positions (`sluice checkpoint reset`) as a batch that
+   * reads nothing and is committed at once: its plans say where each input resumes. It
+   * replaces the pending batch when there is one — that batch is abandoned, never re-run —
+   * and is the next batch otherwise. Plan, then commit, each written durably as for any
+   * batch: a crash between the two leaves a pending batch that reads nothing, and re-running
+   * it only commits it. Recovery, windows and state see an ordinary, empty batch.
+   */
+  async writeReset(batch: PlannedBatch, info: JsonObject): Promise<void> {
+    this.#assertOpen()
+    const text = encodePlannedBatch(batch)
+    const expected = this.#pendingBatchId() ?? (this.#lastPlanned ?? -1) + 1
+    if (batch.batchId !== expected) {
+      throw misuse(
+        `cannot record a reset as batch ${batch.batchId}: it must be batch ${expected} ` +
+          `(${this.#pendingBatchId() === undefined ? 'the next batch' : 'the pending batch, which it replaces'})`,
+        batch.batchId,
+      )
+    }
+    await this.#offsets.write(batch.batchId, text)
+    this.#lastPlanned = batch.batchId
+    await this.writeCommitted(batch.batchId, info)
   }
 
   /** The offset log entry of `batchId`, or undefined if there is none (never planned, or pruned). */

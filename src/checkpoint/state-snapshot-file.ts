@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { describeValue } from '../core/describe-value.ts'
 import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
 import { canonicalJson, type JsonObject, type JsonValue } from './json-value.ts'
@@ -147,6 +148,46 @@ export async function readStateSnapshot(file: string): Promise<StateSnapshot> {
     )
   }
   return { ...trailer.header, entries }
+}
+
+/** What a snapshot's trailer says of it, read without reading its entries. */
+export interface StateSnapshotSummary extends StateSnapshotHeader {
+  readonly entries: number
+  /** The file's size in bytes. */
+  readonly bytes: number
+}
+
+/** Trailers are a few hundred bytes; reading this much of the end always holds one whole. */
+const TRAILER_WINDOW = 1 << 16
+
+/**
+ * Reads a snapshot's trailer only — its stream, batch, codecs and entry count — for tools
+ * that show a checkpoint: its own checksum is verified, the entries are not (that takes
+ * reading the whole file; the stream does it when it loads the snapshot).
+ */
+export async function readStateSnapshotSummary(file: string): Promise<StateSnapshotSummary> {
+  let text: string
+  let bytes: number
+  try {
+    const handle = await open(file, 'r')
+    try {
+      bytes = (await handle.stat()).size
+      const length = Math.min(bytes, TRAILER_WINDOW)
+      const buffer = Buffer.alloc(length)
+      await handle.read(buffer, 0, length, bytes - length)
+      text = buffer.toString('utf8')
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    throw unusableSnapshot(file, `could not be read: ${messageOf(error)}`, error)
+  }
+  if (!text.endsWith('\n')) {
+    throw unusableSnapshot(file, 'is truncated: it does not end with a complete trailer line')
+  }
+  const line = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1)
+  const trailer = parseTrailer(file, line)
+  return { ...trailer.header, entries: trailer.entries, bytes }
 }
 
 /** Why an entry line is not `[key, state]` or `[key, state, seenBatch, seenTime]`, if it is not. */

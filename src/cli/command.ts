@@ -8,7 +8,8 @@
  * - An unknown command or flag, a flag without its value, a value that does not parse, a
  *   missing or an extra positional: one line naming it, then the usage, on stderr; exit 2.
  * - A command's own failure: `sluice: <message> [<code>]` on stderr, exit 1 (or the code the
- *   command returns). Never a stack trace.
+ *   command returns); exit 2 when it is an ArgumentError (a path that names the wrong thing).
+ *   Never a stack trace.
  *
  * Arguments are tokenized by node:util's parseArgs (non-strict, with tokens) and checked
  * here, so every message is ours and the same on every Node version. A command imports
@@ -103,9 +104,10 @@ function table(rows: readonly (readonly [string, string])[]): string {
 
 function usageLine(path: readonly string[], node: Command | CommandGroup): string {
   if (node.kind === 'group') return `usage: ${path.join(' ')} <command> [options]`
-  const flags = Object.entries(node.flags).map(
-    ([name, spec]) => `[--${name}${spec.value ? ` ${spec.value}` : ''}]`,
-  )
+  const flags = Object.entries(node.flags).map(([name, spec]) => {
+    const flag = `--${name}${spec.value ? ` ${spec.value}` : ''}`
+    return spec.required ? flag : `[${flag}]`
+  })
   const positionals = (node.positionals ?? []).map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`))
   return ['usage:', ...path, ...positionals, ...flags].join(' ')
 }
@@ -129,9 +131,11 @@ export function helpText(path: readonly string[], node: Command | CommandGroup, 
     }
     const rows: [string, string][] = Object.entries(node.flags).map(([name, spec]) => [
       flagLabel(name, spec),
-      spec.default === undefined || spec.value === undefined
-        ? spec.description
-        : `${spec.description} (default: ${String(spec.default)})`,
+      spec.required
+        ? `${spec.description} (required)`
+        : spec.default === undefined || spec.value === undefined
+          ? spec.description
+          : `${spec.description} (default: ${String(spec.default)})`,
     ])
     rows.push([flagLabel('help', helpFlag), helpFlag.description])
     parts.push(`options:\n${table(rows)}`)
@@ -301,6 +305,11 @@ export async function runCommandLine(
   if (parsed.positionals.length > declared.length) {
     return usageError(path, command, `unexpected argument '${parsed.positionals[declared.length]}'`, io)
   }
+  const missingFlag = Object.entries(command.flags).find(
+    ([name, spec]) => spec.required === true && parsed.flags[name] === undefined,
+  )
+  if (missingFlag !== undefined)
+    return usageError(path, command, `option '--${missingFlag[0]}' is required`, io)
   try {
     return await command.run({
       flags: parsed.flags as FlagValues<FlagSpecs>,

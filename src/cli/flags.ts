@@ -5,9 +5,39 @@
  * runs anything.
  */
 
+import { SluiceError } from '../core/errors.ts'
+
 /** A command-line mistake: the command line is refused with exit code 2 and its usage. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
+}
+
+/**
+ * An argument that parses but names the wrong thing: a path that is not a checkpoint, a
+ * file that is missing or does not hold what it must. The command fails as with any
+ * SluiceError (`sluice: <message> [<code>]`, without the usage: the syntax was right) but
+ * exits 2, as a usage error does, so a script tells a wrong command line (2) from a command
+ * that failed (1).
+ */
+export class ArgumentError extends SluiceError {
+  /** The same error, as an argument's: `error` names what the argument pointed at. */
+  static from(error: SluiceError): ArgumentError {
+    return new ArgumentError(error.code, error.message, {
+      details: { ...error.details },
+      ...(error.cause === undefined ? {} : { cause: error.cause }),
+    })
+  }
+}
+
+/** The reasons (`details.reason`) of library errors that mean "this path names the wrong thing". */
+const wrongPathReasons = new Set(['not-a-checkpoint', 'no-such-file', 'no-such-table'])
+
+/** Rethrows `error`, as an ArgumentError when it says that a path the user gave names the wrong thing. */
+export function rethrowAsArgumentError(error: unknown): never {
+  if (error instanceof SluiceError && wrongPathReasons.has(String(error.details.reason))) {
+    throw ArgumentError.from(error)
+  }
+  throw error
 }
 
 export interface FlagSpec<T> {
@@ -21,10 +51,16 @@ export interface FlagSpec<T> {
   readonly parse: (text: string) => T
   /** The value when the flag is not given, shown in the help. */
   readonly default?: T
+  /** The command needs it: the usage shows it without brackets, and a command line without it is refused. */
+  readonly required?: boolean
 }
 
-/** A flag spec that always has a value: its `default` is given. */
-type WithDefault<T, O> = O extends { readonly default: T } ? { readonly default: T } : unknown
+/** A flag spec that always has a value: its `default` is given, or it is required. */
+type WithDefault<T, O> = O extends { readonly default: T }
+  ? { readonly default: T }
+  : O extends { readonly required: true }
+    ? { readonly required: true }
+    : unknown
 
 /** A switch: present or not, never with a value. */
 export function booleanFlag(
@@ -44,6 +80,7 @@ export interface ValueFlagOptions<T> {
   readonly value: string
   readonly short?: string
   readonly default?: T
+  readonly required?: boolean
 }
 
 export function stringFlag<const O extends ValueFlagOptions<string>>(
@@ -100,11 +137,13 @@ export function choiceFlag<
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec<unknown>>>
 
-/** The parsed flags of a command: flags with a default always have a value. */
+/** The parsed flags of a command: flags with a default, and required ones, always have a value. */
 export type FlagValues<F extends FlagSpecs> = {
   readonly [K in keyof F]: F[K] extends { readonly default: infer D }
     ? Exclude<D, undefined>
     : F[K] extends FlagSpec<infer T>
-      ? T | undefined
+      ? F[K] extends { readonly required: true }
+        ? T
+        : T | undefined
       : never
 }

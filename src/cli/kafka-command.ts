@@ -1,4 +1,4 @@
-import { createLogger } from '../core/logger.ts'
+import { cliLogger } from './cli-logger.ts'
 import { defineCommand, defineGroup } from './command.ts'
 import { portFlag, stringFlag } from './flags.ts'
 
@@ -35,7 +35,7 @@ const start = defineCommand({
       dir: flags.dir,
       ...(port === undefined ? {} : { port }),
       ...(flags['controller-port'] === undefined ? {} : { controllerPort: flags['controller-port'] }),
-      logger: createLogger({ level: process.env.SLUICE_LOG_LEVEL === undefined ? 'warn' : undefined }),
+      logger: cliLogger(),
     })
     if (alreadyRunning) {
       io.stdout(`a broker is already running from ${kafka.state.dir} (pid ${kafka.state.pid})\n`)

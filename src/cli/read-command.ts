@@ -1,10 +1,10 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
-import { createLogger } from '../core/logger.ts'
 import { KafkaClient } from '../kafka/client.ts'
 import { OffsetRange } from '../kafka/offset-range.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
 import { TerminalProgressBar } from '../observe/progress-bar.ts'
 import { createRDD } from '../source/create-rdd.ts'
+import { cliLogger } from './cli-logger.ts'
 import { defineCommand } from './command.ts'
 import { booleanFlag, type FlagSpec, integerFlag, stringFlag, UsageError } from './flags.ts'
 
@@ -44,7 +44,7 @@ export const readCommand = defineCommand({
   async run({ flags, positionals, io }) {
     const topic = positionals[0]!
     if (flags.brokers === undefined) throw new UsageError("option '--brokers' is required")
-    const logger = createLogger({ level: process.env.SLUICE_LOG_LEVEL === undefined ? 'warn' : undefined })
+    const logger = cliLogger()
     const client = new KafkaClient({ brokers: flags.brokers.split(','), logger })
     try {
       const ranges = await rangesToRead(

@@ -35,6 +35,8 @@ export const ErrorCodes = {
   SINK_OFFSET_MISMATCH: 'SLUICE_SINK_OFFSET_MISMATCH',
   /** A sink failed to write a batch. */
   SINK: 'SLUICE_SINK',
+  /** Offsets a tool was asked to move are in use: a job is writing them right now. */
+  OFFSETS_IN_USE: 'SLUICE_OFFSETS_IN_USE',
   /** Another instance of the same application took over (zombie fencing). */
   FENCED: 'SLUICE_FENCED',
   /**

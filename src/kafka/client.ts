@@ -1,3 +1,4 @@
+import { Activity } from './activity.ts'
 import { Cluster } from './cluster.ts'
 import { GroupOffsets } from './group-offsets.ts'
 import { KafkaConnection } from './kafka-connection.ts'
@@ -11,11 +12,13 @@ import type {
   CommittedOffset,
   FetchRequest,
   FetchResult,
+  GroupState,
   NewTopic,
   OffsetSpec,
   PartitionOffset,
   ProduceRecord,
   TopicPartition,
+  TransactionState,
 } from './types.ts'
 
 /**
@@ -37,6 +40,7 @@ export class KafkaClient {
   readonly #topics: TopicAdmin
   readonly #groups: GroupOffsets
   readonly #producer: RecordProducer
+  readonly #activity: Activity
 
   constructor(options: KafkaClientOptions) {
     this.options = resolveClientOptions(options)
@@ -47,6 +51,7 @@ export class KafkaClient {
     this.#topics = new TopicAdmin(this.#connection, this.#cluster)
     this.#groups = new GroupOffsets(this.#connection)
     this.#producer = new RecordProducer(this.#connection, this.#cluster)
+    this.#activity = new Activity(this.#connection)
   }
 
   /** The bootstrap brokers. */
@@ -103,6 +108,16 @@ export class KafkaClient {
   /** Commits offsets to a group without joining it, for lag tools; never used for recovery. */
   commitGroupOffsets(groupId: string, offsets: readonly PartitionOffset[]): Promise<void> {
     return this.#groups.commitGroupOffsets(groupId, offsets)
+  }
+
+  /** A consumer group's state and how many members it has. */
+  groupState(groupId: string): Promise<GroupState> {
+    return this.#activity.groupState(groupId)
+  }
+
+  /** The state of a transactional id's current or last transaction; undefined when it was never used. */
+  transactionState(transactionalId: string): Promise<TransactionState | undefined> {
+    return this.#activity.transactionState(transactionalId)
   }
 
   // ---- produce and admin ----

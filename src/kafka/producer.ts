@@ -93,7 +93,12 @@ export function toWireMessage(record: ProduceRecord) {
     ...(record.headers === undefined
       ? {}
       : {
-          headers: new Map(record.headers.map(([k, v]) => [Buffer.from(k), toBuffer(v)] as [Buffer, Buffer])),
+          // Keys are distinct Buffer objects, so a header name given twice is sent twice.
+          headers: new Map(
+            record.headers.map(
+              ([k, v]) => [Buffer.from(k), v === null ? null : toBuffer(v)] as [Buffer, Buffer],
+            ),
+          ),
         }),
   }
 }

@@ -6,7 +6,7 @@ import {
   firstCorruptBatch,
   type RecordBatchHeader,
 } from './record-batch.ts'
-import { FetchDecoder, type KafkaRecord, type PayloadDecoder } from './records.ts'
+import { FetchDecoder, type KafkaRecord, type PayloadDecoder, type UndecodableRecord } from './records.ts'
 import type { FetchRequest, FetchResult, IsolationLevel } from './types.ts'
 
 /** The one call the range reader makes on the Kafka boundary: a fetch of one partition. */
@@ -26,6 +26,8 @@ export interface RangeReadOptions<K, V> {
   readonly value: PayloadDecoder<V>
   /** Verify each record batch's CRC-32C before decoding it (Kafka's `check.crcs`). Default true. */
   readonly checkCrcs?: boolean
+  /** Takes the records whose key or value cannot be deserialized (see DecodeOptions); without it they fail the read. */
+  readonly onUndecodable?: ((record: UndecodableRecord) => void) | undefined
   readonly signal?: AbortSignal
 }
 
@@ -93,6 +95,7 @@ export async function* readRange<K, V>(
         readCommitted,
         key: options.key,
         value: options.value,
+        onUndecodable: options.onUndecodable,
       })
       for (let records = decoder.next(maxRecordsPerChunk); records.length > 0; ) {
         yield records

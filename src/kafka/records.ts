@@ -1,4 +1,4 @@
-import { ErrorCodes, messageOf, SluiceError } from '../core/errors.ts'
+import { ErrorCodes, isSluiceError, messageOf, SluiceError } from '../core/errors.ts'
 import {
   batchHeaders,
   endOffsetOf,
@@ -29,6 +29,22 @@ export interface PayloadDecoder<T> {
   readonly fromRange?: (data: Buffer, start: number, end: number) => T
 }
 
+/**
+ * A record whose key or value the deserializer refused, with its bytes as they were fetched
+ * (copied out of the fetch buffer), for a skip or a dead-letter topic.
+ */
+export interface UndecodableRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: bigint
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: ReadonlyArray<readonly [string, Buffer | null]>
+  /** SLUICE_DESERIALIZATION, naming the part (key or value), topic, partition and offset. */
+  readonly error: SluiceError
+}
+
 export interface DecodeOptions<K, V> {
   /** First offset wanted: records below it (the head of a batch) are trimmed. */
   readonly from: bigint
@@ -38,6 +54,11 @@ export interface DecodeOptions<K, V> {
   readonly readCommitted: boolean
   readonly key: PayloadDecoder<K>
   readonly value: PayloadDecoder<V>
+  /**
+   * Takes each record whose key or value cannot be deserialized, which is then left out of
+   * the records returned. Without it the first such record fails the decode (SLUICE_DESERIALIZATION).
+   */
+  readonly onUndecodable?: ((record: UndecodableRecord) => void) | undefined
 }
 
 const noHeaders: ReadonlyArray<readonly [string, Buffer | null]> = Object.freeze([])
@@ -253,37 +274,47 @@ function decodeRecords<K, V>(
       continue
     }
     if (offsetDelta >= untilDelta) return true
-    const keyLength = cursor.varint()
+    const fieldsStart = cursor.pos
     let key: K | null = null
-    if (keyLength >= 0) {
-      key = decodePayload(
-        keyDecoder,
-        data,
-        cursor.pos,
-        cursor.pos + keyLength,
-        'key',
-        topic,
-        partition,
-        base,
-        offsetDelta,
-      )
-      cursor.pos += keyLength
-    }
-    const valueLength = cursor.varint()
     let value: V | null = null
-    if (valueLength >= 0) {
-      value = decodePayload(
-        valueDecoder,
-        data,
-        cursor.pos,
-        cursor.pos + valueLength,
-        'value',
-        topic,
-        partition,
-        base,
-        offsetDelta,
-      )
-      cursor.pos += valueLength
+    // A try block costs nothing while nothing throws: records that decode pay no extra check.
+    try {
+      const keyLength = cursor.varint()
+      if (keyLength >= 0) {
+        key = decodePayload(
+          keyDecoder,
+          data,
+          cursor.pos,
+          cursor.pos + keyLength,
+          'key',
+          topic,
+          partition,
+          base,
+          offsetDelta,
+        )
+        cursor.pos += keyLength
+      }
+      const valueLength = cursor.varint()
+      if (valueLength >= 0) {
+        value = decodePayload(
+          valueDecoder,
+          data,
+          cursor.pos,
+          cursor.pos + valueLength,
+          'value',
+          topic,
+          partition,
+          base,
+          offsetDelta,
+        )
+        cursor.pos += valueLength
+      }
+    } catch (error) {
+      const onUndecodable = options.onUndecodable
+      if (onUndecodable === undefined || !isSluiceError(error, ErrorCodes.DESERIALIZATION)) throw error
+      onUndecodable(rawRecord(topic, partition, base, offsetDelta, timestampDelta, data, fieldsStart, error))
+      cursor.pos = recordEnd
+      continue
     }
     const headerCount = cursor.varint()
     const headers = headerCount <= 0 ? noHeaders : readHeaders(cursor, headerCount)
@@ -313,6 +344,47 @@ function decodePayload<T>(
       `could not deserialize the ${part} of ${topic}-${partition} at offset ${offset}: ${messageOf(error)}`,
       { cause: error, details: { topic, partition, offset, part } },
     )
+  }
+}
+
+/** A record that could not be deserialized, read again from its fields as raw bytes, copied. */
+function rawRecord(
+  topic: string,
+  partition: number,
+  batch: BatchBase,
+  offsetDelta: number,
+  timestampDelta: number,
+  data: Buffer,
+  fieldsStart: number,
+  error: SluiceError,
+): UndecodableRecord {
+  const cursor = new RecordCursor(data, fieldsStart)
+  const bytes = () => {
+    const length = cursor.varint()
+    if (length < 0) return null
+    const copy = Buffer.from(data.subarray(cursor.pos, cursor.pos + length))
+    cursor.pos += length
+    return copy
+  }
+  const key = bytes()
+  const value = bytes()
+  const headerCount = cursor.varint()
+  const headers =
+    headerCount <= 0
+      ? noHeaders
+      : readHeaders(cursor, headerCount).map(([name, raw]): [string, Buffer | null] => [
+          name,
+          raw === null ? null : Buffer.from(raw),
+        ])
+  return {
+    topic,
+    partition,
+    offset: batch.firstOffset + BigInt(offsetDelta),
+    timestamp: batch.logAppendTime ? batch.baseTimestamp : batch.baseTimestamp + timestampDelta,
+    key,
+    value,
+    headers,
+    error,
   }
 }
 

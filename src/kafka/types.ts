@@ -90,7 +90,8 @@ export interface ProduceRecord {
   readonly partition?: number
   readonly key?: Buffer | string | null
   readonly value: Buffer | string | null
-  readonly headers?: ReadonlyArray<readonly [string, Buffer | string]>
+  /** Names may repeat; a null value is a header without a value. */
+  readonly headers?: ReadonlyArray<readonly [string, Buffer | string | null]>
   /** ms since epoch; the producer's clock when omitted. */
   readonly timestamp?: number
 }
@@ -111,3 +112,19 @@ export const BatchAttributes = {
   TRANSACTIONAL: 0x10,
   CONTROL: 0x20,
 } as const
+
+/** A consumer group as its coordinator sees it. */
+export interface GroupState {
+  /** 'Empty', 'Stable', 'PreparingRebalance', 'Dead' (never used)... */
+  readonly state: string
+  /** Live members: consumers that joined the group. */
+  readonly members: number
+}
+
+/** A transactional id as its coordinator sees it. */
+export interface TransactionState {
+  /** 'Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'... */
+  readonly state: string
+  readonly producerId: bigint
+  readonly producerEpoch: number
+}

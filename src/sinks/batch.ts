@@ -1,5 +1,6 @@
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { partitionKey } from '../core/partition-key.ts'
+import type { DeadLetters } from '../kafka/dead-letters.ts'
 import type { PartitionOwner } from '../kafka/partition-owner.ts'
 
 /** One Kafka partition's share of a batch: offsets `fromOffset <= offset < untilOffset`. */
@@ -40,6 +41,13 @@ export interface SinkBatch {
    * being taken away): the sink rolls back instead of committing.
    */
   readonly signal?: AbortSignal | undefined
+  /**
+   * The batch's records that could not be deserialized, bound for a dead-letter topic
+   * (`onDeserializationError: { deadLetterTopic }`). The Kafka sink sends the ones found by the
+   * time the write function returns inside the batch's transaction — exactly once — and marks
+   * them sent; the stream sends whatever is left before it commits (at least once).
+   */
+  readonly deadLetters?: DeadLetters
 }
 
 export function describeRange(range: SinkOffsetRange): string {

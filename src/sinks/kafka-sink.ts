@@ -269,6 +269,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
     }
     if (check.kind === 'already-applied') {
       if (!batch.replay) throw alreadyAppliedByAnotherError(this.app, batch, store)
+      // The run that wrote the batch sent the dead letters it had found in the same
+      // transaction; this run finds the same ones, as it reads the same ranges the same way.
+      batch.deadLetters?.markSent(batch.deadLetters.pending())
       this.#logger.debug('batch already written', { batchId: batch.id })
       return 'already-applied'
     }
@@ -279,6 +282,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       return metadata === undefined ? offset : { ...offset, metadata }
     })
 
+    let deadLetters: readonly ProduceRecord[] = []
     try {
       await producer.begin()
       try {
@@ -292,6 +296,9 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
         throw batchWriteError(this.app, batch, error)
       }
       throwIfAbandoned(this.app, batch)
+      // The dead letters the batch's reads found so far join its transaction: exactly once.
+      deadLetters = batch.deadLetters?.pending() ?? []
+      if (deadLetters.length > 0) await producer.send(deadLetters)
       // A member's offsets carry its generation: the coordinator refuses them once the group moved on.
       await producer.commitOffsets(this.groupId, offsets, member)
       if (stepChannel.hasSubscribers) {
@@ -303,6 +310,7 @@ export class KafkaSink implements OffsetStoringSink<KafkaSinkTransaction> {
       await producer.abort().catch(() => {})
       throw this.#failure(batch, error)
     }
+    if (deadLetters.length > 0) batch.deadLetters!.markSent(deadLetters)
     this.#logger.debug('batch written', { batchId: batch.id })
     return 'applied'
   }

@@ -1,6 +1,6 @@
 import { describeReceived } from '../core/describe-value.ts'
 import { ErrorCodes, invalidOption, SluiceError } from '../core/errors.ts'
-import type { Logger } from '../core/logger.ts'
+import { createLogger, type Logger } from '../core/logger.ts'
 import {
   booleanOption,
   definedOnly,
@@ -34,6 +34,11 @@ import {
 } from './deserializers.ts'
 import type { KafkaReadSettings } from './kafka-rdd.ts'
 import { KafkaRDD } from './kafka-rdd.ts'
+import {
+  type DeserializationErrorPolicy,
+  deserializationErrorOption,
+  UndecodableRecords,
+} from './undecodable-records.ts'
 
 /** Options shared by createRDD and createDirectStream for reading Kafka. */
 export interface KafkaReadOptions<K, V> extends KafkaConnectionOptions {
@@ -54,6 +59,14 @@ export interface KafkaReadOptions<K, V> extends KafkaConnectionOptions {
    * SLUICE_CORRUPT_RECORD_BATCH naming the topic, partition and offsets. Default true.
    */
   readonly checkCrcs?: boolean
+  /**
+   * A record whose key or value cannot be deserialized: `'fail'` (default) fails the read
+   * naming its topic, partition and offset; `'skip'` leaves it out, logged and counted;
+   * `{ deadLetterTopic }` leaves it out and sends its raw key, value and headers to that topic,
+   * with headers naming its topic, partition, offset, the error and the batch. See
+   * docs/operations.md for what is counted where and the delivery guarantee.
+   */
+  readonly onDeserializationError?: DeserializationErrorPolicy
   readonly logger?: Logger
 }
 
@@ -77,6 +90,7 @@ export const readOptionFields = {
   maxBytesPerFetch: integerOption({ min: 1024, max: MAX_INT32, unit: 'bytes' }),
   allowNonConsecutiveOffsets: booleanOption,
   checkCrcs: booleanOption,
+  onDeserializationError: deserializationErrorOption,
   logger: loggerOption,
 }
 
@@ -116,6 +130,7 @@ export function readSettings<K, V>(options: ParsedReadOptions, lease?: ClientLea
     maxBytesPerFetch: options.maxBytesPerFetch ?? defaultMaxBytesPerFetch,
     allowNonConsecutiveOffsets: options.allowNonConsecutiveOffsets ?? 'auto',
     checkCrcs: options.checkCrcs ?? true,
+    onDeserializationError: options.onDeserializationError ?? 'fail',
   }
 }
 
@@ -163,5 +178,18 @@ export function createRDD<K = Buffer, V = Buffer>(
           ...(maxTaskAttempts === undefined ? {} : { maxAttempts: maxTaskAttempts }),
           ...(readOptions.logger ? { logger: readOptions.logger } : {}),
         })
-  return new KafkaRDD({ ranges, settings, ...(runner ? { runner } : {}) })
+  return new KafkaRDD({
+    ranges,
+    settings,
+    ...(runner ? { runner } : {}),
+    // A batch job has no commit to wait for: each task sends the dead letters it found.
+    ...(settings.onDeserializationError === 'fail'
+      ? {}
+      : {
+          undecodable: new UndecodableRecords(settings.onDeserializationError, {
+            logger: readOptions.logger ?? createLogger(),
+          }),
+          sendDeadLettersPerTask: true,
+        }),
+  })
 }

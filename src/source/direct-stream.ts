@@ -33,7 +33,7 @@ import { planningDataLoss, rerunDataLoss } from './data-loss.ts'
 import { planKafkaBatch } from './kafka-batch-planner.ts'
 import { decodeKafkaPlan, encodeKafkaPlan, type KafkaPlan } from './kafka-plan.ts'
 import type { KafkaReadSettings } from './kafka-rdd.ts'
-import { KafkaSlice } from './kafka-slice.ts'
+import { KafkaSlice, type SliceReader } from './kafka-slice.ts'
 import {
   checkSubscription,
   type PartitionDiscovery,
@@ -274,11 +274,11 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
     return encodeKafkaPlan(owner === undefined ? planned.plan : { ...planned.plan, owner })
   }
 
-  slice(plan: JsonValue, _batch: BatchRef): KafkaSlice<K, V> {
+  slice(plan: JsonValue, batch: BatchRef): KafkaSlice<K, V> {
     const decoded = this.#ownPlan(decodeKafkaPlan(plan))
     const lease = this.#lease
     const signal = lease !== undefined && sameOwner(decoded.owner, lease.owner) ? lease.signal : undefined
-    return new KafkaSlice(this, decoded, this.#settings, this.context.runner, signal)
+    return new KafkaSlice(this.#reader(), decoded, this.#settings, this.context.runner, batch.id, signal)
   }
 
   /**
@@ -297,7 +297,13 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       this.#logger.info('the pending batch of an earlier run is left to the offset store', {
         batchId: batch.id,
       })
-      return new KafkaSlice(this, withoutRanges(plan), this.#settings, this.context.runner)
+      return new KafkaSlice(
+        this.#reader(),
+        withoutRanges(plan),
+        this.#settings,
+        this.context.runner,
+        batch.id,
+      )
     }
     const reading = plan.ranges.filter(({ range }) => !range.isEmpty)
     if (reading.length === 0) return slice
@@ -319,7 +325,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       batchId: batch.id,
       lost: revised.lost.map(String),
     })
-    return new KafkaSlice(this, revised, this.#settings, this.context.runner)
+    return new KafkaSlice(this.#reader(), revised, this.#settings, this.context.runner, batch.id)
   }
 
   /**
@@ -349,7 +355,7 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       batchId: batch.id,
       ranges: plan.ranges.map(({ range }) => String(range)),
     })
-    return new KafkaSlice(this, withoutRanges(plan), this.#settings, this.context.runner)
+    return new KafkaSlice(this.#reader(), withoutRanges(plan), this.#settings, this.context.runner, batch.id)
   }
 
   override sharesPartitions(): string | undefined {
@@ -394,6 +400,10 @@ export class DirectKafkaInputDStream<K, V> extends InputDStream<KafkaRecord<K, V
       this.#client = undefined
       await this.#settings.lease.release()
     }
+  }
+
+  #reader(): SliceReader {
+    return { name: this.name, kind: this.kind, app: this.context.appName, logger: this.#logger }
   }
 
   #requireClient(): KafkaClient {

@@ -7,8 +7,10 @@ import { currentJobProgress } from '../rdd/job-progress.ts'
 import { type ActionOptions, Rdd } from '../rdd/rdd.ts'
 import type { TaskContext } from '../rdd/task-context.ts'
 import type { TaskRunner } from '../rdd/task-runner.ts'
+import type { ReadCounters } from '../stream/batch-progress.ts'
 import type { ClientLease } from './client-lease.ts'
 import { checkRangesInLog } from './range-bounds.ts'
+import type { DeserializationErrorPolicy, UndecodableRecords } from './undecodable-records.ts'
 
 /** Everything a KafkaRDD needs to read its ranges; built once per createRDD call or input stream. */
 export interface KafkaReadSettings<K, V> {
@@ -25,6 +27,8 @@ export interface KafkaReadSettings<K, V> {
    * topic's cleanup.policy.
    */
   readonly allowNonConsecutiveOffsets: boolean | 'auto'
+  /** What an undecodable record does: fail the read (default), or be skipped or dead-lettered. */
+  readonly onDeserializationError: DeserializationErrorPolicy
 }
 
 export interface KafkaRddInit<K, V> {
@@ -35,6 +39,10 @@ export interface KafkaRddInit<K, V> {
   readonly rangesKnownValid?: boolean
   /** Aborts every read of this RDD (a stream's forced stop), on top of each task's own signal. */
   readonly signal?: AbortSignal
+  /** Where undecodable records go, when the policy is not 'fail' (one per stream batch, or per createRDD). */
+  readonly undecodable?: UndecodableRecords
+  /** Each task sends the dead letters of its range before it ends (createRDD); a stream sends a batch's at its commit. */
+  readonly sendDeadLettersPerTask?: boolean
 }
 
 /**
@@ -48,6 +56,8 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
   readonly numPartitions: number
   readonly #settings: KafkaReadSettings<K, V>
   readonly #signal: AbortSignal | undefined
+  readonly #undecodable: UndecodableRecords | undefined
+  readonly #sendsDeadLetters: boolean
   #checked: Promise<void> | undefined
   #consecutive: Promise<boolean> | undefined
 
@@ -57,6 +67,8 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
     this.numPartitions = this.offsetRanges.length
     this.#settings = init.settings
     this.#signal = init.signal
+    this.#undecodable = init.undecodable
+    this.#sendsDeadLetters = init.sendDeadLettersPerTask ?? false
     if (init.rangesKnownValid) this.#checked = Promise.resolve()
   }
 
@@ -66,6 +78,8 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
     const signal = this.#signal ? AbortSignal.any([task.signal, this.#signal]) : task.signal
     // Only an action that asked for progress pays for counting: the others keep the plain delegation.
     const progress = currentJobProgress()
+    const undecodable = this.#undecodable
+    const sendsDeadLetters = this.#sendsDeadLetters
     return (async function* read() {
       if (range.isEmpty) return
       const client = settings.lease.acquire()
@@ -80,20 +94,38 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
           checkCrcs: settings.checkCrcs,
           key: settings.key,
           value: settings.value,
+          onUndecodable: undecodable?.take,
           signal,
         })
         if (!progress) {
           yield* chunks
-          return
+        } else {
+          for await (const chunk of chunks) {
+            progress.recordsRead(chunk.length)
+            yield chunk
+          }
         }
-        for await (const chunk of chunks) {
-          progress.recordsRead(chunk.length)
-          yield chunk
+        if (sendsDeadLetters && undecodable !== undefined) {
+          const letters = undecodable.pendingIn(
+            range.topic,
+            range.partition,
+            range.fromOffset,
+            range.untilOffset,
+          )
+          await undecodable.send(client, letters)
         }
       } finally {
         await settings.lease.release()
       }
     })()
+  }
+
+  /**
+   * The undecodable records the reads so far skipped or sent to the dead-letter topic
+   * (`onDeserializationError`), each counted once however often its range was read.
+   */
+  readCounters(): ReadCounters {
+    return this.#undecodable?.counts ?? { skippedRecords: 0, deadLetteredRecords: 0 }
   }
 
   override describePartition(partition: number): string {
@@ -131,6 +163,8 @@ export class KafkaRDD<K, V> extends Rdd<KafkaRecord<K, V>> {
   }
 
   #offsetsConsecutive(): Promise<boolean> {
+    // Undecodable records left out make the count smaller than the offsets say: read to count.
+    if (this.#undecodable !== undefined) return Promise.resolve(false)
     const setting = this.#settings.allowNonConsecutiveOffsets
     if (setting !== 'auto') return Promise.resolve(!setting)
     this.#consecutive ??= this.#settings.lease.use(async (client) => {

@@ -1,10 +1,21 @@
+import type { Logger } from '../core/logger.ts'
+import { type DeadLetters, noDeadLetters } from '../kafka/dead-letters.ts'
 import type { KafkaRecord } from '../kafka/records.ts'
 import type { Rdd } from '../rdd/rdd.ts'
 import type { TaskRunner } from '../rdd/task-runner.ts'
-import type { PartitionProgress, SourceProgress } from '../stream/batch-progress.ts'
+import type { PartitionProgress, ReadCounters, SourceProgress } from '../stream/batch-progress.ts'
 import type { InputBatch, InputSlice } from '../stream/input-dstream.ts'
 import type { KafkaPlan } from './kafka-plan.ts'
 import { KafkaRDD, type KafkaReadSettings } from './kafka-rdd.ts'
+import { UndecodableRecords } from './undecodable-records.ts'
+
+/** Who reads a slice: for the logs and dead-letter headers of its undecodable records. */
+export interface SliceReader {
+  readonly name: string
+  readonly kind: string
+  readonly app: string
+  readonly logger: Logger
+}
 
 /** A Kafka input's share of a batch: its plan, described, and the KafkaRDD that reads it. */
 export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
@@ -16,16 +27,24 @@ export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
   readonly signal
   readonly #settings: KafkaReadSettings<K, V>
   readonly #runner: TaskRunner
+  /** The batch's undecodable records, under the 'skip' or dead-letter policy. */
+  readonly #undecodable: UndecodableRecords | undefined
 
   /** `signal`: when processes share the partitions, the lease's, which aborts when they are taken away. */
   constructor(
-    input: { name: string; kind: string },
+    input: SliceReader,
     plan: KafkaPlan,
     settings: KafkaReadSettings<K, V>,
     runner: TaskRunner,
+    batchId: number,
     signal?: AbortSignal,
   ) {
     this.plan = plan
+    const policy = settings.onDeserializationError
+    this.#undecodable =
+      policy === 'fail'
+        ? undefined
+        : new UndecodableRecords(policy, { logger: input.logger, app: input.app, input: input.name, batchId })
     this.offsetRanges = plan.ranges.map((planned) => planned.range)
     this.lostRanges = plan.lost
     this.owner = plan.owner
@@ -68,6 +87,25 @@ export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
       runner: this.#runner,
       rangesKnownValid: true,
       signal: batch.signal,
+      ...(this.#undecodable === undefined ? {} : { undecodable: this.#undecodable }),
     })
+  }
+
+  get deadLetters(): DeadLetters {
+    return this.#undecodable ?? noDeadLetters
+  }
+
+  readCounters(): ReadCounters {
+    return this.#undecodable?.counts ?? { skippedRecords: 0, deadLetteredRecords: 0 }
+  }
+
+  /**
+   * Sends the dead letters no output took into its transaction, before the batch commits:
+   * at least once (a crash before the commit re-runs the batch, which finds and sends them again).
+   */
+  async beforeCommit(): Promise<void> {
+    const letters = this.#undecodable?.pending() ?? []
+    if (letters.length === 0) return
+    await this.#settings.lease.use((client) => this.#undecodable!.send(client, letters))
   }
 }

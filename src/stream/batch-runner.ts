@@ -136,6 +136,13 @@ export class BatchRunner {
           measures.sources = sourcesOf(scope).sources
         }
       }
+      try {
+        for (const slice of scope.slices.values()) {
+          if (slice.beforeCommit) await Promise.race([slice.beforeCommit(), abandoned])
+        }
+      } catch (error) {
+        throw batchFailed(batch, undefined, error)
+      }
     } catch (error) {
       measures.durationsMs = { ...measures.durationsMs, outputs: clock.now() - workStarted }
       throw this.#failed(scope, measures, error)
@@ -155,6 +162,8 @@ export class BatchRunner {
       ...batch,
       records: progress.numInputRecords,
       lostRecords: progress.lostRecords,
+      skippedRecords: progress.skippedRecords,
+      deadLetteredRecords: progress.deadLetteredRecords,
       schedulingDelay: progress.schedulingDelayMs,
       processingTime: progress.processingTimeMs,
       totalDelay: progress.totalDelayMs,
@@ -261,7 +270,7 @@ const maxWithdrawals = 3
  * or when a slice's partitions are being taken away.
  */
 function batchOf(scope: BatchScope, stopSignal: AbortSignal): Batch {
-  const { offsetRanges, lostRanges } = sourcesOf(scope)
+  const { offsetRanges, lostRanges, deadLetters } = sourcesOf(scope)
   const slices = [...scope.slices.values()]
   const owner = slices.find((slice) => slice.owner !== undefined)?.owner
   const signals = slices.flatMap((slice) => (slice.signal === undefined ? [] : [slice.signal]))
@@ -272,6 +281,7 @@ function batchOf(scope: BatchScope, stopSignal: AbortSignal): Batch {
     lostRanges,
     replay: scope.replay,
     signal,
+    deadLetters,
     ...(owner === undefined ? {} : { owner }),
   }
 }

@@ -1,4 +1,5 @@
 import type { SluiceError } from '../core/errors.ts'
+import type { DeadLetters } from '../kafka/dead-letters.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
 import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { BatchProgress } from './batch-progress.ts'
@@ -42,6 +43,13 @@ export interface Batch extends BatchRef {
    * the batch if a newer owner has claimed them.
    */
   readonly owner?: PartitionOwner | undefined
+  /**
+   * The records of this batch that could not be deserialized and go to a dead-letter topic
+   * (`onDeserializationError: { deadLetterTopic }`), found as its data is read. The Kafka sink
+   * sends them in the batch's transaction (exactly once); the stream sends the rest before it
+   * commits the batch (at least once).
+   */
+  readonly deadLetters: DeadLetters
 }
 
 /** Reported to listeners after every committed batch: what it read and how long it took. */
@@ -50,6 +58,10 @@ export interface BatchInfo extends Batch {
   readonly records: number
   /** Records skipped because retention deleted them first (only with failOnDataLoss: false). */
   readonly lostRecords: number
+  /** Records left out because they could not be deserialized (`onDeserializationError: 'skip'`). */
+  readonly skippedRecords: number
+  /** Records that could not be deserialized and went to the dead-letter topic. */
+  readonly deadLetteredRecords: number
   /** How late planning started relative to the batch's due time, in ms (0 for a replay). */
   readonly schedulingDelay: number
   /** From the start of planning to the commit of the batch, in ms. */

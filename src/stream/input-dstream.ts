@@ -1,4 +1,5 @@
 import type { JsonValue } from '../checkpoint/json-value.ts'
+import type { DeadLetters } from '../kafka/dead-letters.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
 import type { PartitionOwner } from '../kafka/partition-owner.ts'
 import type { Rdd } from '../rdd/rdd.ts'
@@ -57,6 +58,13 @@ export interface InputSlice<T> {
    * away); it joins the batch's signal, which sinks honor by rolling back.
    */
   readonly signal?: AbortSignal | undefined
+  /** The slice's records bound for a dead-letter topic (Batch.deadLetters joins them). */
+  readonly deadLetters?: DeadLetters
+  /**
+   * Work that must be done before the batch may commit, once its outputs succeeded (sending
+   * the dead letters no output took). A failure fails the batch, which is not committed.
+   */
+  beforeCommit?(): Promise<void>
 }
 
 /** How an input is named: `name` when the user gave one, else `<defaultPrefix>-<k>`. */

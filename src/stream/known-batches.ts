@@ -1,3 +1,4 @@
+import { type DeadLetters, noDeadLetters } from '../kafka/dead-letters.ts'
 import type { OffsetRange } from '../kafka/offset-range.ts'
 import type { BatchRef } from './batch.ts'
 import type { SourceProgress } from './batch-progress.ts'
@@ -21,12 +22,25 @@ export function sourcesOf(scope: BatchScope): {
   readonly sources: SourceProgress[]
   readonly offsetRanges: OffsetRange[]
   readonly lostRanges: OffsetRange[]
+  readonly deadLetters: DeadLetters
 } {
   const slices = [...scope.slices.values()]
+  const outboxes = slices.flatMap((slice) => (slice.deadLetters === undefined ? [] : [slice.deadLetters]))
   return {
     sources: slices.map((slice) => slice.progress),
     offsetRanges: slices.flatMap((slice) => slice.offsetRanges),
     lostRanges: slices.flatMap((slice) => slice.lostRanges),
+    deadLetters:
+      outboxes.length === 0
+        ? noDeadLetters
+        : outboxes.length === 1
+          ? outboxes[0]!
+          : {
+              pending: () => outboxes.flatMap((outbox) => outbox.pending()),
+              markSent: (records) => {
+                for (const outbox of outboxes) outbox.markSent(records)
+              },
+            },
   }
 }
 

@@ -101,6 +101,30 @@ test('a stale lock left by a dead process on this host is taken over with a warn
   assert.equal(JSON.parse(await readFile(join(dir, 'lock'), 'utf8')).pid, process.pid)
 })
 
+test("a lock naming this process's pid that it does not hold is stale (a container restarted as pid 1); one it holds is refused", async (t) => {
+  const dir = tempDir(t)
+  const earlier = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: FIXED_TIME - 60_000,
+    token: 'aaaaaaaaaaaaaaaa',
+  }
+  await writeFile(join(dir, 'lock'), JSON.stringify(earlier))
+  const { logger, entries } = recordingLogger()
+  const store = await CheckpointStore.open(dir, { ...options, logger })
+  t.after(() => store.close())
+  assert.deepEqual(
+    entries.filter((entry) => entry.level === 'warn').map((entry) => [entry.msg, entry.pid]),
+    [['taking over a stale checkpoint lock: its owner is no longer running', process.pid]],
+  )
+  const taken = JSON.parse(await readFile(join(dir, 'lock'), 'utf8'))
+  assert.notEqual(taken.token, earlier.token)
+  await assert.rejects(CheckpointStore.open(dir, options), {
+    code: ErrorCodes.CHECKPOINT_LOCKED,
+    message: lockedMessage(dir, process.pid, hostname(), FIXED_TIME),
+  })
+})
+
 test('a lock held on another host is always respected: its owner cannot be checked from here', async (t) => {
   const dir = tempDir(t)
   const remote = {

@@ -4,36 +4,21 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { type CliIo, defineCommand, defineGroup, runCommandLine } from '../../src/cli/command.ts'
+import { defineCommand, defineGroup, runCommandLine } from '../../src/cli/command.ts'
 import { booleanFlag, choiceFlag, integerFlag, stringFlag, UsageError } from '../../src/cli/flags.ts'
-import { main } from '../../src/cli/main.ts'
+import { sluice } from '../helpers/sluice-cli.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 const repo = join(import.meta.dirname, '..', '..')
 const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }
 
 /** Runs the real `sluice` command tree in-process, capturing what it prints. */
-async function sluice(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text
-    },
-    stderr: (text) => {
-      stderr += text
-    },
-  }
-  const code = await main(argv, io)
-  return { code, stdout, stderr }
-}
-
 test('--help, --version and <command> --help print to stdout and exit 0', async () => {
   const root = await sluice('--help')
   assert.equal(root.code, 0)
   assert.equal(root.stderr, '')
   assert.match(root.stdout, /^sluice \d+\.\d+\.\d+ — Spark Streaming's Kafka Direct API for Node\.js\n/)
-  assert.match(root.stdout, /\ncommands:\n {2}kafka {3}a local development broker: start, stop, status\n/)
+  assert.match(root.stdout, /\ncommands:\n {2}kafka +a local development broker: start, stop, status\n/)
   for (const argv of [['-h'], ['help']]) assert.deepEqual(await sluice(...argv), root)
 
   assert.deepEqual(await sluice('--version'), { code: 0, stdout: `${version}\n`, stderr: '' })
@@ -225,6 +210,51 @@ test('a new command gets typed flags, defaults, positionals, help and validation
     "option '--brokers' names no reachable broker",
   )
   assert.equal(seen.length, 2, 'no refused command line ran the command')
+})
+
+test('a required flag shows without brackets, is marked in the help, and a command line without it is refused', async () => {
+  const seen: string[] = []
+  const tool = defineGroup({
+    name: 'tool',
+    summary: 'test tool',
+    commands: [
+      defineCommand({
+        name: 'reset',
+        summary: 'reset an app',
+        flags: {
+          app: stringFlag({ value: 'APP', description: 'the app', required: true }),
+          'dry-run': booleanFlag('change nothing'),
+        },
+        async run({ flags }) {
+          const app: string = flags.app // typed as always present
+          seen.push(app)
+          return 0
+        },
+      }),
+    ],
+  })
+  const run = async (...argv: string[]) => {
+    let out = ''
+    let err = ''
+    const io = {
+      stdout: (text: string) => {
+        out += text
+      },
+      stderr: (text: string) => {
+        err += text
+      },
+    }
+    const code = await runCommandLine(tool, argv, io, { name: 'tool', version: '1', intro: 'tool 1' })
+    return { code, out, err }
+  }
+  assert.deepEqual(await run('reset', '--dry-run'), {
+    code: 2,
+    out: '',
+    err: "tool reset: option '--app' is required\nusage: tool reset --app APP [--dry-run]\nRun 'tool reset --help' for more.\n",
+  })
+  assert.match((await run('reset', '--help')).out, /^ {2}--app APP +the app \(required\)$/m)
+  assert.equal((await run('reset', '--app', 'wc')).code, 0)
+  assert.deepEqual(seen, ['wc'])
 })
 
 const run = promisify(execFile)

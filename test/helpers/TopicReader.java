@@ -1,5 +1,6 @@
 import java.io.BufferedOutputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -10,6 +11,7 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -24,7 +26,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * returns), it reads every partition from the log start to its end offset (the last stable
  * offset under read_committed) and prints one line per record, then a line `end`:
  *
- *   <partition> <offset> <key as base64, or -> <value as base64, or ->
+ *   <partition> <offset> <key as base64, or -> <value as base64, or -> <headers, or ->
+ *
+ * where headers are `<name as base64>:<value as base64, or ->`, in order, joined by `|`.
  */
 public final class TopicReader {
   public static void main(String[] args) {
@@ -70,12 +74,23 @@ public final class TopicReader {
         for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(100))) {
           out.println(r.partition() + " " + r.offset() + " "
               + (r.key() == null ? "-" : base64.encodeToString(r.key())) + " "
-              + (r.value() == null ? "-" : base64.encodeToString(r.value())));
+              + (r.value() == null ? "-" : base64.encodeToString(r.value())) + " "
+              + headers(r, base64));
         }
       }
     } catch (InterruptedException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static String headers(ConsumerRecord<byte[], byte[]> r, Base64.Encoder base64) {
+    StringBuilder text = new StringBuilder();
+    for (Header h : r.headers()) {
+      if (text.length() > 0) text.append('|');
+      text.append(base64.encodeToString(h.key().getBytes(StandardCharsets.UTF_8))).append(':');
+      text.append(h.value() == null ? "-" : base64.encodeToString(h.value()));
+    }
+    return text.length() == 0 ? "-" : text.toString();
   }
 
   private static void check(long deadline, String what) {

@@ -16,6 +16,8 @@ export const fixtures = {
   sharedWordCount: join(import.meta.dirname, '..', 'fixtures', 'shared-wordcount-child.ts'),
   /** Stateful jobs: JOB=totals (updateStateByKey) or JOB=windows (an incremental window). */
   state: join(import.meta.dirname, '..', 'fixtures', 'state-child.ts'),
+  /** A direct stream printing every record it reads (checkpoint tools, poison records): see the file. */
+  records: join(import.meta.dirname, '..', 'fixtures', 'records-child.ts'),
   /** A receiver stream job writing each batch to a file (WAL=1 for reliable mode). */
   receiver: join(import.meta.dirname, '..', 'fixtures', 'receiver-child.ts'),
 } as const

@@ -20,6 +20,8 @@ export interface ConsumedRecord {
   readonly offset: bigint
   readonly key: string | null
   readonly value: string | null
+  /** Present only when the record has headers: name and value (UTF-8), in order. */
+  readonly headers?: readonly (readonly [string, string | null])[]
 }
 
 let compiled: Promise<{ classes: string; libs: string }> | undefined
@@ -89,10 +91,21 @@ export async function consumeTopics(
       results.push([])
       continue
     }
-    const [partition, offset, key, value] = line.split(' ')
-    results
-      .at(-1)!
-      .push({ partition: Number(partition), offset: BigInt(offset!), key: text(key!), value: text(value!) })
+    const [partition, offset, key, value, headers] = line.split(' ')
+    results.at(-1)!.push({
+      partition: Number(partition),
+      offset: BigInt(offset!),
+      key: text(key!),
+      value: text(value!),
+      ...(headers === '-'
+        ? {}
+        : {
+            headers: headers!.split('|').map((h): [string, string | null] => {
+              const [name, headerValue] = h.split(':')
+              return [text(name!)!, text(headerValue!)]
+            }),
+          }),
+    })
   }
   results.pop() // after the last `end`
   if (results.length !== reads.length)

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { inspect } from 'node:util'
 import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { batchHeaders, endOffsetOf } from '../../src/kafka/record-batch.ts'
-import { decodeFetch } from '../../src/kafka/records.ts'
+import { decodeFetch, type UndecodableRecord } from '../../src/kafka/records.ts'
 import { BatchAttributes, type FetchResult } from '../../src/kafka/types.ts'
 import { defaultKeySerializer } from '../../src/rdd/key-serializer.ts'
 import { resolveDeserializer } from '../../src/source/deserializers.ts'
@@ -228,6 +228,91 @@ test('a failing decoder names the coordinates; buffers come as views of the fetc
     assert.equal(view.toString(), content, what)
     assert.deepEqual({ buffer: view.buffer, byteOffset: view.byteOffset }, viewOf(content), `${what}: a view`)
   }
+})
+
+test('with onUndecodable, a record whose key or value fails is handed over raw and left out; the others decode', () => {
+  const json = resolveDeserializer<unknown>('json', 'value')
+  const result = fetched([
+    encodeBatch({
+      firstOffset: 40n,
+      firstTimestamp: 1_700_000_000_000n,
+      records: [
+        { key: 'k0', value: '{"n":0}' },
+        {
+          key: 'k1',
+          value: 'not json',
+          headers: [
+            ['trace', 'abc'],
+            ['trace', null],
+          ],
+        },
+        { key: null, value: '{"n":2}' },
+        { key: '{bad key', value: null },
+        { key: 'k4', value: '{"n":4}' },
+      ],
+    }),
+  ])
+  const taken: UndecodableRecord[] = []
+  const chunk = decodeFetch(result, {
+    from: 40n,
+    until: 45n,
+    readCommitted: true,
+    key: json,
+    value: json,
+    onUndecodable: (record) => taken.push(record),
+  })
+  // '"k0"' is not JSON either: keys are JSON here, so only the null key and none other decode.
+  assert.deepEqual(
+    chunk.records.map((r) => [r.offset, r.key, r.value]),
+    [[42n, null, { n: 2 }]],
+  )
+  assert.equal(chunk.nextOffset, 45n)
+  assert.deepEqual(
+    taken.map((r) => [
+      r.offset,
+      r.key?.toString() ?? null,
+      r.value?.toString() ?? null,
+      r.error.details.part,
+    ]),
+    [
+      [40n, 'k0', '{"n":0}', 'key'],
+      [41n, 'k1', 'not json', 'key'],
+      [43n, '{bad key', null, 'key'],
+      [44n, 'k4', '{"n":4}', 'key'],
+    ],
+  )
+  const second = decodeFetch(result, {
+    from: 40n,
+    until: 45n,
+    readCommitted: true,
+    key: text,
+    value: json,
+    onUndecodable: (record) => taken.push(record),
+  })
+  assert.deepEqual(
+    second.records.map((r) => r.offset),
+    [40n, 42n, 43n, 44n],
+  )
+  const bad = taken.at(-1)!
+  assert.equal(taken.length, 5)
+  assert.equal(bad.topic, 't')
+  assert.equal(bad.partition, 3)
+  assert.equal(bad.offset, 41n)
+  assert.equal(bad.timestamp, 1_700_000_000_001)
+  assert.equal(bad.error.code, ErrorCodes.DESERIALIZATION)
+  assert.match(bad.error.message, /^could not deserialize the value of t-3 at offset 41: /)
+  assert.deepEqual(
+    bad.headers.map(([name, value]) => [name, value?.toString() ?? null]),
+    [
+      ['trace', 'abc'],
+      ['trace', null],
+    ],
+  )
+  // Copies: the fetch buffer may be released while the record waits for its dead-letter topic.
+  result.recordSet!.fill(0)
+  assert.equal(bad.value!.toString(), 'not json')
+  assert.equal(bad.key!.toString(), 'k1')
+  assert.equal(bad.headers[0]![1]!.toString(), 'abc')
 })
 
 test('records show and serialize every field although offset and timestamp are computed when read', () => {

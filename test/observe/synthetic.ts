@@ -1,6 +1,7 @@
 // Listener events built by hand, for testing the history, the metrics and the API without a
 // running job: a job of one Kafka input over `partitions` partitions.
 import { ErrorCodes, SluiceError } from '../../src/core/errors.ts'
+import { noDeadLetters } from '../../src/kafka/dead-letters.ts'
 import type { BatchInfo, FailedBatchInfo } from '../../src/stream/batch.ts'
 import type { BatchProgress, SourceProgress } from '../../src/stream/batch-progress.ts'
 import type { BatchStartedEvent } from '../../src/stream/listener.ts'
@@ -90,8 +91,11 @@ export function syntheticInfo(batch: SyntheticBatch): BatchInfo {
     lostRanges: [],
     replay: progress.replay,
     signal: new AbortController().signal,
+    deadLetters: noDeadLetters,
     records: progress.numInputRecords,
     lostRecords: progress.lostRecords,
+    skippedRecords: progress.skippedRecords,
+    deadLetteredRecords: progress.deadLetteredRecords,
     schedulingDelay: progress.schedulingDelayMs,
     processingTime: progress.processingTimeMs,
     startedAt: progress.batchTimeMs + progress.schedulingDelayMs,
@@ -115,6 +119,7 @@ export function syntheticStarted(batchId: number, startedAt: number): BatchStart
     offsetRanges: [],
     lostRanges: [],
     signal: new AbortController().signal,
+    deadLetters: noDeadLetters,
   }
 }
 

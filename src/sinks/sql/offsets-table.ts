@@ -3,6 +3,7 @@ import { partitionKey } from '../../core/partition-key.ts'
 import type { PartitionOwner } from '../../kafka/partition-owner.ts'
 import { lostRangesOf, type SinkBatch, type SinkOffsetRange } from '../batch.ts'
 import { checkStoredOffsets, lowestStartOf, type OffsetCheck } from '../offset-check.ts'
+import type { OffsetMove, StoredPosition } from '../offsets-admin.ts'
 import { type StoredOffsets, toStoredOffsets } from '../sink.ts'
 import type { SqlConnection, SqlEngine } from './engine.ts'
 import { quoteName } from './sql-text.ts'
@@ -317,6 +318,70 @@ export class OffsetsTable {
       untilOffset: BigInt(String(row.until_offset)),
       generation: row.owner_generation === null ? undefined : Number(row.owner_generation),
       member: row.owner_member === null ? undefined : String(row.owner_member),
+    }
+  }
+
+  /**
+   * Every stored position of `app` with the batch that wrote it, and the records it lost per
+   * partition. Only the columns sluice knows are read, so columns added later (an owner's
+   * generation) do not disturb it. `lock` takes the rows' locks (PostgreSQL's FOR UPDATE),
+   * for a reset that must not interleave with a batch.
+   */
+  async positions(
+    connection: SqlConnection,
+    app: string,
+    options: { readonly lock?: boolean; readonly withLost?: boolean } = {},
+  ): Promise<StoredPosition[]> {
+    const { rows } = await connection.query(
+      'SELECT topic, "partition", CAST(until_offset AS TEXT) AS until_offset, CAST(batch_id AS TEXT) AS batch_id, ' +
+        `CAST(batch_time AS TEXT) AS batch_time FROM ${this.#table} WHERE app = $1 ORDER BY topic, "partition"` +
+        (options.lock ? ' FOR UPDATE' : ''),
+      [app],
+    )
+    const lost = new Map<string, bigint>()
+    if (options.withLost) {
+      const { rows: lostRows } = await connection.query(
+        'SELECT topic, "partition", CAST(SUM(until_offset - from_offset) AS TEXT) AS records ' +
+          `FROM ${this.#lostTable} WHERE app = $1 GROUP BY topic, "partition"`,
+        [app],
+      )
+      for (const row of lostRows)
+        lost.set(partitionKey(String(row.topic), Number(row.partition)), BigInt(String(row.records)))
+    }
+    return rows.map((row) => {
+      const topic = String(row.topic)
+      const partition = Number(row.partition)
+      const lostRecords = lost.get(partitionKey(topic, partition))
+      return {
+        topic,
+        partition,
+        offset: BigInt(String(row.until_offset)),
+        batchId: Number(row.batch_id),
+        batchTime: Number(row.batch_time),
+        ...(lostRecords === undefined ? {} : { lostRecords }),
+      }
+    })
+  }
+
+  /**
+   * Moves stored positions (an operator's reset), each only from the offset it was read at:
+   * a row another writer moved meanwhile fails the reset instead of being overwritten. The
+   * batch columns keep naming the last batch written.
+   */
+  async move(connection: SqlConnection, app: string, moves: readonly OffsetMove[]): Promise<void> {
+    for (const m of moves) {
+      const { rowCount } = await connection.query(
+        `UPDATE ${this.#table} SET until_offset = $4 WHERE app = $1 AND topic = $2 AND "partition" = $3 AND until_offset = $5`,
+        [app, m.topic, m.partition, m.to, m.from],
+      )
+      if (rowCount !== 1) {
+        throw new SluiceError(
+          ErrorCodes.OFFSETS_IN_USE,
+          `the stored offset of ${m.topic}-${m.partition} for app '${app}' in table ${this.name} is no longer ${m.from}: ` +
+            'a job moved it meanwhile; nothing was reset',
+          { details: { app, topic: m.topic, partition: m.partition } },
+        )
+      }
     }
   }
 
