@@ -4,6 +4,7 @@ import { crc32cBench } from './crc32c.ts'
 import type { CaseResult } from './env.ts'
 import { kafkaRddCount } from './kafka-rdd-count.ts'
 import { observeOverhead } from './observe-overhead.ts'
+import { pythonWordCount } from './python-wordcount.ts'
 import { receiverVsDirect } from './receiver-vs-direct.ts'
 import { scaleOut } from './scale-out.ts'
 import { sinkWordCount } from './sink-wordcount.ts'
@@ -41,5 +42,6 @@ export const benches: readonly Bench[] = [
   sinkWordCount,
   receiverVsDirect,
   observeOverhead,
+  pythonWordCount,
   scaleOut,
 ]

@@ -5,6 +5,9 @@
 //   test/helpers/postgres.ts      the run's PostgreSQL (PG_URL)
 //   test/helpers/own-servers.ts   servers the test starts itself (a broker it restarts, the CLI's)
 // Every other test file is a unit test: it runs with no server started, in seconds.
+// The Python API's tests (python/tests/**/test_*.py, run by pytest) declare their needs as
+// pytest markers instead: `pytestmark = pytest.mark.kafka` (or `.postgres`) in the file;
+// python/tests/conftest.py fails a test that uses the broker without declaring it.
 import { globSync, readFileSync, statSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
 
@@ -19,16 +22,19 @@ const servers: Record<string, Server> = {
   'test/helpers/own-servers.ts': 'own',
 }
 
+/** Whether a test file (or a folder of them) holds the Python API's tests, run by pytest. */
+export function isPythonTest(path: string): boolean {
+  return path.endsWith('.py') || relative(root, resolve(root, path)).split('/')[0] === 'python'
+}
+
 /** `npm test` arguments (files or folders) to test files, relative to the repository root. */
 export function testFiles(paths: readonly string[]): string[] {
+  const folder = (path: string) =>
+    `${path.replace(/\/$/, '')}/**/${isPythonTest(path) ? 'test_*.py' : '*.test.ts'}`
   const patterns =
     paths.length === 0
-      ? ['test/**/*.test.ts']
-      : paths.map((path) =>
-          statSync(path, { throwIfNoEntry: false })?.isDirectory()
-            ? `${path.replace(/\/$/, '')}/**/*.test.ts`
-            : path,
-        )
+      ? ['test/**/*.test.ts', 'python/tests/**/test_*.py']
+      : paths.map((path) => (statSync(path, { throwIfNoEntry: false })?.isDirectory() ? folder(path) : path))
   const files = new Set<string>()
   for (const pattern of patterns) {
     const matched = globSync(pattern, { cwd: root })
@@ -57,8 +63,17 @@ function imports(file: string): string[] {
   return found
 }
 
+const pytestMarkerPattern = /\bpytest\.mark\.(kafka|postgres)\b/g
+
+/** The servers a pytest file declares with markers. */
+function pytestServers(file: string): Set<Server> {
+  const source = readFileSync(resolve(root, file), 'utf8')
+  return new Set([...source.matchAll(pytestMarkerPattern)].map(([, server]) => server as Server))
+}
+
 /** The servers `file` (relative to the repository root) needs: those of every module it reaches. */
 export function serversNeeded(file: string): Set<Server> {
+  if (isPythonTest(file)) return pytestServers(file)
   const needs = new Set<Server>()
   const reached = new Set([file])
   for (const module of reached) {

@@ -9,6 +9,9 @@
 // The broker is private to the run unless KAFKA_BOOTSTRAP points at a cluster; PostgreSQL
 // likewise unless PG_URL is set. Every test has a time limit (--test-timeout, 2 minutes
 // unless the test sets its own), so a deadlock fails with a message instead of hanging.
+// The Python API's tests (python/tests, pytest) run after the node tests, on the same servers
+// (scripts/python-tests.ts); `npm test -- python/tests` runs only those, and a pytest file
+// declares the servers it needs with markers. --test-name-pattern reaches pytest as -k.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,8 +19,9 @@ import { dirname, join } from 'node:path'
 import { startLocalKafka, stopLocalKafka } from '../src/local-kafka/broker.ts'
 import type { LocalPostgres } from '../src/local-postgres/server.ts'
 import { startLocalPostgres } from '../src/local-postgres/server.ts'
+import { runPythonTests } from './python-tests.ts'
 import { nodeOptionsWithSources } from './source-condition.ts'
-import { type Server, serversNeeded, testFiles } from './test-files.ts'
+import { isPythonTest, type Server, serversNeeded, testFiles } from './test-files.ts'
 import { slowestFiles } from './test-timings.ts'
 
 const defaultTestTimeoutMs = 120_000
@@ -89,12 +93,26 @@ try {
       console.log(`using the cluster at KAFKA_BOOTSTRAP=${process.env.KAFKA_BOOTSTRAP}`)
     }
   }
-  const code = await new Promise<number>((resolve) => {
+  const nodeFiles = files.filter((file) => !isPythonTest(file))
+  const pythonFiles = files.filter(isPythonTest)
+  const nodeCode = await new Promise<number>((resolve) => {
+    if (nodeFiles.length === 0) {
+      resolve(0)
+      return
+    }
     const child = spawn(
       process.execPath,
       // --test-force-exit: a file whose tests are done exits even if a failed test left a
       // stream or a socket open; that failure is reported, the run does not hang on it.
-      ['--test', '--test-concurrency=2', '--test-force-exit', ...timeout, ...reporters, ...flags, ...files],
+      [
+        '--test',
+        '--test-concurrency=2',
+        '--test-force-exit',
+        ...timeout,
+        ...reporters,
+        ...flags,
+        ...nodeFiles,
+      ],
       {
         stdio: 'inherit',
         env: {
@@ -107,8 +125,9 @@ try {
     )
     child.once('close', (status) => resolve(status ?? 1))
   })
-  process.exitCode = code
-  console.log(`\n${slowestFiles(timings).join('\n')}`)
+  if (nodeFiles.length > 0) console.log(`\n${slowestFiles(timings).join('\n')}`)
+  const pythonCode = pythonFiles.length === 0 ? 0 : await runPythonTests(pythonFiles, flags)
+  process.exitCode = nodeCode !== 0 ? nodeCode : pythonCode
 } finally {
   rmSync(dirname(timings), { recursive: true, force: true })
   await cleanup()

@@ -46,6 +46,12 @@ export const ErrorCodes = {
   PARTITIONS_REVOKED: 'SLUICE_PARTITIONS_REVOKED',
   /** The object was used after it was stopped or closed. */
   CLOSED: 'SLUICE_CLOSED',
+  /** User code in a Python worker or the Python driver raised; the message carries its traceback. */
+  PYTHON: 'SLUICE_PYTHON',
+  /** A Python worker process died while it ran a task (the task is retried on another worker). */
+  PYTHON_WORKER_LOST: 'SLUICE_PYTHON_WORKER_LOST',
+  /** The Python driver or the engine broke the protocol between them, or went away. */
+  PYTHON_CHANNEL: 'SLUICE_PYTHON_CHANNEL',
   /** The job's UI and metrics server could not start (port in use, unknown host). */
   UI_SERVER: 'SLUICE_UI_SERVER',
   /** The local development broker could not be prepared, started or stopped. */

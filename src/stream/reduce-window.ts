@@ -9,7 +9,7 @@ import {
 } from '../rdd/shuffle-options.ts'
 import type { BatchRef } from './batch.ts'
 import { DerivedDStream, type DStream } from './dstream.ts'
-import { arrayChunks, collectPartitions, MemoryRdd, memoryRddOf } from './memory-rdd.ts'
+import { arrayChunks, collectPartitions, MemoryRdd } from './memory-rdd.ts'
 import type { BatchHooks } from './stream-hooks.ts'
 import { rddsInSpan, unionOf } from './window-dstream.ts'
 import {
@@ -76,6 +76,29 @@ export function reduceByKeyAndWindowStream<K, V>(
 }
 
 /**
+ * How an incremental window combines its data, apart from the window mechanics (which
+ * batches leave and enter, the previous result, recovery): elements `E` are whatever the
+ * per-batch reduced stream holds. The TypeScript form works on `[key, value]` pairs with
+ * the user's functions; other runtimes (the Python API) give their own.
+ */
+export interface WindowCombiner<E> {
+  /** The window merged from the reduced RDDs of its batches, into `numPartitions` partitions. */
+  fromScratch(rdds: readonly Rdd<E>[], numPartitions: number): Rdd<E>
+  /**
+   * previous result − leaving batches + entering batches, per key, as partitions; undefined
+   * when a key left the window without being in the previous result (the window is then
+   * computed from scratch).
+   */
+  incremental(
+    previous: Rdd<E>,
+    leaving: readonly Rdd<E>[],
+    entering: readonly Rdd<E>[],
+    numPartitions: number,
+    signal: AbortSignal | undefined,
+  ): Promise<E[][] | undefined>
+}
+
+/**
  * `reduceByKeyAndWindow(fn, invFn, length, slide, { filter })`: each window is the previous
  * window's result, minus the batches that left (`invFn`), plus the batches that entered
  * (`fn`) — Spark's ReducedWindowedDStream. Cost per window: proportional to the slide, not
@@ -101,17 +124,32 @@ export function incrementalReduceByKeyAndWindowStream<K, V>(
   const filter = givenFilter as ((pair: [K, V]) => boolean) | undefined
   const shuffle = resolveShuffleOptions(shuffleOptions as ShuffleOptions<K>, 1, 'reduceByKeyAndWindow')
   const reduced = parent.reduceByKey(reduce, shuffleOptions as ShuffleOptions<K>)
-  const window = new IncrementalWindow<K, V>({
+  return incrementalWindowStream(
     reduced,
     spec,
-    reduce,
-    inverse,
-    filter,
-    shuffle,
-    numPartitions: shuffleOptions.numPartitions,
-    logger: parent.context.logger,
+    pairCombiner({ reduce, inverse, filter, shuffle }),
+    shuffleOptions.numPartitions,
+  )
+}
+
+/**
+ * The incremental window over `reduced` (each batch's data reduced by key), combined by
+ * `combiner`; `numPartitions` defaults to that of the newest batch's reduced RDD.
+ */
+export function incrementalWindowStream<E>(
+  reduced: DStream<E>,
+  spec: WindowSpec,
+  combiner: WindowCombiner<E>,
+  numPartitions: number | undefined,
+): DStream<E> {
+  const window = new IncrementalWindow<E>({
+    reduced,
+    spec,
+    combiner,
+    numPartitions,
+    logger: reduced.context.logger,
   })
-  const stream = new DerivedDStream<[K, V]>(parent.context, {
+  const stream = new DerivedDStream<E>(reduced.context, {
     parents: [reduced],
     // The batches leaving the window are read too: they are `slide` batches older.
     extraHistory: spec.lengthBatches + spec.slideBatches - 1,
@@ -135,22 +173,96 @@ interface Parts<V> {
   readonly entering: V | undefined
 }
 
-interface IncrementalWindowInit<K, V> {
-  readonly reduced: DStream<[K, V]>
-  readonly spec: WindowSpec
+interface PairCombinerInit<K, V> {
   readonly reduce: Reduce<V>
   readonly inverse: Reduce<V>
   readonly filter: ((pair: [K, V]) => boolean) | undefined
   readonly shuffle: ShuffleSpec<K>
+}
+
+/** The window combiner of the TypeScript API: `[key, value]` pairs and the user's functions. */
+function pairCombiner<K, V>(init: PairCombinerInit<K, V>): WindowCombiner<[K, V]> {
+  const { reduce, inverse, filter, shuffle } = init
+  const tag =
+    (side: 'previous' | 'leaving' | 'entering') =>
+    ([key, value]: [K, V]): [K, Parts<V>] => [
+      key,
+      {
+        hasPrevious: side === 'previous',
+        previous: side === 'previous' ? value : undefined,
+        hasLeaving: side === 'leaving',
+        leaving: side === 'leaving' ? value : undefined,
+        hasEntering: side === 'entering',
+        entering: side === 'entering' ? value : undefined,
+      },
+    ]
+  const combine = (a: V | undefined, hasA: boolean, b: V | undefined, hasB: boolean): V | undefined =>
+    hasA && hasB ? reduce(a as V, b as V) : hasA ? a : b
+  const merge = (a: Parts<V>, b: Parts<V>): Parts<V> => ({
+    hasPrevious: a.hasPrevious || b.hasPrevious,
+    previous: a.hasPrevious ? a.previous : b.previous,
+    hasLeaving: a.hasLeaving || b.hasLeaving,
+    leaving: combine(a.leaving, a.hasLeaving, b.leaving, b.hasLeaving),
+    hasEntering: a.hasEntering || b.hasEntering,
+    entering: combine(a.entering, a.hasEntering, b.entering, b.hasEntering),
+  })
+  const finish = (key: K, parts: Parts<V>): [K | typeof INCONSISTENT, V][] => {
+    let value: V
+    if (parts.hasPrevious) {
+      value = parts.previous as V
+      if (parts.hasLeaving) value = inverse(value, parts.leaving as V)
+      if (parts.hasEntering) value = reduce(value, parts.entering as V)
+    } else if (parts.hasLeaving) {
+      // The key was in a leaving batch, so in the previous window, yet not in its result: the
+      // filter dropped a key whose value was not "nothing". No correct value can be derived
+      // from here (Spark returns the entering values, or fails); the window is recomputed.
+      return [[INCONSISTENT, undefined as V]]
+    } else {
+      value = parts.entering as V
+    }
+    return filter === undefined || filter([key, value]) ? [[key, value]] : []
+  }
+  return {
+    fromScratch(rdds, numPartitions) {
+      const union = unionOf(rdds)
+      if (union === undefined) throw new Error('a window from scratch needs at least one batch')
+      const window = union.reduceByKey(reduce, { numPartitions, keySerializer: shuffle.keySerializer })
+      return filter === undefined ? window : window.filter(filter)
+    },
+    async incremental(previous, leaving, entering, numPartitions, signal) {
+      const tagged = [
+        previous.map(tag('previous')),
+        ...leaving.map((rdd) => rdd.map(tag('leaving'))),
+        ...entering.map((rdd) => rdd.map(tag('entering'))),
+      ]
+      const [first, ...rest] = tagged
+      const parts = await collectPartitions(
+        first!
+          .union(...rest)
+          .reduceByKey(merge, { numPartitions, keySerializer: shuffle.keySerializer })
+          .flatMap(([key, keyParts]) => finish(key, keyParts)),
+        signal,
+      )
+      return parts.some((partition) => partition.some((pair) => pair[0] === INCONSISTENT))
+        ? undefined
+        : (parts as [K, V][][])
+    },
+  }
+}
+
+interface IncrementalWindowInit<E> {
+  readonly reduced: DStream<E>
+  readonly spec: WindowSpec
+  readonly combiner: WindowCombiner<E>
   readonly numPartitions: number | undefined
   readonly logger: Logger
 }
 
-class IncrementalWindow<K, V> {
-  readonly #init: IncrementalWindowInit<K, V>
+class IncrementalWindow<E> {
+  readonly #init: IncrementalWindowInit<E>
   /** The last emitted window's result, which the next window builds on. */
-  #previous: { readonly batchId: number; readonly rdd: MemoryRdd<[K, V]> } | undefined
-  stream: DStream<[K, V]> | undefined
+  #previous: { readonly batchId: number; readonly rdd: MemoryRdd<E> } | undefined
+  stream: DStream<E> | undefined
 
   readonly hooks: BatchHooks = {
     name: 'reduceByKeyAndWindow',
@@ -163,11 +275,11 @@ class IncrementalWindow<K, V> {
     },
   }
 
-  constructor(init: IncrementalWindowInit<K, V>) {
+  constructor(init: IncrementalWindowInit<E>) {
     this.#init = init
   }
 
-  compute(batch: BatchRef): Rdd<[K, V]> | undefined {
+  compute(batch: BatchRef): Rdd<E> | undefined {
     const { spec, reduced } = this.#init
     if (!emitsAt(spec, batch.id)) return undefined
     const previous = this.#previous
@@ -179,8 +291,8 @@ class IncrementalWindow<K, V> {
       this.#init.numPartitions,
       rddsInSpan(reduced, windowSpan(spec, batch.id), batch.id),
     )
-    let data: [K, V][][] = []
-    const result = new MemoryRdd<[K, V]>(
+    let data: E[][] = []
+    const result = new MemoryRdd<E>(
       numPartitions,
       {
         load: async (signal) => {
@@ -198,89 +310,28 @@ class IncrementalWindow<K, V> {
 
   async #load(
     batch: BatchRef,
-    previous: MemoryRdd<[K, V]> | undefined,
+    previous: MemoryRdd<E> | undefined,
     numPartitions: number,
     signal: AbortSignal | undefined,
-  ): Promise<[K, V][][]> {
+  ): Promise<E[][]> {
+    const { spec, reduced, combiner } = this.#init
     if (previous !== undefined) {
-      const parts = await collectPartitions(this.#incremental(batch, previous, numPartitions), signal)
-      if (!parts.some((partition) => partition.some((pair) => pair[0] === INCONSISTENT))) {
-        return parts as [K, V][][]
-      }
+      const parts = await combiner.incremental(
+        previous,
+        rddsInSpan(reduced, leavingSpan(spec, batch.id), batch.id),
+        rddsInSpan(reduced, enteringSpan(spec, batch.id), batch.id),
+        numPartitions,
+        signal,
+      )
+      if (parts !== undefined) return parts
       this.#init.logger.warn(
         'a key left the window without being in the previous window result; computing the window from scratch ' +
           "(does reduceByKeyAndWindow's filter drop keys whose value is not empty?)",
         { batchId: batch.id },
       )
     }
-    return collectPartitions(this.#fromScratch(batch, numPartitions), signal)
-  }
-
-  /** previous result − leaving batches + entering batches, per key. */
-  #incremental(
-    batch: BatchRef,
-    previous: Rdd<[K, V]>,
-    numPartitions: number,
-  ): Rdd<[K | typeof INCONSISTENT, V]> {
-    const { spec, reduced, reduce, inverse, shuffle } = this.#init
-    const tag =
-      (side: 'previous' | 'leaving' | 'entering') =>
-      ([key, value]: [K, V]): [K, Parts<V>] => [
-        key,
-        {
-          hasPrevious: side === 'previous',
-          previous: side === 'previous' ? value : undefined,
-          hasLeaving: side === 'leaving',
-          leaving: side === 'leaving' ? value : undefined,
-          hasEntering: side === 'entering',
-          entering: side === 'entering' ? value : undefined,
-        },
-      ]
-    const combine = (a: V | undefined, hasA: boolean, b: V | undefined, hasB: boolean): V | undefined =>
-      hasA && hasB ? reduce(a as V, b as V) : hasA ? a : b
-    const merge = (a: Parts<V>, b: Parts<V>): Parts<V> => ({
-      hasPrevious: a.hasPrevious || b.hasPrevious,
-      previous: a.hasPrevious ? a.previous : b.previous,
-      hasLeaving: a.hasLeaving || b.hasLeaving,
-      leaving: combine(a.leaving, a.hasLeaving, b.leaving, b.hasLeaving),
-      hasEntering: a.hasEntering || b.hasEntering,
-      entering: combine(a.entering, a.hasEntering, b.entering, b.hasEntering),
-    })
-    const tagged = [
-      previous.map(tag('previous')),
-      ...rddsInSpan(reduced, leavingSpan(spec, batch.id), batch.id).map((rdd) => rdd.map(tag('leaving'))),
-      ...rddsInSpan(reduced, enteringSpan(spec, batch.id), batch.id).map((rdd) => rdd.map(tag('entering'))),
-    ]
-    const [first, ...rest] = tagged
-    return first!
-      .union(...rest)
-      .reduceByKey(merge, { numPartitions, keySerializer: shuffle.keySerializer })
-      .flatMap(([key, parts]) => this.#finish(key, parts, inverse))
-  }
-
-  #finish(key: K, parts: Parts<V>, inverse: Reduce<V>): [K | typeof INCONSISTENT, V][] {
-    const { reduce, filter } = this.#init
-    let value: V
-    if (parts.hasPrevious) {
-      value = parts.previous as V
-      if (parts.hasLeaving) value = inverse(value, parts.leaving as V)
-      if (parts.hasEntering) value = reduce(value, parts.entering as V)
-    } else if (parts.hasLeaving) {
-      // The key was in a leaving batch, so in the previous window, yet not in its result: the
-      // filter dropped a key whose value was not "nothing". No correct value can be derived
-      // from here (Spark returns the entering values, or fails); the window is recomputed.
-      return [[INCONSISTENT, undefined as V]]
-    } else {
-      value = parts.entering as V
-    }
-    return filter === undefined || filter([key, value]) ? [[key, value]] : []
-  }
-
-  #fromScratch(batch: BatchRef, numPartitions: number): Rdd<[K, V]> {
-    const { spec, reduced, reduce, filter, shuffle } = this.#init
-    const union = unionOf(rddsInSpan(reduced, windowSpan(spec, batch.id), batch.id))
-    if (union === undefined) return memoryRddOf<[K, V]>([], reduced.context.runner)
-    const window = union.reduceByKey(reduce, { numPartitions, keySerializer: shuffle.keySerializer })
-    return filter === undefined ? window : window.filter(filter)
+    const rdds = rddsInSpan(reduced, windowSpan(spec, batch.id), batch.id)
+    if (rdds.length === 0) return []
+    return collectPartitions(combiner.fromScratch(rdds, numPartitions), signal)
   }
 }

@@ -165,7 +165,7 @@ export class StateEngine<K, V, S, U> {
     const results = await runner.runJob(
       input,
       Array.from({ length: count }, (_, i) => i),
-      (chunks, ctx) => this.#updater(partitions[ctx.partition]!, chunks, batch, nextToken++),
+      (chunks, ctx) => this.#updater(partitions[ctx.partition]!, chunks, batch, nextToken++, ctx),
       signal ? { signal } : {},
     )
     const reorder = this.#settings.timeout !== undefined

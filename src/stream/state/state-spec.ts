@@ -184,17 +184,35 @@ export function resolveUpdateStateSettings<K, S>(
   return settingsOf(context, parseOptions(updateStateOptions, options ?? {}, 'updateStateByKey'), undefined)
 }
 
+const statefulOptions = optionsObject({ ...statefulOptionFields, timeout: timeoutOption })
+
+function resolvedTimeout(timeout: number | { batches: number } | undefined): StateTimeout | undefined {
+  if (timeout === undefined) return undefined
+  return typeof timeout === 'number' ? { ms: timeout } : { batches: timeout.batches }
+}
+
+/**
+ * Checks the options of a stateful stream whose update is not a TypeScript function (the
+ * Python API's): every StatefulOptions field and mapWithState's `timeout`. `operation` names
+ * it in messages.
+ */
+export function resolveStatefulSettings<K, S>(
+  context: StreamingContext,
+  options: StatefulOptions<K, S> & { readonly timeout?: StateSpec<K, unknown, S, unknown>['timeout'] },
+  operation: string,
+): StateSettings<K, S> {
+  const { timeout, ...given } = parseOptions(statefulOptions, options, operation)
+  return settingsOf(context, given, resolvedTimeout(timeout))
+}
+
 /** Checks a `mapWithState` spec when it is declared; returns its function and settings. */
 export function resolveStateSpec<K, V, S, U>(
   context: StreamingContext,
   spec: StateSpec<K, V, S, U>,
 ): { fn: MappingFunction<K, V, S, U>; settings: StateSettings<K, S> } {
   const { fn, timeout, ...given } = parseOptions(stateSpecOptions, spec, 'mapWithState')
-  const resolvedTimeout: StateTimeout | undefined =
-    timeout === undefined
-      ? undefined
-      : typeof timeout === 'number'
-        ? { ms: timeout }
-        : { batches: timeout.batches }
-  return { fn: fn as MappingFunction<K, V, S, U>, settings: settingsOf(context, given, resolvedTimeout) }
+  return {
+    fn: fn as MappingFunction<K, V, S, U>,
+    settings: settingsOf(context, given, resolvedTimeout(timeout)),
+  }
 }

@@ -1,5 +1,6 @@
 import type { Chunks } from '../../rdd/chunks.ts'
 import { type KeySerializer, serializedKeyOf } from '../../rdd/key-serializer.ts'
+import type { TaskContext } from '../../rdd/task-context.ts'
 import type { BatchRef } from '../batch.ts'
 import { type State, StateImpl } from './state.ts'
 import { PartitionDelta, type StateEntry, type StatePartition } from './state-partition.ts'
@@ -14,13 +15,15 @@ export interface PartitionResult<K, S, U> {
 /**
  * Computes one partition of a batch: `grouped` holds the batch's values per key (only keys
  * that hash to this partition), `base` the partition's state after the previous batch, which
- * must not be changed. `token` is unique to the task attempt.
+ * must not be changed. `token` is unique to the task attempt; `ctx` is the task's (the state
+ * engine always gives it: updaters that run work elsewhere need its abort signal).
  */
 export type PartitionUpdater<K, V, S, U> = (
   base: StatePartition<K, S>,
   grouped: Chunks<[K, V[]]>,
   batch: BatchRef,
   token: number,
+  ctx?: TaskContext,
 ) => Promise<PartitionResult<K, S, U>>
 
 /** `updateStateByKey`'s function: the key's new values (possibly none) and state → new state, or undefined to remove the key. */
@@ -62,7 +65,7 @@ export function updateByKeyUpdater<K, V, S>(
 }
 
 /** Whether a key that received no data since `entry.seenBatch` is idle for longer than the timeout. */
-function isIdle(entry: StateEntry<unknown, unknown>, batch: BatchRef, timeout: StateTimeout): boolean {
+export function isIdle(entry: StateEntry<unknown, unknown>, batch: BatchRef, timeout: StateTimeout): boolean {
   return 'batches' in timeout
     ? batch.id - entry.seenBatch > timeout.batches
     : batch.time - entry.seenTime > timeout.ms

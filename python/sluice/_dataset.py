@@ -1,0 +1,161 @@
+"""Operations DStreams and RDDs share: each builds a graph node, none runs anything."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+
+from . import _joins
+from ._functions import FUNCTIONS
+from ._graph import Node
+
+T = TypeVar("T")
+U = TypeVar("U")
+K = TypeVar("K")
+V = TypeVar("V")
+C = TypeVar("C")
+D = TypeVar("D", bound="Dataset[Any]")
+
+
+def check_partitions(num_partitions: int | None) -> int | None:
+    if num_partitions is not None and (
+        not isinstance(num_partitions, int) or isinstance(num_partitions, bool) or num_partitions < 1
+    ):
+        raise ValueError(f"num_partitions must be a positive integer, got {num_partitions!r}")
+    return num_partitions
+
+
+def check_callable(fn: Any, what: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"{what} must be callable, got {fn!r}")
+
+
+class Dataset(Generic[T]):
+    """The operations of both DStream and RDD. Subclasses say how to wrap a new node and how
+    to join with another dataset of their kind."""
+
+    _node: Node
+
+    def _derive(self: D, node: Node) -> Any:
+        raise NotImplementedError
+
+    def _check_same_kind(self, other: Any, what: str) -> None:
+        raise NotImplementedError
+
+    def _narrow(self, op: str, fn: Callable[..., Any], what: str) -> Any:
+        digest = FUNCTIONS.add(fn, what)
+        return self._derive(Node(op, (self._node,), {"fn": digest}, frozenset({digest})))
+
+    # ---- narrow: fused into one Python stage per chunk ----
+
+    def map(self, fn: Callable[[T], U]) -> Any:
+        """Each element through ``fn``."""
+        return self._narrow("map", fn, "map's fn")
+
+    def flat_map(self, fn: Callable[[T], Iterable[U]]) -> Any:
+        """Each element to zero or more elements."""
+        return self._narrow("flat_map", fn, "flat_map's fn")
+
+    def filter(self, predicate: Callable[[T], bool]) -> Any:
+        """The elements for which ``predicate`` is true."""
+        return self._narrow("filter", predicate, "filter's predicate")
+
+    def map_partitions(self, fn: Callable[[Iterator[T]], Iterable[U]]) -> Any:
+        """``fn`` over each partition's elements as one iterator, yielding the new elements.
+        The partition streams through it (in chunks, as the engine reads it), so ``fn`` may
+        batch, keep running totals or open one resource per partition."""
+        return self._narrow("map_partitions", fn, "map_partitions's fn")
+
+    def map_partitions_with_index(self, fn: Callable[[int, Iterator[T]], Iterable[U]]) -> Any:
+        """As ``map_partitions``, with the partition's index first."""
+        return self._narrow("map_partitions_with_index", fn, "map_partitions_with_index's fn")
+
+    def map_values(self, fn: Callable[[Any], Any]) -> Any:
+        """For (key, value) pairs: the value through ``fn``, the key kept."""
+        check_callable(fn, "map_values's fn")
+        return self.map(partial(_joins.map_values, fn))
+
+    def flat_map_values(self, fn: Callable[[Any], Iterable[Any]]) -> Any:
+        """For (key, value) pairs: each of ``fn(value)`` paired with the key."""
+        check_callable(fn, "flat_map_values's fn")
+        return self.flat_map(partial(_joins.flat_map_values, fn))
+
+    def keys(self) -> Any:
+        return self.map(_joins.first)
+
+    def values(self) -> Any:
+        return self.map(_joins.second)
+
+    # ---- wide: a shuffle; the map side combines in the workers ----
+
+    def _shuffle(self, aggregator: dict[str, Any], digests: set[str], num_partitions: int | None) -> Any:
+        params = {"aggregator": aggregator, "partitions": check_partitions(num_partitions)}
+        return self._derive(Node("shuffle", (self._node,), params, frozenset(digests)))
+
+    def reduce_by_key(self, fn: Callable[[V, V], V], num_partitions: int | None = None) -> Any:
+        """For (key, value) pairs: the values of each key merged with ``fn`` (associative, commutative)."""
+        digest = FUNCTIONS.add(fn, "reduce_by_key's fn")
+        return self._shuffle({"kind": "reduce", "fn": digest}, {digest}, num_partitions)
+
+    def group_by_key(self, num_partitions: int | None = None) -> Any:
+        """For (key, value) pairs: each key with the list of its values."""
+        return self._shuffle({"kind": "group"}, set(), num_partitions)
+
+    def combine_by_key(
+        self,
+        create_combiner: Callable[[V], C],
+        merge_value: Callable[[C, V], C],
+        merge_combiners: Callable[[C, C], C],
+        num_partitions: int | None = None,
+    ) -> Any:
+        """Spark's generic per-key aggregation: a combiner per key, built from its values."""
+        digests = {
+            "create": FUNCTIONS.add(create_combiner, "create_combiner"),
+            "merge_value": FUNCTIONS.add(merge_value, "merge_value"),
+            "merge_combiners": FUNCTIONS.add(merge_combiners, "merge_combiners"),
+        }
+        return self._shuffle({"kind": "combine", **digests}, set(digests.values()), num_partitions)
+
+    def distinct(self, num_partitions: int | None = None) -> Any:
+        """Each distinct element once."""
+        return self.map(_joins.with_none).reduce_by_key(_joins.first_of, num_partitions).keys()
+
+    # ---- two inputs: cogroup and joins ----
+
+    def cogroup(self, other: Any, num_partitions: int | None = None) -> Any:
+        """For (key, value) pairs here and in ``other``: every key of either, with the list of
+        its values here and the list of its values in ``other``: ``(key, (values, other_values))``."""
+        self._check_same_kind(other, "cogroup")
+        left = self.map(partial(_joins.tag, 0))
+        right = other.map(partial(_joins.tag, 1))
+        return left.union(right)._shuffle({"kind": "cogroup", "sides": 2}, set(), num_partitions)
+
+    def join(self, other: Any, num_partitions: int | None = None) -> Any:
+        """Inner join: ``(key, (value, other_value))`` for every pair of values of a key present in both."""
+        return self.cogroup(other, num_partitions).flat_map_values(_joins.inner)
+
+    def left_outer_join(self, other: Any, num_partitions: int | None = None) -> Any:
+        """As ``join``, and keys missing from ``other`` keep their values, paired with None."""
+        return self.cogroup(other, num_partitions).flat_map_values(_joins.left_outer)
+
+    def right_outer_join(self, other: Any, num_partitions: int | None = None) -> Any:
+        """As ``join``, and keys missing here keep ``other``'s values, paired with None."""
+        return self.cogroup(other, num_partitions).flat_map_values(_joins.right_outer)
+
+    def full_outer_join(self, other: Any, num_partitions: int | None = None) -> Any:
+        """Every key of either side; a missing side's value is None."""
+        return self.cogroup(other, num_partitions).flat_map_values(_joins.full_outer)
+
+    # ---- PySpark's names ----
+
+    flatMap = flat_map  # noqa: N815
+    mapPartitions = map_partitions  # noqa: N815
+    mapPartitionsWithIndex = map_partitions_with_index  # noqa: N815
+    mapValues = map_values  # noqa: N815
+    flatMapValues = flat_map_values  # noqa: N815
+    reduceByKey = reduce_by_key  # noqa: N815
+    groupByKey = group_by_key  # noqa: N815
+    combineByKey = combine_by_key  # noqa: N815
+    leftOuterJoin = left_outer_join  # noqa: N815
+    rightOuterJoin = right_outer_join  # noqa: N815
+    fullOuterJoin = full_outer_join  # noqa: N815

@@ -1,0 +1,130 @@
+"""RDDs in Python: a batch's data inside foreach_batch, or Kafka offset ranges (create_rdd)."""
+
+from __future__ import annotations
+
+import pickle
+from itertools import chain
+from typing import Any, Callable, Generic, TypeVar
+
+from . import _joins
+from ._dataset import Dataset
+from ._engine import Engine
+from ._functions import FUNCTIONS
+from ._graph import Node, wire
+from .errors import SluiceError
+from .records import OffsetRange
+
+T = TypeVar("T")
+
+
+class RDD(Dataset[T], Generic[T]):
+    """A lazy, partitioned dataset. Operations build new RDDs; actions run a job in the engine.
+
+    Functions run in the Python workers, never in the driver; they must be deterministic
+    (no clocks, randomness or set iteration order) so that a retried task or a replayed
+    batch computes the same records.
+    """
+
+    def __init__(
+        self, engine: Engine | None, node: Node, offset_ranges: tuple[OffsetRange, ...] | None = None
+    ) -> None:
+        self._engine = engine
+        self._node = node
+        self._offset_ranges = offset_ranges
+
+    def _derive(self, node: Node) -> "RDD[Any]":
+        return RDD(self._engine, node)
+
+    def _check_same_kind(self, other: Any, what: str) -> None:
+        if not isinstance(other, RDD):
+            raise TypeError(f"{what}() takes an RDD, got {other!r}")
+
+    @property
+    def offset_ranges(self) -> tuple[OffsetRange, ...]:
+        """The Kafka ranges this RDD reads (a Kafka RDD only; derived RDDs have none)."""
+        if self._offset_ranges is None:
+            raise AttributeError("only a Kafka RDD (from create_rdd or a direct stream's batch) has offset ranges")
+        return self._offset_ranges
+
+    def union(self, *others: "RDD[T]") -> "RDD[T]":
+        """This RDD's partitions followed by each other's; nothing is deduplicated."""
+        for other in others:
+            if not isinstance(other, RDD):
+                raise TypeError(f"union() takes RDDs, got {other!r}")
+        engine = self._engine or next((o._engine for o in others if o._engine is not None), None)
+        return RDD(engine, Node("union", (self._node, *(o._node for o in others))))
+
+    # ---- actions ----
+
+    def _action(self, action: dict[str, Any], functions: frozenset[str] = frozenset()) -> Any:
+        if self._engine is None or any(node.op == "transform_input" for node in self._node.lineage()):
+            raise SluiceError(
+                "SLUICE_INVALID_ARGUMENT",
+                "an RDD of transform's function cannot run actions: the function runs once, when the job "
+                "starts, to record the operations each batch's RDD goes through; use foreach_batch to act on batches",
+            )
+        nodes, needed = wire([self._node])
+        params = {"nodes": nodes, "target": self._node.id, "action": action}
+        return self._engine.call("rdd.action", params, needed | functions)
+
+    def collect(self) -> list[T]:
+        """Every element, in partition order then element order."""
+        blobs = self._action({"kind": "collect"})
+        return list(chain.from_iterable(pickle.loads(blob) for blob in blobs))
+
+    def count(self) -> int:
+        """How many elements; a Kafka RDD answers from its offsets without reading."""
+        return int(self._action({"kind": "count"}))
+
+    def take(self, n: int) -> list[T]:
+        """The first ``n`` elements in partition order, reading as few partitions as it can."""
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        if n == 0:
+            return []
+        out: list[T] = []
+        for blob in self._action({"kind": "take", "n": n}):
+            out.extend(pickle.loads(blob))
+            if len(out) >= n:
+                break
+        return out[:n]
+
+    def first(self) -> T:
+        taken = self.take(1)
+        if not taken:
+            raise ValueError("first() of an empty RDD")
+        return taken[0]
+
+    def is_empty(self) -> bool:
+        return self.count() == 0 if self._offset_ranges is not None else not self.take(1)
+
+    def reduce(self, fn: Callable[[T, T], T]) -> T:
+        """All elements combined with ``fn`` (associative, commutative); each partition in its worker."""
+        digest = FUNCTIONS.add(fn, "reduce's fn")
+        partials = [pickle.loads(p) for p in self._action({"kind": "reduce", "fn": digest}, frozenset({digest}))]
+        if not partials:
+            raise ValueError("reduce() of an empty RDD")
+        result = partials[0]
+        for partial in partials[1:]:
+            result = fn(result, partial)
+        return result
+
+    def sum(self) -> Any:
+        return self.reduce(_joins.add) if not self.is_empty() else 0
+
+    def foreach(self, fn: Callable[[T], Any]) -> None:
+        """Calls ``fn`` on every element, in the workers."""
+        digest = FUNCTIONS.add(fn, "foreach's fn")
+        self._action({"kind": "foreach", "fn": digest}, frozenset({digest}))
+
+    def count_by_value(self, num_partitions: int | None = None) -> dict[Any, int]:
+        """An action, as in Spark: each distinct element with how often it occurs."""
+        return dict(self.map(_joins.with_one).reduce_by_key(_joins.add, num_partitions).collect())
+
+    def collect_as_map(self) -> dict[Any, Any]:
+        """For (key, value) pairs: a dict (a key given twice keeps its last value)."""
+        return dict(self.collect())
+
+    countByValue = count_by_value  # noqa: N815 - PySpark's name
+    collectAsMap = collect_as_map  # noqa: N815 - PySpark's name
+    isEmpty = is_empty  # noqa: N815 - PySpark's name
