@@ -74,12 +74,22 @@ for (const engine of engines) {
     first.resume()
     const fenced = await second.failure()
     assert.equal(fenced.code, ErrorCodes.BATCH_FAILED)
-    assert.equal(fenced.cause.code, ErrorCodes.FENCED)
-    assert.equal(
-      fenced.cause.message,
-      `batch 0 of app '${world.app}' was already applied by another instance (table ${world.offsetsTable} holds ` +
-        'its until-offsets) although this run is not a replay; this instance has been fenced and must stop',
-    )
+    if (engine === 'sqlite' && fenced.cause.code === ErrorCodes.SINK_OFFSET_MISMATCH) {
+      // SQLite's busy wait is not a queue: the resumed first instance may commit batch 3 too
+      // before the second one's retry gets the lock, which then finds offsets past its batch.
+      assert.ok(
+        String(fenced.cause.message).startsWith(
+          `batch 0 of app '${world.app}' does not line up with the offsets in `,
+        ),
+      )
+    } else {
+      assert.equal(fenced.cause.code, ErrorCodes.FENCED)
+      assert.equal(
+        fenced.cause.message,
+        `batch 0 of app '${world.app}' was already applied by another instance (table ${world.offsetsTable} holds ` +
+          'its until-offsets) although this run is not a replay; this instance has been fenced and must stop',
+      )
+    }
     assert.match(fenced.message, /^batch 0 \(time \d+\) failed in output operation #1 \(foreachBatch\): /)
     assert.equal((await second.exited).code, 3)
     assert.deepEqual(outcomes(second), [], 'the second instance applied nothing')
