@@ -4,7 +4,7 @@ import { partitionKey } from '../core/partition-key.ts'
 import type { InputPositions, PartitionPosition } from './checkpoint-positions.ts'
 import { defineCommand } from './command.ts'
 import { booleanFlag, rethrowAsArgumentError, stringFlag } from './flags.ts'
-import type { LogBounds } from './log-offsets.ts'
+import { boundsColumns, boundsJson, type LogBounds } from './log-offsets.ts'
 import { textTable } from './text-table.ts'
 
 /** `sluice checkpoint show`: where a job stands, read without its lock. */
@@ -86,20 +86,8 @@ function partitionJson(p: PartitionPosition, bounds: Map<string, LogBounds> | un
             untilOffset: p.pendingRange.untilOffset.toString(),
           },
     latestSeen: p.latestSeen === undefined ? null : p.latestSeen.toString(),
-    ...(bound === undefined
-      ? {}
-      : 'missing' in bound
-        ? { logStart: null, latest: null, lag: null, logError: bound.missing }
-        : {
-            logStart: bound.logStart.toString(),
-            latest: bound.latest.toString(),
-            lag: lagOf(p.position, bound.latest).toString(),
-          }),
+    ...boundsJson(p.position, bound),
   }
-}
-
-function lagOf(position: bigint, latest: bigint): bigint {
-  return latest > position ? latest - position : 0n
 }
 
 /** The `--json` document; its shape is documented in docs/operations.md and kept stable. */
@@ -263,15 +251,7 @@ function partitionsTable(
       p.pendingRange === undefined ? '-' : `[${p.pendingRange.fromOffset}, ${p.pendingRange.untilOffset})`,
     ]
     if (bounds !== undefined) {
-      const bound = bounds.get(partitionKey(p.topic, p.partition))
-      if (bound === undefined || 'missing' in bound)
-        row.push('-', '-', bound === undefined ? '-' : bound.missing)
-      else
-        row.push(
-          bound.logStart.toString(),
-          bound.latest.toString(),
-          lagOf(p.position, bound.latest).toString(),
-        )
+      row.push(...boundsColumns(p.position, bounds.get(partitionKey(p.topic, p.partition))))
     }
     return row
   })

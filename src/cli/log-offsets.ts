@@ -46,3 +46,26 @@ export async function logBounds(
   }
   return bounds
 }
+
+/** How many records `position` is behind the log's latest offset (0 at or past it). */
+function lagBehind(position: bigint, latest: bigint): bigint {
+  return latest > position ? latest - position : 0n
+}
+
+/** A partition's log bounds and lag as `--json` fields; none when its bounds were not asked for. */
+export function boundsJson(position: bigint, bound: LogBounds | undefined): Record<string, string | null> {
+  if (bound === undefined) return {}
+  if ('missing' in bound) return { logStart: null, latest: null, lag: null, logError: bound.missing }
+  return {
+    logStart: bound.logStart.toString(),
+    latest: bound.latest.toString(),
+    lag: lagBehind(position, bound.latest).toString(),
+  }
+}
+
+/** The same as three text columns: log start, latest and lag, or why they are not known. */
+export function boundsColumns(position: bigint, bound: LogBounds | undefined): string[] {
+  if (bound === undefined) return ['-', '-', '-']
+  if ('missing' in bound) return ['-', '-', bound.missing]
+  return [bound.logStart.toString(), bound.latest.toString(), lagBehind(position, bound.latest).toString()]
+}

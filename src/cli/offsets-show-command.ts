@@ -3,7 +3,7 @@ import { partitionKey } from '../core/partition-key.ts'
 import type { StoredPosition } from '../sinks/offsets-admin.ts'
 import { defineCommand } from './command.ts'
 import { booleanFlag } from './flags.ts'
-import type { LogBounds } from './log-offsets.ts'
+import { boundsColumns, boundsJson, type LogBounds } from './log-offsets.ts'
 import { checkStoreFlags, storeFlags } from './offset-store.ts'
 import { textTable } from './text-table.ts'
 
@@ -55,10 +55,6 @@ function boundsOf(p: StoredPosition, bounds: Map<string, LogBounds> | undefined)
   return bounds?.get(partitionKey(p.topic, p.partition))
 }
 
-function lag(position: bigint, latest: bigint): bigint {
-  return latest > position ? latest - position : 0n
-}
-
 function showJson(
   app: string,
   where: string,
@@ -79,15 +75,7 @@ function showJson(
         batchId: p.batchId ?? null,
         batchTime: p.batchTime === undefined ? null : new Date(p.batchTime).toISOString(),
         lostRecords: (p.lostRecords ?? 0n).toString(),
-        ...(bound === undefined
-          ? {}
-          : 'missing' in bound
-            ? { logStart: null, latest: null, lag: null, logError: bound.missing }
-            : {
-                logStart: bound.logStart.toString(),
-                latest: bound.latest.toString(),
-                lag: lag(p.offset, bound.latest).toString(),
-              }),
+        ...boundsJson(p.offset, bound),
       }
     }),
   }
@@ -117,11 +105,7 @@ function positionsTable(
       (p.lostRecords ?? 0n).toString(),
     ]
     if (bounds !== undefined) {
-      const bound = boundsOf(p, bounds)
-      if (bound === undefined || 'missing' in bound)
-        row.push('-', '-', bound === undefined ? '-' : bound.missing)
-      else
-        row.push(bound.logStart.toString(), bound.latest.toString(), lag(p.offset, bound.latest).toString())
+      row.push(...boundsColumns(p.offset, boundsOf(p, bounds)))
     }
     return row
   })
