@@ -1,3 +1,5 @@
+import type { Batch, BatchInfo } from './batch.ts'
+
 /**
  * The progress record of one batch: plain JSON (offsets as decimal strings, times as ms and
  * ISO text), modelled on Structured Streaming's StreamingQueryProgress. The UI, the metrics
@@ -95,6 +97,27 @@ export interface BatchMeasures {
   readonly counters: ReadCounters
   readonly state: BatchProgress['state']
   readonly error?: { readonly code: string; readonly message: string }
+}
+
+/**
+ * What listeners hear of a committed batch: the batch, the figures of its progress record
+ * under BatchInfo's names, and the record itself. `startedAt` is when its planning began.
+ */
+export function batchInfoOf(batch: Batch, progress: BatchProgress, startedAt: number): BatchInfo {
+  return {
+    ...batch,
+    records: progress.numInputRecords,
+    lostRecords: progress.lostRecords,
+    skippedRecords: progress.skippedRecords,
+    deadLetteredRecords: progress.deadLetteredRecords,
+    schedulingDelay: progress.schedulingDelayMs,
+    processingTime: progress.processingTimeMs,
+    totalDelay: progress.totalDelayMs,
+    startedAt,
+    stateKeys: progress.state.keys,
+    stateBytes: progress.state.bytes,
+    progress,
+  }
 }
 
 export function batchProgress(m: BatchMeasures): BatchProgress {

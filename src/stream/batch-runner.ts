@@ -2,10 +2,11 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import type { Clock } from '../scheduler/batch-clock.ts'
-import type { Batch, BatchInfo, FailedBatchInfo } from './batch.ts'
+import type { Batch, FailedBatchInfo } from './batch.ts'
 import { batchFailed } from './batch-errors.ts'
 import {
   type BatchMeasures,
+  batchInfoOf,
   batchProgress,
   type OutputProgress,
   type ReadCounters,
@@ -158,20 +159,7 @@ export class BatchRunner {
     measures.state = graph.stateMemory()
     measures.counters = readCounters(scope)
     const progress = batchProgress(measures)
-    const info: BatchInfo = {
-      ...batch,
-      records: progress.numInputRecords,
-      lostRecords: progress.lostRecords,
-      skippedRecords: progress.skippedRecords,
-      deadLetteredRecords: progress.deadLetteredRecords,
-      schedulingDelay: progress.schedulingDelayMs,
-      processingTime: progress.processingTimeMs,
-      totalDelay: progress.totalDelayMs,
-      startedAt: scope.planningStartedAt,
-      stateKeys: progress.state.keys,
-      stateBytes: progress.state.bytes,
-      progress,
-    }
+    const info = batchInfoOf(batch, progress, scope.planningStartedAt)
     for (const [input, slice] of scope.slices) input.onBatchCompleted(info, slice.progress)
     for (const input of graph.inputs) if (!scope.slices.has(input)) input.onBatchCompleted(info, undefined)
     bus.post('onBatchCompleted', info)

@@ -3,7 +3,7 @@
 import { ErrorCodes, SluiceError } from '../../src/core/errors.ts'
 import { noDeadLetters } from '../../src/kafka/dead-letters.ts'
 import type { BatchInfo, FailedBatchInfo } from '../../src/stream/batch.ts'
-import type { BatchProgress, SourceProgress } from '../../src/stream/batch-progress.ts'
+import { type BatchProgress, batchInfoOf, type SourceProgress } from '../../src/stream/batch-progress.ts'
 import type { BatchStartedEvent } from '../../src/stream/listener.ts'
 
 export interface SyntheticBatch {
@@ -84,7 +84,7 @@ export function syntheticProgress(batch: SyntheticBatch): BatchProgress {
 /** The BatchInfo a listener hears when the batch commits. */
 export function syntheticInfo(batch: SyntheticBatch): BatchInfo {
   const progress = syntheticProgress(batch)
-  return {
+  const ref = {
     id: progress.batchId,
     time: progress.batchTimeMs,
     offsetRanges: [],
@@ -92,18 +92,8 @@ export function syntheticInfo(batch: SyntheticBatch): BatchInfo {
     replay: progress.replay,
     signal: new AbortController().signal,
     deadLetters: noDeadLetters,
-    records: progress.numInputRecords,
-    lostRecords: progress.lostRecords,
-    skippedRecords: progress.skippedRecords,
-    deadLetteredRecords: progress.deadLetteredRecords,
-    schedulingDelay: progress.schedulingDelayMs,
-    processingTime: progress.processingTimeMs,
-    startedAt: progress.batchTimeMs + progress.schedulingDelayMs,
-    stateKeys: progress.state.keys,
-    stateBytes: progress.state.bytes,
-    totalDelay: progress.totalDelayMs,
-    progress,
   }
+  return batchInfoOf(ref, progress, progress.batchTimeMs + progress.schedulingDelayMs)
 }
 
 /** What a listener hears when batch `batchId` (planned at the synthetic start) starts its work. */
