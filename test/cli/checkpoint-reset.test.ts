@@ -144,7 +144,7 @@ test('checkpoint reset to earliest, latest, a time and a file of offsets: each r
 
   // A time, one partition: partition 0 goes back to the first record of phase B; partition 1 stays.
   const time = new Date(phaseB).toISOString()
-  const dry = await sluice(
+  const resetPartition0 = [
     'checkpoint',
     'reset',
     dir,
@@ -156,24 +156,12 @@ test('checkpoint reset to earliest, latest, a time and a file of offsets: each r
     '0',
     '--brokers',
     brokers,
-    '--dry-run',
-  )
+  ]
+  const dry = await sluice(...resetPartition0, '--dry-run')
   assert.match(dry.stdout, new RegExp(`^direct-kafka-0  ${topic} +0 +7 +3 +0 +7$`, 'm'))
   assert.match(dry.stdout, /^dry run: nothing was written/m)
   assert.deepEqual(await runToEnd(start, env), [], 'a dry run changes nothing')
-  const timed = await sluice(
-    'checkpoint',
-    'reset',
-    dir,
-    '--to',
-    time,
-    '--topic',
-    topic,
-    '--partition',
-    '0',
-    '--brokers',
-    brokers,
-  )
+  const timed = await sluice(...resetPartition0)
   assert.equal(timed.code, 0, timed.stderr)
   assert.deepEqual(await runToEnd(start, env), [
     line(0, 3, 'b0'),
