@@ -70,7 +70,8 @@ export async function preparePythonEnv(): Promise<string> {
 /**
  * Runs pytest over `files` (test files under python/). Of `npm test`'s node flags, a name
  * pattern becomes pytest's -k and a test timeout its --timeout (pytest-timeout); every test
- * has a limit, so a deadlock fails instead of hanging the run.
+ * has a limit, so a deadlock fails instead of hanging the run (pyproject.toml's thread method
+ * ends the run with every stack, which no test can swallow).
  */
 export async function runPythonTests(
   files: readonly string[],

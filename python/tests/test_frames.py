@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +72,27 @@ def test_any_protocol_value_round_trips(value: Any) -> None:
 @settings(max_examples=60, deadline=None)
 def test_frames_split_anywhere_on_a_socket_arrive_whole(messages: list[Any], step: int) -> None:
     left, right = socket.socketpair()
+    data = b"".join(encode_frame(m) for m in messages)
+
+    def write_in_pieces() -> None:
+        # A writer of its own: a socket buffer holds only a few hundred tiny sends, so
+        # writing everything before reading would block forever.
+        try:
+            for at in range(0, len(data), step):
+                left.sendall(data[at : at + step])
+        finally:
+            left.close()
+
+    writer = threading.Thread(target=write_in_pieces, daemon=True)
+    writer.start()
     try:
-        data = b"".join(encode_frame(m) for m in messages)
-        for at in range(0, len(data), step):
-            left.sendall(data[at : at + step])
-        left.close()
         reader = FrameSocket(right, "a test peer")
         assert [reader.receive() for _ in messages] == messages
         with pytest.raises(ChannelClosed):
             reader.receive()
     finally:
         right.close()
+        writer.join()
 
 
 def test_a_frame_longer_than_the_limit_is_refused() -> None:
