@@ -5,9 +5,14 @@ import { median, ratio, summarize, table } from './stats.ts'
 import { fillWithLines } from './text.ts'
 
 const partitions = 8
-const perPartition = 250_000
-const repeats = 5
-/** 50 ms batches of at most 10,000 lines per partition: 80,000 lines a batch, so about 25 batches, back to back. */
+const perPartition = 1_000_000
+/** Identical pairs of runs differ by up to ±10%: nine pairs give a median that holds still. */
+const repeats = 9
+/**
+ * 50 ms batches of at most 10,000 lines per partition: 80,000 lines a batch, so 100 batches,
+ * back to back. A run of 25 batches (3 s) moved by ±10% between identical runs, more than
+ * the effect measured; 100 batches (about 10 s) keep per-batch costs in view with less noise.
+ */
 const interval = 50
 const maxRatePerPartition = 200_000
 
@@ -37,13 +42,17 @@ export const observeOverhead: Bench = {
       const on = summarize(runs.on)
       const batches = runs.on.map((r) => r.extra?.batches)
       const requests = runs.on.map((r) => r.extra?.uiRequests)
+      const watcherCpu = median(runs.on.map((r) => Number(r.extra?.watcherCpuMs)))
+      const rate = (r: CaseResult) => r.records / r.ms
       const cpu = (results: CaseResult[]) => median(results.map((r) => Number(r.extra?.cpuMs)))
       return [
         ...table([on, off]),
         '',
         `batches per run: ${batches.join(', ')}; UI and metrics requests served per run: ${requests.join(', ')}`,
         `records/s with the UI and metrics on / off: **${ratio(on.recordsPerSecond, off.recordsPerSecond)}x** (aim: 0.98x or better)`,
+        `records/s on / off of each alternating pair: ${runs.on.map((r, i) => ratio(rate(r), rate(runs.off[i]!))).join(', ')}`,
         `CPU time of the job process (median), off / on: ${ratio(cpu(runs.off), cpu(runs.on))}x; peak RSS, on / off: ${ratio(on.peakRssMb, off.peakRssMb)}x`,
+        `CPU time of the watcher process (median), which shares the machine with the job and the broker: ${watcherCpu} ms, ${ratio(watcherCpu, cpu(runs.on))}x the job's`,
       ]
     } finally {
       await client.deleteTopics([topic])

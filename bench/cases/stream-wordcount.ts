@@ -43,7 +43,7 @@ lines
 const watcher = observed ? await watchUi(ssc) : undefined
 const run = await runUntilConsumed(ssc, partitions * perPartition)
 const { ms, cpuMs, startupMs } = clock.stop(run.doneAt)
-const uiRequests = await watcher?.stop()
+const watched = await watcher?.stop()
 report({
   name: `sluice direct stream word count (${interval} ms batches${checkCrcs ? '' : ', checkCrcs off'}${observed ? ', UI and metrics on' : ''})`,
   records: run.records,
@@ -53,6 +53,6 @@ report({
     distinct,
     cpuMs,
     startupMs,
-    ...(uiRequests === undefined ? {} : { uiRequests }),
+    ...(watched === undefined ? {} : { uiRequests: watched.requests, watcherCpuMs: watched.cpuMs }),
   },
 })

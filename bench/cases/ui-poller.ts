@@ -2,10 +2,11 @@
 // they would be: follows /api/events and, on changes (at most every 400 ms, the page's
 // rhythm), fetches the Streaming page's documents; scrapes /metrics every 5 seconds (three
 // times as often as a usual 15 s scrape interval). On SIGTERM it prints how many requests it
-// made.
+// made and the CPU time it used since it began polling.
 const url = process.argv[2]
 if (!url) throw new Error('usage: ui-poller.ts <ui url>')
 let requests = 0
+let cpuAtStart: NodeJS.CpuUsage | undefined
 let changed = false
 const get = async (path: string) => {
   try {
@@ -36,7 +37,9 @@ setInterval(() => {
 }, 400)
 setInterval(() => void get('/metrics'), 5000)
 process.once('SIGTERM', () => {
-  process.stdout.write(`${requests}\n`)
+  const { user, system } = process.cpuUsage(cpuAtStart)
+  process.stdout.write(`${JSON.stringify({ requests, cpuMs: Math.round((user + system) / 1000) })}\n`)
   process.exit(0)
 })
+cpuAtStart = process.cpuUsage()
 process.stdout.write('polling\n')
