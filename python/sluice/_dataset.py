@@ -80,6 +80,11 @@ class Dataset(Generic[T]):
         check_callable(fn, "flat_map_values's fn")
         return self.flat_map(partial(_joins.flat_map_values, fn))
 
+    def key_by(self, fn: Callable[[T], Any]) -> Any:
+        """Each element as ``(fn(element), element)``."""
+        check_callable(fn, "key_by's fn")
+        return self.map(partial(_joins.key_by, fn))
+
     def keys(self) -> Any:
         return self.map(_joins.first)
 
@@ -88,18 +93,38 @@ class Dataset(Generic[T]):
 
     # ---- wide: a shuffle; the map side combines in the workers ----
 
-    def _shuffle(self, aggregator: dict[str, Any], digests: set[str], num_partitions: int | None) -> Any:
-        params = {"aggregator": aggregator, "partitions": check_partitions(num_partitions)}
-        return self._derive(Node("shuffle", (self._node,), params, frozenset(digests)))
+    def _shuffle(
+        self,
+        aggregator: dict[str, Any],
+        digests: set[str],
+        num_partitions: int | None,
+        partition_func: Callable[[Any], int] | None = None,
+    ) -> Any:
+        params: dict[str, Any] = {"aggregator": aggregator, "partitions": check_partitions(num_partitions)}
+        used = set(digests)
+        if partition_func is not None:
+            params["partition_fn"] = FUNCTIONS.add(partition_func, "partition_func")
+            used.add(params["partition_fn"])
+        return self._derive(Node("shuffle", (self._node,), params, frozenset(used)))
 
-    def reduce_by_key(self, fn: Callable[[V, V], V], num_partitions: int | None = None) -> Any:
-        """For (key, value) pairs: the values of each key merged with ``fn`` (associative, commutative)."""
+    def reduce_by_key(
+        self,
+        fn: Callable[[V, V], V],
+        num_partitions: int | None = None,
+        partition_func: Callable[[Any], int] | None = None,
+    ) -> Any:
+        """For (key, value) pairs: the values of each key merged with ``fn`` (associative, commutative).
+
+        ``partition_func(key) % num_partitions`` picks each key's partition when given; the
+        default is a hash that is the same in every process (``sluice.portable_hash``)."""
         digest = FUNCTIONS.add(fn, "reduce_by_key's fn")
-        return self._shuffle({"kind": "reduce", "fn": digest}, {digest}, num_partitions)
+        return self._shuffle({"kind": "reduce", "fn": digest}, {digest}, num_partitions, partition_func)
 
-    def group_by_key(self, num_partitions: int | None = None) -> Any:
+    def group_by_key(
+        self, num_partitions: int | None = None, partition_func: Callable[[Any], int] | None = None
+    ) -> Any:
         """For (key, value) pairs: each key with the list of its values."""
-        return self._shuffle({"kind": "group"}, set(), num_partitions)
+        return self._shuffle({"kind": "group"}, set(), num_partitions, partition_func)
 
     def combine_by_key(
         self,
@@ -107,6 +132,7 @@ class Dataset(Generic[T]):
         merge_value: Callable[[C, V], C],
         merge_combiners: Callable[[C, C], C],
         num_partitions: int | None = None,
+        partition_func: Callable[[Any], int] | None = None,
     ) -> Any:
         """Spark's generic per-key aggregation: a combiner per key, built from its values."""
         digests = {
@@ -114,7 +140,49 @@ class Dataset(Generic[T]):
             "merge_value": FUNCTIONS.add(merge_value, "merge_value"),
             "merge_combiners": FUNCTIONS.add(merge_combiners, "merge_combiners"),
         }
-        return self._shuffle({"kind": "combine", **digests}, set(digests.values()), num_partitions)
+        return self._shuffle({"kind": "combine", **digests}, set(digests.values()), num_partitions, partition_func)
+
+    def aggregate_by_key(
+        self,
+        zero_value: C,
+        seq_func: Callable[[C, V], C],
+        comb_func: Callable[[C, C], C],
+        num_partitions: int | None = None,
+        partition_func: Callable[[Any], int] | None = None,
+    ) -> Any:
+        """For (key, value) pairs: each key's values folded into a copy of ``zero_value`` with
+        ``seq_func(acc, value)`` in each map task, the tasks' results merged with
+        ``comb_func(acc, acc)``. Every key starts from its own deep copy of ``zero_value``, so a
+        mutable zero (``[]``, ``{}``) may be changed in place and returned."""
+        check_callable(seq_func, "aggregate_by_key's seq_func")
+        check_callable(comb_func, "aggregate_by_key's comb_func")
+        create = partial(_joins.from_zero, zero_value, seq_func)
+        return self.combine_by_key(create, seq_func, comb_func, num_partitions, partition_func)
+
+    def fold_by_key(
+        self,
+        zero_value: V,
+        func: Callable[[V, V], V],
+        num_partitions: int | None = None,
+        partition_func: Callable[[Any], int] | None = None,
+    ) -> Any:
+        """For (key, value) pairs: each key's values folded with ``func`` from a deep copy of
+        ``zero_value`` (the neutral value of ``func``: 0 for addition, [] for concatenation) in
+        each map task, and the tasks' results merged with ``func``."""
+        check_callable(func, "fold_by_key's func")
+        create = partial(_joins.from_zero, zero_value, func)
+        return self.combine_by_key(create, func, func, num_partitions, partition_func)
+
+    def partition_by(self, num_partitions: int | None, partition_func: Callable[[Any], int] | None = None) -> Any:
+        """For (key, value) pairs: every pair, unchanged and uncombined, in partition
+        ``partition_func(key) % num_partitions`` (by default the portable hash of the key;
+        ``num_partitions`` None: as many as this dataset has). Within a partition the pairs
+        keep the order of the partitions they came from."""
+        return self._shuffle({"kind": "pairs"}, set(), num_partitions, partition_func)
+
+    def glom(self) -> Any:
+        """Each partition's elements as one list (one list per partition, empty ones too)."""
+        return self.map_partitions(_joins.as_list)
 
     def distinct(self, num_partitions: int | None = None) -> Any:
         """Each distinct element once."""
@@ -152,10 +220,14 @@ class Dataset(Generic[T]):
     mapPartitions = map_partitions  # noqa: N815
     mapPartitionsWithIndex = map_partitions_with_index  # noqa: N815
     mapValues = map_values  # noqa: N815
+    keyBy = key_by  # noqa: N815
     flatMapValues = flat_map_values  # noqa: N815
     reduceByKey = reduce_by_key  # noqa: N815
     groupByKey = group_by_key  # noqa: N815
     combineByKey = combine_by_key  # noqa: N815
+    aggregateByKey = aggregate_by_key  # noqa: N815
+    foldByKey = fold_by_key  # noqa: N815
+    partitionBy = partition_by  # noqa: N815
     leftOuterJoin = left_outer_join  # noqa: N815
     rightOuterJoin = right_outer_join  # noqa: N815
     fullOuterJoin = full_outer_join  # noqa: N815

@@ -6,8 +6,10 @@ import pickle
 from itertools import chain
 from typing import Any, Callable, Generic, TypeVar
 
-from . import _joins
-from ._dataset import Dataset
+from functools import partial
+
+from . import _joins, _sorting
+from ._dataset import Dataset, check_callable, check_partitions
 from ._engine import Engine
 from ._functions import FUNCTIONS
 from ._graph import Node, wire
@@ -53,6 +55,49 @@ class RDD(Dataset[T], Generic[T]):
                 raise TypeError(f"union() takes RDDs, got {other!r}")
         engine = self._engine or next((o._engine for o in others if o._engine is not None), None)
         return RDD(engine, Node("union", (self._node, *(o._node for o in others))))
+
+    # ---- sorting: a sampling job now, then a range shuffle ----
+
+    def sort_by_key(
+        self,
+        ascending: bool = True,
+        num_partitions: int | None = None,
+        key_func: Callable[[Any], Any] | None = None,
+    ) -> "RDD[T]":
+        """For (key, value) pairs: the pairs sorted by key (by ``key_func(key)`` when given),
+        ascending or descending, over ``num_partitions`` partitions (default: as many as this
+        RDD has) that hold consecutive ranges of keys, so ``collect()`` is globally sorted.
+        Equal keys keep their order within each input partition.
+
+        As in Spark, choosing the ranges runs a job when this is called: each partition's
+        keys are sampled (seeded by partition, so a rerun chooses the same ranges) and the
+        driver picks bounds that split the sample evenly. That job needs a runnable RDD; in
+        ``transform``'s function only ``num_partitions=1`` (no ranges to choose) works."""
+        check_partitions(num_partitions)
+        if key_func is not None:
+            check_callable(key_func, "sort_by_key's key_func")
+        sort = partial(_sorting.sort_partition, key_func, bool(ascending))
+        if num_partitions == 1:
+            return self.partition_by(1).map_partitions(sort)  # type: ignore[no-any-return]
+        if self._engine is None or any(node.op == "transform_input" for node in self._node.lineage()):
+            raise SluiceError(
+                "SLUICE_INVALID_ARGUMENT",
+                "sort_by_key samples the keys (a job) to choose each partition's range of keys, which "
+                "transform's function cannot run: give num_partitions=1, or sort in foreach_batch",
+            )
+        samples = self.map_partitions_with_index(partial(_sorting.sample_keys, _sorting.sample_size(num_partitions)))
+        sampled: list[tuple[int, list[Any]]] = samples.collect()
+        partitions = num_partitions or max(1, len(sampled))
+        bounds = _sorting.range_bounds(sampled, partitions, key_func)
+        ranges = partial(_sorting.range_partition, bounds, key_func, bool(ascending))
+        return self.partition_by(partitions, ranges).map_partitions(sort)  # type: ignore[no-any-return]
+
+    def sort_by(
+        self, key_func: Callable[[T], Any], ascending: bool = True, num_partitions: int | None = None
+    ) -> "RDD[T]":
+        """The elements sorted by ``key_func(element)``, as ``sort_by_key`` sorts pairs."""
+        check_callable(key_func, "sort_by's key_func")
+        return self.key_by(key_func).sort_by_key(ascending, num_partitions).values()  # type: ignore[no-any-return]
 
     # ---- actions ----
 
@@ -126,5 +171,7 @@ class RDD(Dataset[T], Generic[T]):
         return dict(self.collect())
 
     countByValue = count_by_value  # noqa: N815 - PySpark's name
+    sortByKey = sort_by_key  # noqa: N815 - PySpark's name
+    sortBy = sort_by  # noqa: N815 - PySpark's name
     collectAsMap = collect_as_map  # noqa: N815 - PySpark's name
     isEmpty = is_empty  # noqa: N815 - PySpark's name
