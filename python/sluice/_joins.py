@@ -84,7 +84,7 @@ def first_of(a: Any, _b: Any) -> Any:
 
 def positive_count(pair: Any) -> bool:
     """count_by_value_and_window keeps the values still in the window."""
-    return pair[1] > 0
+    return bool(pair[1] > 0)
 
 
 def from_zero(zero: Any, fn: Callable[[Any, Any], Any], value: Any) -> Any:

@@ -12,7 +12,7 @@ new ``task`` abandons this one (the engine stopped reading it early, as ``take``
 from __future__ import annotations
 
 import pickle
-from collections import _count_elements  # type: ignore[attr-defined] - Counter's C helper
+from collections import _count_elements  # type: ignore[attr-defined]  # Counter's C helper
 from functools import reduce
 from operator import add
 from typing import Any, Callable, Iterator
