@@ -1,6 +1,7 @@
 // The Python half of `npm test`: a virtual environment in .sluice/python-venv with the
 // Python package's dependencies (from python/pyproject.toml, reinstalled when it changes),
-// then pytest over python/tests against the broker and PostgreSQL the run started. The
+// then mypy over the package (strict, configured in python/pyproject.toml; a type error fails
+// the run), then pytest over python/tests against the broker and PostgreSQL the run started. The
 // tests use the working tree's package and engine (PYTHONPATH, SLUICE_ENGINE);
 // python/tests/test_install.py checks the real `pip install ./python` separately.
 import { spawn } from 'node:child_process'
@@ -17,9 +18,10 @@ function run(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  cwd = root,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, stdio: 'inherit', env })
+    const child = spawn(command, args, { cwd, stdio: 'inherit', env })
     child.once('error', reject)
     child.once('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
   })
@@ -68,7 +70,7 @@ export async function preparePythonEnv(): Promise<string> {
 }
 
 /**
- * Runs pytest over `files` (test files under python/). Of `npm test`'s node flags, a name
+ * Runs mypy over the package, then pytest over `files` (test files under python/). Of `npm test`'s node flags, a name
  * pattern becomes pytest's -k and a test timeout its --timeout (pytest-timeout); every test
  * has a limit, so a deadlock fails instead of hanging the run (pyproject.toml's thread method
  * ends the run with every stack, which no test can swallow).
@@ -78,6 +80,14 @@ export async function runPythonTests(
   flags: readonly string[] = [],
 ): Promise<number> {
   const python = await preparePythonEnv()
+  // The package's type hints are part of its API (py.typed): mypy reads its settings and the
+  // files to check from python/pyproject.toml.
+  const mypyEnv = { ...pythonTestEnv(), MYPY_CACHE_DIR: join(root, '.sluice', 'mypy-cache') }
+  const typed = await run(python, ['-m', 'mypy'], mypyEnv, join(root, 'python'))
+  if (typed !== 0) {
+    console.error('python tests: mypy found type errors in python/sluice (see above)')
+    return typed
+  }
   const flag = (name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3)
   const pattern = flag('test-name-pattern')
   const timeoutMs = Number(flag('test-timeout') ?? defaultTimeoutMs)

@@ -11,6 +11,7 @@ from .admin import KafkaAdmin
 from .batch import Batch
 from .context import StreamingContext
 from .dstream import DStream, MapWithStateDStream
+from ._hashing import portable_hash
 from .errors import EngineDied, SluiceError
 from .kafka import KafkaUtils, create_direct_stream, create_rdd
 from .listener import (
@@ -57,5 +58,6 @@ __all__ = [
     "create_kafka_sink",
     "create_rdd",
     "create_sql_sink",
+    "portable_hash",
     "shutdown",
 ]

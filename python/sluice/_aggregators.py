@@ -3,7 +3,11 @@
 - ``reduce``: values merged with the user's function (an ``a + b`` function adds inline);
 - ``group``: values in lists, in partition order then record order;
 - ``combine``: Spark's combineByKey trio;
-- ``cogroup``: values tagged ``(side, value)`` into one list per side (``sides`` of them).
+- ``cogroup``: values tagged ``(side, value)`` into one list per side (``sides`` of them);
+- ``pairs``: nothing combined: every pair kept as it came, in order (``partition_by``, the
+  shuffle of ``sort_by_key``).
+
+A table is what a task accumulates: a dict of key to combiner, or for ``pairs`` a list.
 """
 
 from __future__ import annotations
@@ -30,11 +34,24 @@ class Aggregator:
             self.merge_combiners = functions[spec["merge_combiners"]]
         elif self.kind == "cogroup":
             self.sides = int(spec["sides"])
-        elif self.kind != "group":
+        elif self.kind not in ("group", "pairs"):
             raise ValueError(f"unknown aggregator {self.kind!r}")
 
-    def combine(self, table: dict[Any, Any], pairs: Iterable[Any]) -> None:
-        """Adds (key, value) pairs to ``table``, which maps keys to combiners."""
+    def new_table(self) -> Any:
+        return [] if self.kind == "pairs" else {}
+
+    def items(self, table: Any) -> Iterable[tuple[Any, Any]]:
+        """The table's (key, combiner) pairs, or for ``pairs`` the pairs themselves."""
+        return table if self.kind == "pairs" else table.items()  # type: ignore[no-any-return]
+
+    def combine(self, table: Any, pairs: Iterable[Any]) -> None:
+        """Adds (key, value) pairs to ``table``."""
+        if self.kind == "pairs":
+            bad = _first_non_pair(pairs)
+            if bad is not _MISSING:
+                raise UserError(TypeError(f"a key-value operation needs (key, value) pairs, got {bad!r}"))
+            table.extend(pairs)
+            return
         get = table.get
         try:
             if self.adds:
@@ -71,8 +88,11 @@ class Aggregator:
                 raise UserError(TypeError(f"a key-value operation needs (key, value) pairs, got {bad!r}")) from error
             raise
 
-    def merge(self, table: dict[Any, Any], combined: Iterable[Any]) -> None:
+    def merge(self, table: Any, combined: Iterable[Any]) -> None:
         """Merges (key, combiner) pairs from map outputs into ``table``."""
+        if self.kind == "pairs":
+            table.extend(combined)
+            return
         get = table.get
         if self.kind == "group":
             for key, values in combined:

@@ -23,7 +23,8 @@ def blobs(items: list[Any]) -> list[list[Any]]:
 def unpickle_all(data: list[bytes]) -> list[Any]:
     """The items of several blobs' pickled lists, in order."""
     if len(data) == 1:
-        return pickle.loads(data[0])
+        items: list[Any] = pickle.loads(data[0])
+        return items
     return list(chain.from_iterable(pickle.loads(payload) for payload in data))
 
 

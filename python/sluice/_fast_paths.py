@@ -43,7 +43,7 @@ def same_code(fn: Callable[..., Any], reference: FunctionType) -> bool:
     ):
         return False
     for instruction in dis.get_instructions(ref):
-        if instruction.opname == "LOAD_CONST":
+        if instruction.opname == "LOAD_CONST" and instruction.arg is not None:
             ours, theirs = code.co_consts[instruction.arg], ref.co_consts[instruction.arg]
             if type(ours) is not type(theirs) or ours != theirs:
                 return False

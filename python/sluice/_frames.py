@@ -23,7 +23,8 @@ class ChannelClosed(EOFError):
 
 
 def encode_payload(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
 
 
 def decode_payload(payload: bytes | memoryview) -> Any:

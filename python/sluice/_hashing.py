@@ -13,6 +13,8 @@ from typing import Any
 from zlib import crc32
 
 _MASK = 0xFFFFFFFF
+# What subclasses (enums of str or int, named tuples) hash and compare as.
+_BASES: tuple[type[Any], ...] = (str, int, bytes, tuple, float)
 _DOUBLE = struct.Struct("<d")
 
 
@@ -38,11 +40,9 @@ def portable_hash(key: Any) -> int:
         return crc32(_DOUBLE.pack(key))
     if kind is frozenset:
         return sum(portable_hash(item) for item in key) & _MASK
-    if isinstance(key, (str, int, bytes, tuple, float)):
-        # Subclasses (enums of str or int, named tuples) hash as their base value.
-        for base in (str, int, bytes, tuple, float):
-            if isinstance(key, base):
-                return portable_hash(base(key))
+    for base in _BASES:
+        if isinstance(key, base):
+            return portable_hash(base(key))
     # Anything else (dataclasses, custom classes): its pickled form, which is stable for
     # equal values of plain classes. Document keys of such types as needing care.
     return crc32(pickle.dumps(key, protocol=4))
@@ -71,23 +71,22 @@ def key_id(key: Any) -> str:
     need that to hold."""
     kind = type(key)
     if kind is str:
-        return "s" + key
+        return f"s{key}"
     if kind is int or kind is bool:
         return f"i{int(key)}"
     if kind is float:
         return f"i{int(key)}" if key.is_integer() else f"f{key!r}"
     if kind is bytes:
-        return "b" + key.hex()
+        return f"b{key.hex()}"
     if key is None:
         return "n"
     if kind is tuple:
         return "t" + "".join(_framed(key_id(item)) for item in key)
     if kind is frozenset:
         return "z" + "".join(_framed(part) for part in sorted(key_id(item) for item in key))
-    if isinstance(key, (str, int, bytes, tuple, float)):
-        for base in (str, int, bytes, tuple, float):
-            if isinstance(key, base):
-                return key_id(base(key))
+    for base in _BASES:
+        if isinstance(key, base):
+            return key_id(base(key))
     return "p" + pickle.dumps(key, protocol=4).hex()
 
 

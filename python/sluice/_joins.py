@@ -4,7 +4,8 @@ this module), and are named by the digests of those references."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import copy
+from typing import Any, Callable, Iterator
 
 
 def tag(side: int, pair: Any) -> tuple[Any, tuple[int, Any]]:
@@ -83,4 +84,19 @@ def first_of(a: Any, _b: Any) -> Any:
 
 def positive_count(pair: Any) -> bool:
     """count_by_value_and_window keeps the values still in the window."""
-    return pair[1] > 0
+    return bool(pair[1] > 0)
+
+
+def from_zero(zero: Any, fn: Callable[[Any, Any], Any], value: Any) -> Any:
+    """A key's first value folded into its own copy of the zero value (aggregate_by_key,
+    fold_by_key): keys never share a mutable zero."""
+    return fn(copy.deepcopy(zero), value)
+
+
+def as_list(items: Iterator[Any]) -> list[list[Any]]:
+    """glom: a partition as one element."""
+    return [list(items)]
+
+
+def key_by(fn: Callable[[Any], Any], value: Any) -> tuple[Any, Any]:
+    return (fn(value), value)

@@ -99,7 +99,7 @@ def _deserialize_all(
             return list(map(fn, payloads))
         except ValueError:
             pass  # found again below, with the record's offset
-    out = []
+    out: list[Any] = []
     for i, payload in enumerate(payloads):
         if payload is None:
             out.append(None)

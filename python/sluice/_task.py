@@ -12,13 +12,13 @@ new ``task`` abandons this one (the engine stopped reading it early, as ``take``
 from __future__ import annotations
 
 import pickle
-from collections import _count_elements  # type: ignore[attr-defined] - Counter's C helper
+from collections import _count_elements  # type: ignore[attr-defined]  # Counter's C helper
 from functools import reduce
 from operator import add
 from typing import Any, Callable, Iterator
 
 from ._aggregators import Aggregator
-from ._blobs import CHUNK_LENGTH, PICKLE_PROTOCOL, blob, blobs, unpickle_all
+from ._blobs import CHUNK_LENGTH, PICKLE_PROTOCOL, UserError, blob, blobs, unpickle_all
 from ._fast_paths import constant_pair, is_add
 from ._frames import FrameSocket
 from ._hashing import key_id, portable_hash
@@ -68,13 +68,16 @@ class EndOutput:
 
 
 class BucketsOutput(EndOutput):
-    """The map side of a shuffle: combined by key, split into buckets by the portable hash."""
+    """The map side of a shuffle: combined by key, split into buckets by the portable hash, or
+    by the user's partition function (``partition_func(key) % partitions``, as in PySpark)."""
 
     def __init__(self, output: dict[str, Any], functions: Functions, counted_pair: int | None) -> None:
         self.partitions = int(output["partitions"])
         self.combiner = Aggregator(output["aggregator"], functions)
+        partitioner = output.get("partitioner")
+        self.partition_func: Callable[[Any], Any] | None = functions[partitioner] if partitioner else None
         self.counted_pair = counted_pair
-        self.table: dict[Any, Any] = {}
+        self.table: Any = self.combiner.new_table()
 
     def add(self, chunk: list[Any]) -> None:
         if self.counted_pair == 1:
@@ -91,8 +94,19 @@ class BucketsOutput(EndOutput):
     def finish(self) -> Any:
         parts: list[list[Any]] = [[] for _ in range(self.partitions)]
         n = self.partitions
-        for pair in self.table.items():
-            parts[portable_hash(pair[0]) % n].append(pair)
+        pairs = self.combiner.items(self.table)
+        if self.partition_func is None:
+            for pair in pairs:
+                parts[portable_hash(pair[0]) % n].append(pair)
+        else:
+            partition_func = self.partition_func
+            for pair in pairs:
+                index = partition_func(pair[0])
+                if not isinstance(index, int):
+                    raise UserError(
+                        TypeError(f"partition_func must return an int, got {index!r} for the key {pair[0]!r}")
+                    )
+                parts[index % n].append(pair)
         return [blob(part) if part else None for part in parts]
 
 
@@ -281,10 +295,10 @@ class Task:
     def _merged(self, chunks: Chunks) -> Chunks:
         """A reduce partition: every map output's combiners merged by key, then the operations."""
         assert self.merger is not None
-        table: dict[Any, Any] = {}
+        table = self.merger.new_table()
         for chunk in chunks:
             self.merger.merge(table, chunk)
-        items = list(table.items())
+        items = list(self.merger.items(table))
         for start in range(0, len(items), CHUNK_LENGTH):
             yield items[start : start + CHUNK_LENGTH]
 

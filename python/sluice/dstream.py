@@ -5,11 +5,11 @@ from __future__ import annotations
 import inspect
 import pickle
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from . import _joins
 from ._blobs import PICKLE_PROTOCOL
-from ._dataset import Dataset, check_callable, check_partitions
+from ._dataset import C, Dataset, K, PartitionFunc, U, V, W, check_callable, check_partitions
 from ._functions import FUNCTIONS
 from ._graph import Node, wire
 from ._hashing import key_id
@@ -47,6 +47,85 @@ class DStream(Dataset[T], Generic[T]):
     def _check_same_kind(self, other: Any, what: str) -> None:
         if not isinstance(other, DStream) or other.context is not self.context:
             raise TypeError(f"{what}() takes a DStream of the same StreamingContext, got {other!r}")
+
+    if TYPE_CHECKING:
+        # What each operation shared with RDD gives, for type checkers (see Dataset).
+        def map(self, fn: Callable[[T], U]) -> DStream[U]: ...
+        def flat_map(self, fn: Callable[[T], Iterable[U]]) -> DStream[U]: ...
+        def filter(self, predicate: Callable[[T], bool]) -> DStream[T]: ...
+        def map_partitions(self, fn: Callable[[Iterator[T]], Iterable[U]]) -> DStream[U]: ...
+        def map_partitions_with_index(self, fn: Callable[[int, Iterator[T]], Iterable[U]]) -> DStream[U]: ...
+        def map_values(self: DStream[tuple[K, V]], fn: Callable[[V], U]) -> DStream[tuple[K, U]]: ...
+        def flat_map_values(self: DStream[tuple[K, V]], fn: Callable[[V], Iterable[U]]) -> DStream[tuple[K, U]]: ...
+        def key_by(self, fn: Callable[[T], K]) -> DStream[tuple[K, T]]: ...
+        def keys(self: DStream[tuple[K, V]]) -> DStream[K]: ...
+        def values(self: DStream[tuple[K, V]]) -> DStream[V]: ...
+        def reduce_by_key(
+            self: DStream[tuple[K, V]],
+            fn: Callable[[V, V], V],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> DStream[tuple[K, V]]: ...
+        def group_by_key(
+            self: DStream[tuple[K, V]],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> DStream[tuple[K, list[V]]]: ...
+        def combine_by_key(
+            self: DStream[tuple[K, V]],
+            create_combiner: Callable[[V], C],
+            merge_value: Callable[[C, V], C],
+            merge_combiners: Callable[[C, C], C],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> DStream[tuple[K, C]]: ...
+        def aggregate_by_key(
+            self: DStream[tuple[K, V]],
+            zero_value: Any,  # C, but an empty [] or {} would pin C to list[Never]
+            seq_func: Callable[[C, V], C],
+            comb_func: Callable[[C, C], C],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> DStream[tuple[K, C]]: ...
+        def fold_by_key(
+            self: DStream[tuple[K, V]],
+            zero_value: V,
+            func: Callable[[V, V], V],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> DStream[tuple[K, V]]: ...
+        def partition_by(
+            self: DStream[tuple[K, V]],
+            num_partitions: int | None,
+            partition_func: PartitionFunc | None = ...,
+        ) -> DStream[tuple[K, V]]: ...
+        def glom(self) -> DStream[list[T]]: ...
+        def distinct(self, num_partitions: int | None = ...) -> DStream[T]: ...
+        def cogroup(
+            self: DStream[tuple[K, V]],
+            other: DStream[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> DStream[tuple[K, tuple[list[V], list[W]]]]: ...
+        def join(
+            self: DStream[tuple[K, V]],
+            other: DStream[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> DStream[tuple[K, tuple[V, W]]]: ...
+        def left_outer_join(
+            self: DStream[tuple[K, V]],
+            other: DStream[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> DStream[tuple[K, tuple[V, W | None]]]: ...
+        def right_outer_join(
+            self: DStream[tuple[K, V]],
+            other: DStream[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> DStream[tuple[K, tuple[V | None, W]]]: ...
+        def full_outer_join(
+            self: DStream[tuple[K, V]],
+            other: DStream[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> DStream[tuple[K, tuple[V | None, W | None]]]: ...
 
     def union(self, *others: "DStream[T]") -> "DStream[T]":
         """The batches of this stream and of ``others`` together."""
@@ -119,14 +198,14 @@ class DStream(Dataset[T], Generic[T]):
         return self.map(_joins.one).reduce_by_window(_joins.add, _joins.subtract, window_duration, slide_duration)
 
     def reduce_by_key_and_window(
-        self,
-        func: Callable[[Any, Any], Any],
-        inv_func: Callable[[Any, Any], Any] | None,
+        self: DStream[tuple[K, V]],
+        func: Callable[[V, V], V],
+        inv_func: Callable[[V, V], V] | None,
         window_duration: float,
         slide_duration: float | None = None,
         num_partitions: int | None = None,
-        filter_func: Callable[[tuple[Any, Any]], bool] | None = None,
-    ) -> "DStream[Any]":
+        filter_func: Callable[[tuple[K, V]], bool] | None = None,
+    ) -> DStream[tuple[K, V]]:
         """For (key, value) pairs: each key's values in the window, merged with ``func``.
 
         Each batch is reduced by key once. Without ``inv_func`` every window merges its
@@ -165,8 +244,11 @@ class DStream(Dataset[T], Generic[T]):
         )
 
     def group_by_key_and_window(
-        self, window_duration: float, slide_duration: float | None = None, num_partitions: int | None = None
-    ) -> "DStream[Any]":
+        self: DStream[tuple[K, V]],
+        window_duration: float,
+        slide_duration: float | None = None,
+        num_partitions: int | None = None,
+    ) -> DStream[tuple[K, list[V]]]:
         """For (key, value) pairs: each key with the list of its values in the window."""
         return self.window(window_duration, slide_duration).group_by_key(num_partitions)
 

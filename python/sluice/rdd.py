@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pickle
+from functools import partial
 from itertools import chain
-from typing import Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, TypeVar, cast
 
-from . import _joins
-from ._dataset import Dataset
+from . import _joins, _sorting
+from ._dataset import C, Dataset, K, PartitionFunc, U, V, W, check_callable, check_partitions
 from ._engine import Engine
 from ._functions import FUNCTIONS
 from ._graph import Node, wire
@@ -39,6 +40,85 @@ class RDD(Dataset[T], Generic[T]):
         if not isinstance(other, RDD):
             raise TypeError(f"{what}() takes an RDD, got {other!r}")
 
+    if TYPE_CHECKING:
+        # What each operation shared with DStream gives, for type checkers (see Dataset).
+        def map(self, fn: Callable[[T], U]) -> RDD[U]: ...
+        def flat_map(self, fn: Callable[[T], Iterable[U]]) -> RDD[U]: ...
+        def filter(self, predicate: Callable[[T], bool]) -> RDD[T]: ...
+        def map_partitions(self, fn: Callable[[Iterator[T]], Iterable[U]]) -> RDD[U]: ...
+        def map_partitions_with_index(self, fn: Callable[[int, Iterator[T]], Iterable[U]]) -> RDD[U]: ...
+        def map_values(self: RDD[tuple[K, V]], fn: Callable[[V], U]) -> RDD[tuple[K, U]]: ...
+        def flat_map_values(self: RDD[tuple[K, V]], fn: Callable[[V], Iterable[U]]) -> RDD[tuple[K, U]]: ...
+        def key_by(self, fn: Callable[[T], K]) -> RDD[tuple[K, T]]: ...
+        def keys(self: RDD[tuple[K, V]]) -> RDD[K]: ...
+        def values(self: RDD[tuple[K, V]]) -> RDD[V]: ...
+        def reduce_by_key(
+            self: RDD[tuple[K, V]],
+            fn: Callable[[V, V], V],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> RDD[tuple[K, V]]: ...
+        def group_by_key(
+            self: RDD[tuple[K, V]],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> RDD[tuple[K, list[V]]]: ...
+        def combine_by_key(
+            self: RDD[tuple[K, V]],
+            create_combiner: Callable[[V], C],
+            merge_value: Callable[[C, V], C],
+            merge_combiners: Callable[[C, C], C],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> RDD[tuple[K, C]]: ...
+        def aggregate_by_key(
+            self: RDD[tuple[K, V]],
+            zero_value: Any,  # C, but an empty [] or {} would pin C to list[Never]
+            seq_func: Callable[[C, V], C],
+            comb_func: Callable[[C, C], C],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> RDD[tuple[K, C]]: ...
+        def fold_by_key(
+            self: RDD[tuple[K, V]],
+            zero_value: V,
+            func: Callable[[V, V], V],
+            num_partitions: int | None = ...,
+            partition_func: PartitionFunc | None = ...,
+        ) -> RDD[tuple[K, V]]: ...
+        def partition_by(
+            self: RDD[tuple[K, V]],
+            num_partitions: int | None,
+            partition_func: PartitionFunc | None = ...,
+        ) -> RDD[tuple[K, V]]: ...
+        def glom(self) -> RDD[list[T]]: ...
+        def distinct(self, num_partitions: int | None = ...) -> RDD[T]: ...
+        def cogroup(
+            self: RDD[tuple[K, V]],
+            other: RDD[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> RDD[tuple[K, tuple[list[V], list[W]]]]: ...
+        def join(
+            self: RDD[tuple[K, V]],
+            other: RDD[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> RDD[tuple[K, tuple[V, W]]]: ...
+        def left_outer_join(
+            self: RDD[tuple[K, V]],
+            other: RDD[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> RDD[tuple[K, tuple[V, W | None]]]: ...
+        def right_outer_join(
+            self: RDD[tuple[K, V]],
+            other: RDD[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> RDD[tuple[K, tuple[V | None, W]]]: ...
+        def full_outer_join(
+            self: RDD[tuple[K, V]],
+            other: RDD[tuple[K, W]],
+            num_partitions: int | None = ...,
+        ) -> RDD[tuple[K, tuple[V | None, W | None]]]: ...
+
     @property
     def offset_ranges(self) -> tuple[OffsetRange, ...]:
         """The Kafka ranges this RDD reads (a Kafka RDD only; derived RDDs have none)."""
@@ -53,6 +133,52 @@ class RDD(Dataset[T], Generic[T]):
                 raise TypeError(f"union() takes RDDs, got {other!r}")
         engine = self._engine or next((o._engine for o in others if o._engine is not None), None)
         return RDD(engine, Node("union", (self._node, *(o._node for o in others))))
+
+    # ---- sorting: a sampling job now, then a range shuffle ----
+
+    def sort_by_key(
+        self: RDD[tuple[K, V]],
+        ascending: bool = True,
+        num_partitions: int | None = None,
+        key_func: Callable[[K], Any] | None = None,
+    ) -> RDD[tuple[K, V]]:
+        """For (key, value) pairs: the pairs sorted by key (by ``key_func(key)`` when given),
+        ascending or descending, over ``num_partitions`` partitions (default: as many as this
+        RDD has) that hold consecutive ranges of keys, so ``collect()`` is globally sorted.
+        Equal keys keep their order within each input partition.
+
+        As in Spark, choosing the ranges runs a job when this is called: each partition's
+        keys are sampled (seeded by partition, so a rerun chooses the same ranges) and the
+        driver picks bounds that split the sample evenly. That job needs a runnable RDD; in
+        ``transform``'s function only ``num_partitions=1`` (no ranges to choose) works."""
+        check_partitions(num_partitions)
+        if key_func is not None:
+            check_callable(key_func, "sort_by_key's key_func")
+        sort = partial(_sorting.sort_partition, key_func, bool(ascending))
+        if num_partitions == 1:
+            return self.partition_by(1).map_partitions(sort)
+        if self._engine is None or any(node.op == "transform_input" for node in self._node.lineage()):
+            raise SluiceError(
+                "SLUICE_INVALID_ARGUMENT",
+                "sort_by_key samples the keys (a job) to choose each partition's range of keys, which "
+                "transform's function cannot run: give num_partitions=1, or sort in foreach_batch",
+            )
+        samples = self.map_partitions_with_index(partial(_sorting.sample_keys, _sorting.sample_size(num_partitions)))
+        sampled: list[tuple[int, list[Any]]] = samples.collect()
+        partitions = num_partitions or max(1, len(sampled))
+        bounds = _sorting.range_bounds(sampled, partitions, key_func)
+        ranges = partial(_sorting.range_partition, bounds, key_func, bool(ascending))
+        return self.partition_by(partitions, ranges).map_partitions(sort)
+
+    def sort_by(
+        self, key_func: Callable[[T], Any], ascending: bool = True, num_partitions: int | None = None
+    ) -> "RDD[T]":
+        """The elements sorted by ``key_func(element)``, as ``sort_by_key`` sorts pairs."""
+        check_callable(key_func, "sort_by's key_func")
+        # (mypy mis-binds the pair type variables of methods called on self inside the class;
+        # callers outside see RDD[T].)
+        keyed: Any = self.key_by(key_func)
+        return cast("RDD[T]", keyed.sort_by_key(ascending, num_partitions).values())
 
     # ---- actions ----
 
@@ -104,7 +230,7 @@ class RDD(Dataset[T], Generic[T]):
         partials = [pickle.loads(p) for p in self._action({"kind": "reduce", "fn": digest}, frozenset({digest}))]
         if not partials:
             raise ValueError("reduce() of an empty RDD")
-        result = partials[0]
+        result: T = partials[0]
         for partial in partials[1:]:
             result = fn(result, partial)
         return result
@@ -121,10 +247,12 @@ class RDD(Dataset[T], Generic[T]):
         """An action, as in Spark: each distinct element with how often it occurs."""
         return dict(self.map(_joins.with_one).reduce_by_key(_joins.add, num_partitions).collect())
 
-    def collect_as_map(self) -> dict[Any, Any]:
+    def collect_as_map(self: RDD[tuple[K, V]]) -> dict[K, V]:
         """For (key, value) pairs: a dict (a key given twice keeps its last value)."""
         return dict(self.collect())
 
     countByValue = count_by_value  # noqa: N815 - PySpark's name
+    sortByKey = sort_by_key  # noqa: N815 - PySpark's name
+    sortBy = sort_by  # noqa: N815 - PySpark's name
     collectAsMap = collect_as_map  # noqa: N815 - PySpark's name
     isEmpty = is_empty  # noqa: N815 - PySpark's name

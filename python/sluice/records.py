@@ -27,7 +27,7 @@ class OffsetRange(NamedTuple):
     until_offset: int
 
     @property
-    def count(self) -> int:
+    def count(self) -> int:  # type: ignore[override]  # Spark's name; tuple's count(x) has no use here
         return self.until_offset - self.from_offset
 
     @staticmethod

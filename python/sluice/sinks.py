@@ -9,7 +9,7 @@ not written again (``write_batch`` returns ``'already-applied'`` without calling
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, cast
 
 from . import _engine
 from ._engine import _error_frame
@@ -76,14 +76,14 @@ class Sink:
             raise TypeError(f"write_batch needs the Batch foreach_batch received, got {batch!r}")
         opened = self._engine.call("sink.begin", {"sink": self._id, "batch": batch.id})
         if opened.get("outcome"):
-            return opened["outcome"]
+            return cast(Outcome, opened["outcome"])
         tx = self._transaction(self._engine, opened["write"], batch)
         try:
             fn(tx)
         except BaseException as error:
             self._engine.call("sink.end", {"write": opened["write"], "error": _error_frame(error)})
             raise
-        return self._engine.call("sink.end", {"write": opened["write"]})
+        return cast(Outcome, self._engine.call("sink.end", {"write": opened["write"]}))
 
     def close(self) -> None:
         if self._engine.alive:

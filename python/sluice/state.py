@@ -11,7 +11,7 @@ the checkpoint as data (never code).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar, Union
+from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar, Union, cast
 
 S = TypeVar("S")
 
@@ -33,7 +33,7 @@ class State(Generic[S]):
         """The state; raises KeyError when the key has none."""
         if not self._exists:
             raise KeyError("the key has no state: check exists() first, or use get_option()")
-        return self._value
+        return cast(S, self._value)
 
     def get_option(self, default: Any = None) -> Any:
         return self._value if self._exists else default

@@ -40,6 +40,8 @@ export interface PlanNode {
   readonly tags?: readonly [FunctionDigest, FunctionDigest, FunctionDigest]
   readonly aggregator?: AggregatorSpec
   readonly partitions?: number | null
+  /** A shuffle's partition function (key to partition index); the portable hash when absent. */
+  readonly partition_fn?: FunctionDigest | null
   readonly kafka?: Record<string, unknown>
   readonly key?: PayloadSpec
   readonly value?: PayloadSpec
@@ -85,7 +87,12 @@ abstract class GraphBuilder<R> {
     if (narrowOps.has(node.op)) return withOperation(parents[0]!, [node.op, node.fn!])
     switch (node.op) {
       case 'shuffle':
-        return this.shuffle(parents[0]!, node.aggregator!, node.partitions ?? undefined)
+        return this.shuffle(
+          parents[0]!,
+          node.aggregator!,
+          node.partitions ?? undefined,
+          node.partition_fn ?? null,
+        )
       case 'union':
         return this.union(parents)
       default:
@@ -98,6 +105,7 @@ abstract class GraphBuilder<R> {
     staged: Staged<R>,
     aggregator: AggregatorSpec,
     partitions: number | undefined,
+    partitioner: FunctionDigest | null,
   ): Staged<R>
   protected abstract union(parts: Staged<R>[]): Staged<R>
   /** Windows, state, transform: operations of streams only. */
@@ -137,8 +145,9 @@ export class StreamGraphBuilder extends GraphBuilder<DStream<unknown>> {
     staged: StagedStream,
     aggregator: AggregatorSpec,
     partitions: number | undefined,
+    partitioner: FunctionDigest | null,
   ): StagedStream {
-    return this.stages.shuffleStream(staged, aggregator, partitions)
+    return this.stages.shuffleStream(staged, aggregator, partitions, partitioner)
   }
 
   protected union(parts: StagedStream[]): StagedStream {
@@ -253,8 +262,9 @@ export class RddGraphBuilder extends GraphBuilder<Rdd<unknown>> {
     staged: StagedRdd,
     aggregator: AggregatorSpec,
     partitions: number | undefined,
+    partitioner: FunctionDigest | null,
   ): StagedRdd {
-    return this.stages.shuffle(staged, aggregator, partitions)
+    return this.stages.shuffle(staged, aggregator, partitions, partitioner)
   }
 
   protected union(parts: StagedRdd[]): StagedRdd {

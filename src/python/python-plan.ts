@@ -2,7 +2,15 @@ import { ErrorCodes, SluiceError } from '../core/errors.ts'
 import { BucketShuffleRdd } from '../rdd/bucket-shuffle.ts'
 import type { Rdd } from '../rdd/rdd.ts'
 import type { DStream } from '../stream/dstream.ts'
-import type { AggregatorSpec, InputSpec, OperationSpec, OutputSpec, PyBlob, StageSpec } from './stage.ts'
+import type {
+  AggregatorSpec,
+  FunctionDigest,
+  InputSpec,
+  OperationSpec,
+  OutputSpec,
+  PyBlob,
+  StageSpec,
+} from './stage.ts'
 import type { StageRunner } from './stage-runner.ts'
 
 /**
@@ -50,12 +58,18 @@ export class PythonStages {
 
   /**
    * A shuffle by key: each map task's worker combines its pairs and splits them into
-   * `partitions` buckets by a hash that does not depend on PYTHONHASHSEED; the engine only
-   * moves the buckets; reduce tasks merge them in the next stage.
+   * `partitions` buckets by a hash that does not depend on PYTHONHASHSEED (or by the user's
+   * partition function); the engine only moves the buckets; reduce tasks merge them in the
+   * next stage.
    */
-  shuffle(staged: StagedRdd, aggregator: AggregatorSpec, partitions: number | undefined): StagedRdd {
+  shuffle(
+    staged: StagedRdd,
+    aggregator: AggregatorSpec,
+    partitions: number | undefined,
+    partitioner: FunctionDigest | null = null,
+  ): StagedRdd {
     const numPartitions = partitions ?? Math.max(1, staged.base.numPartitions)
-    const spec = this.spec(staged, { kind: 'buckets', partitions: numPartitions, aggregator })
+    const spec = this.spec(staged, { kind: 'buckets', partitions: numPartitions, aggregator, partitioner })
     const base = new BucketShuffleRdd<unknown, PyBlob>({
       parent: staged.base,
       numPartitions,
@@ -113,9 +127,10 @@ export class PythonStages {
     staged: StagedStream,
     aggregator: AggregatorSpec,
     partitions: number | undefined,
+    partitioner: FunctionDigest | null = null,
   ): StagedStream {
     const base = staged.base.transform(
-      (rdd) => this.shuffle({ ...staged, base: rdd }, aggregator, partitions).base,
+      (rdd) => this.shuffle({ ...staged, base: rdd }, aggregator, partitions, partitioner).base,
     )
     return { base, input: { kind: 'combiners', merge: aggregator }, ops: [] }
   }

@@ -8,11 +8,13 @@ export type PayloadSpec = 'bytes' | 'string' | 'json' | { readonly fn: FunctionD
 
 /**
  * How a shuffle combines values by key: by a function, into lists, Spark's combineByKey trio,
- * or (cogroup) values tagged with their side into one list per side.
+ * (cogroup) values tagged with their side into one list per side, or (pairs) not at all:
+ * every pair moves as it is (partition_by, sort_by_key).
  */
 export type AggregatorSpec =
   | { readonly kind: 'reduce'; readonly fn: FunctionDigest }
   | { readonly kind: 'group' }
+  | { readonly kind: 'pairs' }
   | { readonly kind: 'cogroup'; readonly sides: number }
   | {
       readonly kind: 'combine'
@@ -42,7 +44,13 @@ export type OperationSpec = readonly [kind: string, fn: FunctionDigest]
 /** What a stage produces. */
 export type OutputSpec =
   | { readonly kind: 'pickled' }
-  | { readonly kind: 'buckets'; readonly partitions: number; readonly aggregator: AggregatorSpec }
+  /** A shuffle's map side: by the portable hash of the key, or `partitioner(key) % partitions`. */
+  | {
+      readonly kind: 'buckets'
+      readonly partitions: number
+      readonly aggregator: AggregatorSpec
+      readonly partitioner: FunctionDigest | null
+    }
   /** A stateful stream's map side: each key's values as `[key id, pickle((key, values))]`. */
   | { readonly kind: 'keyed' }
   /** (key, state) pairs as `[key id, pickle((key, state))]`: a stateful stream's initial state. */
@@ -92,8 +100,10 @@ export function digestsOf(spec: StageSpec): FunctionDigest[] {
   } else if (spec.input.kind === 'combiners') aggregator(spec.input.merge)
   else if (spec.input.kind === 'state') digests.push(spec.input.fn)
   for (const [, fn] of spec.ops) digests.push(fn)
-  if (spec.output.kind === 'buckets') aggregator(spec.output.aggregator)
-  else if (spec.output.kind === 'reduce') digests.push(spec.output.fn)
+  if (spec.output.kind === 'buckets') {
+    aggregator(spec.output.aggregator)
+    if (spec.output.partitioner !== null) digests.push(spec.output.partitioner)
+  } else if (spec.output.kind === 'reduce') digests.push(spec.output.fn)
   else if (spec.output.kind === 'window') {
     digests.push(spec.output.fn, spec.output.inv)
     if (spec.output.filter !== null) digests.push(spec.output.filter)
