@@ -329,7 +329,7 @@ function decodePayload<T>(
   data: Buffer,
   start: number,
   end: number,
-  part: string,
+  part: 'key' | 'value',
   topic: string,
   partition: number,
   batch: BatchBase,
@@ -338,13 +338,26 @@ function decodePayload<T>(
   try {
     return decoder.fromRange ? decoder.fromRange(data, start, end) : decoder(data.subarray(start, end))
   } catch (error) {
-    const offset = batch.firstOffset + BigInt(offsetDelta)
-    throw new SluiceError(
-      ErrorCodes.DESERIALIZATION,
-      `could not deserialize the ${part} of ${topic}-${partition} at offset ${offset}: ${messageOf(error)}`,
-      { cause: error, details: { topic, partition, offset, part } },
-    )
+    throw deserializationError(part, topic, partition, batch.firstOffset + BigInt(offsetDelta), error)
   }
+}
+
+/**
+ * The error of a key or value the deserializer refused (`cause`), naming the part, topic,
+ * partition and offset: one wording wherever records are decoded (fetches, received blocks).
+ */
+export function deserializationError(
+  part: 'key' | 'value',
+  topic: string,
+  partition: number,
+  offset: bigint,
+  cause: unknown,
+): SluiceError {
+  return new SluiceError(
+    ErrorCodes.DESERIALIZATION,
+    `could not deserialize the ${part} of ${topic}-${partition} at offset ${offset}: ${messageOf(cause)}`,
+    { cause, details: { topic, partition, offset, part } },
+  )
 }
 
 /** A record that could not be deserialized, read again from its fields as raw bytes, copied. */

@@ -40,11 +40,12 @@ export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
     signal?: AbortSignal,
   ) {
     this.plan = plan
-    const policy = settings.onDeserializationError
-    this.#undecodable =
-      policy === 'fail'
-        ? undefined
-        : new UndecodableRecords(policy, { logger: input.logger, app: input.app, input: input.name, batchId })
+    this.#undecodable = UndecodableRecords.forBatch(settings.onDeserializationError, {
+      logger: input.logger,
+      app: input.app,
+      input: input.name,
+      batchId,
+    })
     this.offsetRanges = plan.ranges.map((planned) => planned.range)
     this.lostRanges = plan.lost
     this.owner = plan.owner
@@ -99,13 +100,7 @@ export class KafkaSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
     return this.#undecodable?.counts ?? { skippedRecords: 0, deadLetteredRecords: 0 }
   }
 
-  /**
-   * Sends the dead letters no output took into its transaction, before the batch commits:
-   * at least once (a crash before the commit re-runs the batch, which finds and sends them again).
-   */
   async beforeCommit(): Promise<void> {
-    const letters = this.#undecodable?.pending() ?? []
-    if (letters.length === 0) return
-    await this.#settings.lease.use((client) => this.#undecodable!.send(client, letters))
+    await this.#undecodable?.sendPending(this.#settings.lease)
   }
 }

@@ -8,6 +8,7 @@ import type { DeadLetters } from '../kafka/dead-letters.ts'
 import type { UndecodableRecord } from '../kafka/records.ts'
 import type { ProduceRecord } from '../kafka/types.ts'
 import type { ReadCounters } from '../stream/batch-progress.ts'
+import type { ClientLease } from './client-lease.ts'
 
 /**
  * What happens to a record whose key or value cannot be deserialized:
@@ -58,7 +59,7 @@ export interface ReadScope {
 
 /**
  * The undecodable records of one batch's slice (or one createRDD), under the 'skip' or
- * dead-letter policy. Each is kept once by its coordinates, however often the data is read
+ * dead-letter policy. Each is kept once by its identity, however often the data is read
  * (two actions, a retried task, a window reading the batch again): counted once, logged once,
  * sent once. Nothing here runs for records that decode.
  */
@@ -74,9 +75,19 @@ export class UndecodableRecords implements DeadLetters {
     this.#scope = scope
   }
 
-  /** The decoder's callback, bound. */
-  readonly take = (record: UndecodableRecord): void => {
-    const key = `${partitionKey(record.topic, record.partition)}@${record.offset}`
+  /** The records of a batch's slice under `policy`: none to keep for 'fail', which fails the read instead. */
+  static forBatch(policy: DeserializationErrorPolicy, scope: ReadScope): UndecodableRecords | undefined {
+    return policy === 'fail' ? undefined : new UndecodableRecords(policy, scope)
+  }
+
+  /**
+   * The decoder's callback, bound. `identity` tells the record from the others; by default its
+   * coordinates (a record read from its partition exists once). A source that may hold one
+   * record twice (a receiver's re-delivery) names each delivery, so each counts as the record
+   * it is in the batch's input.
+   */
+  readonly take = (record: UndecodableRecord, identity?: string): void => {
+    const key = identity ?? `${partitionKey(record.topic, record.partition)}@${record.offset}`
     if (this.#seen.has(key)) return
     this.#seen.add(key)
     const fields = {
@@ -137,6 +148,16 @@ export class UndecodableRecords implements DeadLetters {
   markSent(records: readonly ProduceRecord[]): void {
     const sent = new Set(records)
     for (const letter of this.#letters.values()) if (sent.has(letter.record)) letter.sent = true
+  }
+
+  /**
+   * Sends the dead letters no output took into its transaction, before the batch commits:
+   * at least once (a crash before the commit re-runs the batch, which finds and sends them again).
+   */
+  async sendPending(lease: ClientLease): Promise<void> {
+    const letters = this.pending()
+    if (letters.length === 0) return
+    await lease.use((client) => this.send(client, letters))
   }
 
   /** Produces `letters` (from `pending()` or `pendingIn()`) with an idempotent producer, then marks them sent. */

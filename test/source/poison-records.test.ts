@@ -9,76 +9,13 @@ import { ErrorCodes, type SluiceError } from '../../src/core/errors.ts'
 import { OffsetRange } from '../../src/kafka/offset-range.ts'
 import { createRDD } from '../../src/source/create-rdd.ts'
 import { type ChildJob, caughtUp, fixtures, jobStarter } from '../helpers/child-job.ts'
-import { bootstrap, createTestTopic, testClient } from '../helpers/kafka.ts'
+import { bootstrap, createTestTopic } from '../helpers/kafka.ts'
+import { comparable, deadLetter, poisonedTopic } from '../helpers/poisoned-topic.ts'
 import { recordingLogger } from '../helpers/recording-logger.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
-import { type ConsumedRecord, consumeTopic } from '../helpers/topic-reader.ts'
-
-/**
- * Two partitions, eight records each: values {"n":i} except two poison values, on partition 0
- * at offset 3 (with headers) and on partition 1 at offset 6.
- */
-async function poisonedTopic(t: Parameters<typeof testClient>[0]) {
-  const client = testClient(t)
-  const topic = await createTestTopic(t, client, { partitions: 2, prefix: 'poison' })
-  const records = [0, 1].flatMap((partition) =>
-    Array.from({ length: 8 }, (_, i) => {
-      const poison = (partition === 0 && i === 3) || (partition === 1 && i === 6)
-      return {
-        topic,
-        partition,
-        key: `k${partition}-${i}`,
-        value: poison ? `not json ${partition}-${i}` : JSON.stringify({ n: partition * 100 + i }),
-        ...(poison && partition === 0
-          ? { headers: [['trace', 'abc'] as const, ['empty', null] as const] }
-          : {}),
-      }
-    }),
-  )
-  for (const record of records) await client.produce([record])
-  const good = records
-    .map((r, i) => ({ ...r, offset: i % 8 }))
-    .filter((r) => !r.value.startsWith('not json'))
-    .map((r) => `record:${topic}-${r.partition}@${r.offset}=${r.value}`)
-  return { client, topic, good }
-}
+import { consumeTopic } from '../helpers/topic-reader.ts'
 
 const recordLines = (job: ChildJob) => job.lines.filter((l) => l.startsWith('record:'))
-
-/** What the dead-letter topic must hold for the poison record at `partition`/`offset`. */
-function deadLetter(
-  topic: string,
-  partition: number,
-  offset: number,
-  app: string,
-  batchId: number,
-  input = 'direct-kafka-0',
-): { key: string; value: string; headers: Record<string, string | null> } {
-  return {
-    key: `k${partition}-${offset}`,
-    value: `not json ${partition}-${offset}`,
-    headers: {
-      ...(partition === 0 ? { trace: 'abc', empty: null } : {}),
-      'sluice.source.topic': topic,
-      'sluice.source.partition': String(partition),
-      'sluice.source.offset': String(offset),
-      'sluice.error.part': 'value',
-      'sluice.app': app,
-      'sluice.input': input,
-      'sluice.batch.id': String(batchId),
-    },
-  }
-}
-
-/** A consumed dead letter without the headers whose value varies (timestamp, error text), checked apart. */
-function comparable(record: ConsumedRecord) {
-  const headers = Object.fromEntries(
-    (record.headers ?? []).filter(
-      ([name]) => name !== 'sluice.source.timestamp' && name !== 'sluice.error.message',
-    ),
-  )
-  return { key: record.key, value: record.value, headers }
-}
 
 test("'fail' (the default) stops the stream naming topic, partition and offset; restarted with 'skip', the pending batch skips exactly that record", async (t) => {
   const start = jobStarter(t, fixtures.records)

@@ -1,13 +1,19 @@
 import { ErrorCodes, SluiceError } from '../../core/errors.ts'
 import type { ConsumedRecord } from '../../kafka/group-consumer.ts'
-import type { KafkaRecord, PayloadDecoder } from '../../kafka/records.ts'
+import {
+  deserializationError,
+  type KafkaRecord,
+  type PayloadDecoder,
+  type UndecodableRecord,
+} from '../../kafka/records.ts'
 import { MAX_CHUNK_LENGTH } from '../../rdd/chunks.ts'
 import type { PartitionSpan, ReceivedBlock } from './received-block.ts'
 
 /**
  * A block's bytes: the same in memory and in the write-ahead log, so a batch reads a block
  * the same way from either. Records keep their raw key and value bytes; the stream's
- * deserializers run when a task reads the block, as they do for the direct stream.
+ * deserializers run when a task reads the block, as they do for the direct stream — so a
+ * batch re-run from the log after a restart decodes (and refuses) exactly what the first run did.
  *
  *   magic "SLBK", u8 version (1), f64 block id, u8 + ascii receiver id, f64 block time,
  *   u32 record count, u16 topic count, per topic u16 + utf8 name, u32 body length, body.
@@ -253,13 +259,22 @@ export function decodeBlockHeader(bytes: Buffer): BlockHeader {
 }
 
 /**
+ * Takes a record of a block whose key or value the deserializer refused, with its index in
+ * the block (which, with the block's id, tells one delivery of a record from another).
+ */
+export type OnUndecodableInBlock = (record: UndecodableRecord, index: number) => void
+
+/**
  * The block's records in chunks of at most MAX_CHUNK_LENGTH, keys and values turned into
- * the stream's types by its decoders (errors name the record's topic, partition and offset).
+ * the stream's types by its decoders. A record they refuse fails the read with an error
+ * naming its topic, partition and offset, or — given `onUndecodable` — is handed to it with
+ * its raw bytes and left out.
  */
 export function* decodeBlockRecords<K, V>(
   bytes: Buffer,
   key: PayloadDecoder<K>,
   value: PayloadDecoder<V>,
+  onUndecodable?: OnUndecodableInBlock,
 ): Generator<KafkaRecord<K, V>[]> {
   const header = decodeBlockHeader(bytes)
   const read = new Reader(bytes, header.bodyStart)
@@ -279,17 +294,33 @@ export function* decodeBlockRecords<K, V>(
       const payload = read.payload()
       headers.push([name, payload === null ? null : bytes.subarray(payload[0], payload[1])])
     }
-    let decodedKey: K | null
-    let decodedValue: V | null
+    let decodedKey: K | null = null
+    let decodedValue: V | null = null
+    let part: 'key' | 'value' = 'key'
     try {
-      decodedKey = keyRange === null ? null : decode(key, bytes, keyRange)
-      decodedValue = valueRange === null ? null : decode(value, bytes, valueRange)
-    } catch (error) {
-      throw new SluiceError(
-        ErrorCodes.DESERIALIZATION,
-        `cannot deserialize the record at ${topic}-${partition} offset ${offset}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error, details: { topic, partition, offset } },
+      if (keyRange !== null) decodedKey = decode(key, bytes, keyRange)
+      part = 'value'
+      if (valueRange !== null) decodedValue = decode(value, bytes, valueRange)
+    } catch (cause) {
+      const error = deserializationError(part, topic, partition, offset, cause)
+      if (onUndecodable === undefined) throw error
+      // Copied: a view would keep the whole block alive as long as the dead letter waits.
+      const copy = (range: readonly [number, number] | null) =>
+        range === null ? null : Buffer.from(bytes.subarray(range[0], range[1]))
+      onUndecodable(
+        {
+          topic,
+          partition,
+          offset,
+          timestamp,
+          key: copy(keyRange),
+          value: copy(valueRange),
+          headers: headers.map(([name, raw]) => [name, raw === null ? null : Buffer.from(raw)] as const),
+          error,
+        },
+        i,
       )
+      continue
     }
     chunk.push({ topic, partition, offset, timestamp, key: decodedKey, value: decodedValue, headers })
     if (chunk.length === MAX_CHUNK_LENGTH) {

@@ -1,9 +1,10 @@
 import { ErrorCodes, SluiceError } from '../../core/errors.ts'
-import type { KafkaRecord, PayloadDecoder } from '../../kafka/records.ts'
+import type { KafkaRecord, PayloadDecoder, UndecodableRecord } from '../../kafka/records.ts'
 import type { Chunks } from '../../rdd/chunks.ts'
 import { type ActionOptions, Rdd } from '../../rdd/rdd.ts'
 import type { TaskContext } from '../../rdd/task-context.ts'
 import type { TaskRunner } from '../../rdd/task-runner.ts'
+import type { UndecodableRecords } from '../undecodable-records.ts'
 import { decodeBlockRecords } from './block-codec.ts'
 import { type ReceivedBlock, spanRanges } from './received-block.ts'
 
@@ -20,6 +21,8 @@ export interface ReceivedBlockRddInit<K, V> {
   readonly runner: TaskRunner
   /** Names the input in messages. */
   readonly input: string
+  /** Where undecodable records go, when the policy is not 'fail' (one per batch). */
+  readonly undecodable?: UndecodableRecords | undefined
 }
 
 /**
@@ -27,7 +30,8 @@ export interface ReceivedBlockRddInit<K, V> {
  * per block allocated to the batch, so a batch has about batchInterval / blockInterval
  * partitions. A task reads its block from memory, where the receiver put it, or — after a
  * restart, when memory is gone — from the write-ahead log, checking its checksum; either
- * way the bytes are decoded with the stream's deserializers only then.
+ * way the bytes are decoded with the stream's deserializers only then, so a batch re-run from
+ * the log refuses the same records the first run did.
  */
 export class ReceivedBlockRdd<K, V> extends Rdd<KafkaRecord<K, V>> {
   readonly blocks: readonly ReceivedBlock[]
@@ -43,7 +47,12 @@ export class ReceivedBlockRdd<K, V> extends Rdd<KafkaRecord<K, V>> {
 
   computeChunks(partition: number, _task: TaskContext): Chunks<KafkaRecord<K, V>> {
     const block = this.blocks[partition]!
-    const { reader, key, value, input } = this.#init
+    const { reader, key, value, input, undecodable } = this.#init
+    // The block and the record's place in it: a record Kafka delivered twice is two records of the input.
+    const onUndecodable =
+      undecodable === undefined
+        ? undefined
+        : (record: UndecodableRecord, index: number) => undecodable.take(record, `${block.id}#${index}`)
     return (async function* readBlock() {
       const bytes = await reader.read(block)
       if (bytes === undefined) {
@@ -54,7 +63,7 @@ export class ReceivedBlockRdd<K, V> extends Rdd<KafkaRecord<K, V>> {
           { details: { input, block: block.id } },
         )
       }
-      yield* decodeBlockRecords(bytes, key, value)
+      yield* decodeBlockRecords(bytes, key, value, onUndecodable)
     })()
   }
 
@@ -64,12 +73,15 @@ export class ReceivedBlockRdd<K, V> extends Rdd<KafkaRecord<K, V>> {
     return `block ${block.id} (${spanRanges(block.spans).map(String).join(' ')})`
   }
 
-  /** From the blocks' descriptions: nothing is read. */
-  override async count(_options: ActionOptions = {}): Promise<number> {
+  /** From the blocks' descriptions, reading nothing — unless undecodable records may be left out. */
+  override async count(options: ActionOptions = {}): Promise<number> {
+    if (this.#init.undecodable !== undefined) return super.count(options)
     return this.blocks.reduce((sum, block) => sum + block.records, 0)
   }
 
-  override async isEmpty(_options: ActionOptions = {}): Promise<boolean> {
-    return this.blocks.every((block) => block.records === 0)
+  override async isEmpty(options: ActionOptions = {}): Promise<boolean> {
+    if (this.blocks.every((block) => block.records === 0)) return true
+    if (this.#init.undecodable !== undefined) return super.isEmpty(options)
+    return false
   }
 }

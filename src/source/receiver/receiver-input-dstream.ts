@@ -13,6 +13,8 @@ import type { SourceProgress } from '../../stream/batch-progress.ts'
 import { InputDStream, type InputRecovery, type InputSlice } from '../../stream/input-dstream.ts'
 import type { SourcePosition } from '../../stream/listener.ts'
 import type { StreamingContext } from '../../stream/streaming-context.ts'
+import { ClientLease } from '../client-lease.ts'
+import { UndecodableRecords } from '../undecodable-records.ts'
 import { MemoryBlockHandler, type ReceivedBlockHandler, WalBlockHandler } from './block-handler.ts'
 import type { ReceivedBlock } from './received-block.ts'
 import { ReceivedBlockTracker } from './received-block-tracker.ts'
@@ -87,6 +89,8 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
   readonly #rateController: RateController | undefined
   readonly #logger: Logger
   readonly #receiverId = randomBytes(4).toString('hex')
+  /** A client for dead letters, opened when a batch has some to send and closed once they are sent. */
+  readonly #deadLetterLease: ClientLease
   #opened: Opened | undefined
   #closed = false
   #accountedUntil = new Map<string, PartitionOffset>()
@@ -107,6 +111,7 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
     this.#settings = settings
     this.#rateController = createRateController(settings.rates, context.batchInterval)
     this.#logger = context.logger.child({ input: this.name })
+    this.#deadLetterLease = ClientLease.own(() => new KafkaClient({ ...settings.connection }))
   }
 
   /** Identifies this run's receiver: every block it cuts carries it. */
@@ -267,6 +272,7 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
       decoded.blocks.filter((b) => !damage.lostBlocks.has(b.id)),
       decoded.lostRecords + lost.reduce((sum, b) => sum + b.records, 0),
       handler,
+      batch.id,
     )
   }
 
@@ -301,7 +307,7 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
         countedLost: lostRecords,
       },
     )
-    return this.#slice(plan, held, lostRecords, handler)
+    return this.#slice(plan, held, lostRecords, handler, batch.id)
   }
 
   override saveState(): JsonValue {
@@ -367,6 +373,7 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
     readable: readonly ReceivedBlock[],
     lostRecords: number,
     handler: ReceivedBlockHandler,
+    batchId: number,
   ) {
     return new ReceiverSlice<K, V>({
       input: this,
@@ -377,6 +384,13 @@ export class ReceiverInputDStream<K, V> extends InputDStream<KafkaRecord<K, V>> 
       key: this.#settings.key,
       value: this.#settings.value,
       runner: this.context.runner,
+      undecodable: UndecodableRecords.forBatch(this.#settings.onDeserializationError, {
+        logger: this.#logger,
+        app: this.context.appName,
+        input: this.name,
+        batchId,
+      }),
+      lease: this.#deadLetterLease,
     })
   }
 

@@ -38,6 +38,7 @@ import {
   deserializersOption,
   resolveDeserializer,
 } from '../deserializers.ts'
+import { type DeserializationErrorPolicy, deserializationErrorOption } from '../undecodable-records.ts'
 import type { DamagePolicy } from './wal-damage.ts'
 
 /** The received-data and tracker logs' segment settings. */
@@ -98,6 +99,14 @@ export interface ReceiverStreamOptions<K, V> extends KafkaConnectionOptions {
    * offset ranges and counting its records as lost.
    */
   readonly onDamagedWal?: DamagePolicy
+  /**
+   * A record whose key or value cannot be deserialized, as for the direct stream: `'fail'`
+   * (default) fails the batch naming its topic, partition and offset; `'skip'` leaves it out,
+   * logged and counted; `{ deadLetterTopic }` leaves it out and sends its raw key, value and
+   * headers to that topic (at least once). Decoding happens when a batch reads its blocks,
+   * from memory or the write-ahead log, so a re-run batch refuses the same records.
+   */
+  readonly onDeserializationError?: DeserializationErrorPolicy
 }
 
 export interface ResolvedReceiverSettings<K, V> {
@@ -122,6 +131,7 @@ export interface ResolvedReceiverSettings<K, V> {
   readonly groupInstanceId: string | undefined
   readonly restartDelayMs: number
   readonly onDamagedWal: DamagePolicy
+  readonly onDeserializationError: DeserializationErrorPolicy
 }
 
 const RECEIVER_DEFAULTS = {
@@ -137,6 +147,7 @@ const RECEIVER_DEFAULTS = {
   rollIntervalMs: 60_000,
   maxSegmentBytes: 64 * 2 ** 20,
   onDamagedWal: 'fail',
+  onDeserializationError: 'fail',
 } as const
 
 const writeAheadLogOptions = optionsObject({
@@ -180,6 +191,7 @@ const receiverOptions = optionsObject(
     groupInstanceId: nonEmptyString,
     restartDelay: durationMs(0),
     onDamagedWal: oneOf(['fail', 'skip']),
+    onDeserializationError: deserializationErrorOption,
   },
   (o, path) => {
     const wal = o.writeAheadLog !== undefined && o.writeAheadLog !== false
@@ -273,5 +285,6 @@ export function resolveReceiverOptions<K, V>(
     groupInstanceId: o.groupInstanceId,
     restartDelayMs: o.restartDelay ?? RECEIVER_DEFAULTS.restartDelayMs,
     onDamagedWal: o.onDamagedWal ?? RECEIVER_DEFAULTS.onDamagedWal,
+    onDeserializationError: o.onDeserializationError ?? RECEIVER_DEFAULTS.onDeserializationError,
   }
 }

@@ -1,9 +1,12 @@
 import { partitionKey } from '../../core/partition-key.ts'
+import { type DeadLetters, noDeadLetters } from '../../kafka/dead-letters.ts'
 import type { KafkaRecord, PayloadDecoder } from '../../kafka/records.ts'
 import type { Rdd } from '../../rdd/rdd.ts'
 import type { TaskRunner } from '../../rdd/task-runner.ts'
-import type { PartitionProgress, SourceProgress } from '../../stream/batch-progress.ts'
+import type { PartitionProgress, ReadCounters, SourceProgress } from '../../stream/batch-progress.ts'
 import type { InputBatch, InputSlice } from '../../stream/input-dstream.ts'
+import type { ClientLease } from '../client-lease.ts'
+import type { UndecodableRecords } from '../undecodable-records.ts'
 import type { ReceivedBlock } from './received-block.ts'
 import { type BlockReader, ReceivedBlockRdd } from './received-block-rdd.ts'
 import type { ReceiverPlan } from './receiver-plan.ts'
@@ -19,6 +22,10 @@ export interface ReceiverSliceInit<K, V> {
   readonly key: PayloadDecoder<K>
   readonly value: PayloadDecoder<V>
   readonly runner: TaskRunner
+  /** The batch's undecodable records, under the 'skip' or dead-letter policy. */
+  readonly undecodable: UndecodableRecords | undefined
+  /** Sends the dead letters no output took. */
+  readonly lease: ClientLease
 }
 
 /**
@@ -58,8 +65,33 @@ export class ReceiverSlice<K, V> implements InputSlice<KafkaRecord<K, V>> {
   }
 
   rdd(_batch: InputBatch): Rdd<KafkaRecord<K, V>> {
-    const { readable, reader, key, value, runner, input } = this.#init
-    return new ReceivedBlockRdd({ blocks: readable, reader, key, value, runner, input: input.name })
+    const { readable, reader, key, value, runner, input, undecodable } = this.#init
+    return new ReceivedBlockRdd({
+      blocks: readable,
+      reader,
+      key,
+      value,
+      runner,
+      input: input.name,
+      undecodable,
+    })
+  }
+
+  get deadLetters(): DeadLetters {
+    return this.#init.undecodable ?? noDeadLetters
+  }
+
+  readCounters(): ReadCounters {
+    return this.#init.undecodable?.counts ?? { skippedRecords: 0, deadLetteredRecords: 0 }
+  }
+
+  /**
+   * Sends the dead letters no output took, before the batch commits. At least once, whatever
+   * the output: a batch re-run after a crash finds them again in the same blocks, and a record
+   * Kafka delivers again (the receiver's own at-least-once window) is refused again.
+   */
+  async beforeCommit(): Promise<void> {
+    await this.#init.undecodable?.sendPending(this.#init.lease)
   }
 }
 

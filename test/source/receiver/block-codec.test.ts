@@ -132,11 +132,64 @@ test('a deserializer that throws names the record; a malformed block is refused'
   assert.throws(
     () => [...decodeBlockRecords(bytes, strings, json)],
     (error: unknown) =>
-      isSluiceError(error, ErrorCodes.DESERIALIZATION) && /t-3 offset 9/.test(error.message),
+      isSluiceError(error, ErrorCodes.DESERIALIZATION) &&
+      /^could not deserialize the value of t-3 at offset 9: /.test(error.message),
   )
   assert.throws(() => decodeBlockHeader(Buffer.from('nope')), /malformed/)
   assert.throws(
     () => decodeBlockHeader(bytes.subarray(0, bytes.length - 1)),
     /does not end where the block does/,
   )
+})
+
+test('given a taker, a refused record is handed over with its raw bytes, the part refused and its place, and left out', () => {
+  const builder = new BlockBuilder()
+  builder.add(consumed('t', 0, 1, '{"n":1}'))
+  builder.add(
+    consumed('t', 0, 2, '{broken', {
+      headerEntries: [
+        [Buffer.from('trace'), Buffer.from('abc')],
+        [Buffer.from('empty'), undefined as unknown as Buffer],
+      ],
+    }),
+  )
+  builder.add(consumed('t', 1, 5, '{"n":5}', { key: Buffer.from([0xff, 0xfe]) }))
+  builder.add(consumed('t', 1, 6, null))
+  const { bytes } = builder.build(4, 'r', 0)
+  const json = resolveDeserializer<unknown>('json', 'test')
+  const strictKey = Object.assign((payload: Buffer) => {
+    if (payload[0] === 0xff) throw new Error('not a key')
+    return payload.toString()
+  }, {})
+  const taken: [string, number][] = []
+  const records = [
+    ...decodeBlockRecords(bytes, strictKey, json, (record, index) => {
+      assert.equal(record.error.code, ErrorCodes.DESERIALIZATION)
+      taken.push([record.error.message, index])
+      if (record.offset === 2n) {
+        assert.deepEqual(record.key, Buffer.from('k2'))
+        assert.deepEqual(record.value, Buffer.from('{broken'))
+        assert.deepEqual(record.headers, [
+          ['trace', Buffer.from('abc')],
+          ['empty', null],
+        ])
+        assert.equal(record.timestamp, 1_700_000_000_002)
+      } else {
+        assert.deepEqual(record.key, Buffer.from([0xff, 0xfe]))
+        assert.deepEqual(record.value, Buffer.from('{"n":5}'))
+      }
+    }),
+  ].flat()
+  assert.deepEqual(
+    records.map((r) => [r.partition, r.offset, r.value]),
+    [
+      [0, 1n, { n: 1 }],
+      [1, 6n, null],
+    ],
+  )
+  assert.equal(taken.length, 2)
+  assert.match(taken[0]![0], /^could not deserialize the value of t-0 at offset 2: /)
+  assert.equal(taken[0]![1], 1)
+  assert.equal(taken[1]![0], 'could not deserialize the key of t-1 at offset 5: not a key')
+  assert.equal(taken[1]![1], 2)
 })

@@ -83,6 +83,24 @@ test('the write-ahead log needs a checkpoint, and the options of the other mode 
   )
 })
 
+test("onDeserializationError takes the direct stream's values and messages", () => {
+  refuses(
+    { ...valid, onDeserializationError: 'drop' },
+    /^createReceiverStream: option 'onDeserializationError' must be 'fail', 'skip' or \{ deadLetterTopic: 'topic' \}, got a string \("drop"\)$/,
+  )
+  refuses(
+    { ...valid, onDeserializationError: { deadLetterTopic: '' } },
+    /^createReceiverStream: option 'onDeserializationError.deadLetterTopic' must be a topic name, got a string \(""\)$/,
+  )
+  refuses(
+    { ...valid, onDeserializationError: { deadLetterTopik: 'x' } },
+    /^createReceiverStream: unknown option 'onDeserializationError.deadLetterTopik' — did you mean 'onDeserializationError.deadLetterTopic'\?$/,
+  )
+  for (const policy of ['fail', 'skip', { deadLetterTopic: 'dlq' }] as const) {
+    assert.doesNotThrow(() => createReceiverStream(context(), { ...valid, onDeserializationError: policy }))
+  }
+})
+
 test('a valid receiver stream is an input of kind kafka-receiver with a stable default name', () => {
   const ssc = context()
   const first = createReceiverStream(ssc, valid)
