@@ -11,12 +11,12 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
+from helpers import run_until
 from sluice import KafkaUtils, SluiceError, StreamingContext, create_rdd, portable_hash
 
 pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
@@ -190,17 +190,6 @@ def _ranges_of(rdd: Any) -> list[tuple[str, int, int, int]]:
         if node.op == "kafka_rdd":
             return [tuple(r) for r in node.params["ranges"]]
     raise AssertionError("no Kafka ranges under the RDD")
-
-
-def run_until(ssc: StreamingContext, done: Callable[[], bool], timeout: float = 90) -> None:
-    ssc.start()
-    deadline = time.monotonic() + timeout
-    while not done():
-        if ssc.await_termination(timeout=0.2):
-            break
-        assert time.monotonic() < deadline, "the stream did not reach the expected state in time"
-    ssc.stop()
-    ssc.await_termination(timeout=60)
 
 
 def test_key_operations_on_a_stream(admin, new_topic, brokers, tmp_path) -> None:

@@ -13,21 +13,10 @@ from typing import Any, Callable
 
 import pytest
 
+from helpers import run_until
 from sluice import FileSink, KafkaSink, KafkaUtils, StateSpec, StreamingContext, create_rdd
 
 pytestmark = pytest.mark.kafka  # the run's broker (KAFKA_BOOTSTRAP)
-
-
-def run_until(ssc: StreamingContext, done: Callable[[], bool], timeout: float = 90) -> None:
-    """Starts ``ssc``, waits for ``done()``, stops it gracefully and surfaces its failure, if any."""
-    ssc.start()
-    deadline = time.monotonic() + timeout
-    while not done():
-        if ssc.await_termination(timeout=0.2):
-            break
-        assert time.monotonic() < deadline, "the stream did not reach the expected state in time"
-    ssc.stop()
-    ssc.await_termination(timeout=60)
 
 
 def test_kafka_and_file_sinks_write_each_batch_once_across_a_restart(admin, new_topic, brokers, tmp_path) -> None:
