@@ -1,58 +1,129 @@
 import { join } from 'node:path'
+import { nodeCase, onOneCore, runProcessCase } from './case-process.ts'
 import type { CaseResult } from './env.ts'
 import type { Bench } from './registry.ts'
-import { median, ratio, summarize, table } from './stats.ts'
+import { median, ratio } from './stats.ts'
 import { fillWithLines } from './text.ts'
 
 const partitions = 8
 const perPartition = 1_000_000
-/** Identical pairs of runs differ by up to ±10%: nine pairs give a median that holds still. */
-const repeats = 9
 /**
  * 50 ms batches of at most 10,000 lines per partition: 80,000 lines a batch, so 100 batches,
- * back to back. A run of 25 batches (3 s) moved by ±10% between identical runs, more than
- * the effect measured; 100 batches (about 10 s) keep per-batch costs in view with less noise.
+ * back to back, each slower than the interval: per-batch costs show as much as they can.
  */
 const interval = 50
 const maxRatePerPartition = 200_000
+/** About a second each, so the page fetches its documents two or three times in each. */
+const segmentBatches = 10
+/** Processes that switch the UI on and off, half of them starting with it on. */
+const switchingRuns = 12
+/** Processes that only pretend to switch: the noise of the method itself. */
+const controlRuns = 6
+/** The job has a core to itself; the watcher shares the other with the broker. */
+const jobCore = 1
+const watcherCore = 0
+
+interface Segment {
+  readonly uiOn: boolean
+  readonly records: number
+  readonly ms: number
+  readonly cpuMs: number
+}
+
+interface Watched {
+  readonly requests: number
+  readonly cpuMs: number
+}
+
+/** Records/s of the "on" segment over its neighbouring "off" one, for each pair in each run. */
+function pairRatios(runs: readonly CaseResult[]): number[] {
+  const ratios: number[] = []
+  for (const run of runs) {
+    const segments = run.extra?.segments as Segment[]
+    for (let i = 0; i + 1 < segments.length; i += 2) {
+      const [a, b] = [segments[i]!, segments[i + 1]!]
+      const [on, off] = a.uiOn ? [a, b] : [b, a]
+      ratios.push(on.records / on.ms / (off.records / off.ms))
+    }
+  }
+  return ratios
+}
+
+function totals(runs: readonly CaseResult[], uiOn: boolean): { records: number; ms: number; cpuMs: number } {
+  const segments = runs.flatMap((run) => run.extra?.segments as Segment[]).filter((s) => s.uiOn === uiOn)
+  return {
+    records: segments.reduce((sum, s) => sum + s.records, 0),
+    ms: segments.reduce((sum, s) => sum + s.ms, 0),
+    cpuMs: segments.reduce((sum, s) => sum + s.cpuMs, 0),
+  }
+}
+
+function spread(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  const quarter = Math.floor(sorted.length / 4)
+  return `median **${median(sorted).toFixed(3)}x**, middle half ${sorted[quarter]!.toFixed(2)} to ${sorted[sorted.length - 1 - quarter]!.toFixed(2)}, ${sorted.length} pairs`
+}
 
 export const observeOverhead: Bench = {
   name: 'observe-overhead',
-  description: `The cost of the web UI and metrics: the direct stream word count over ${(partitions * perPartition).toLocaleString('en')} lines in ${partitions} partitions, in ${interval} ms batches of at most ${((maxRatePerPartition * interval) / 1000).toLocaleString('en')} lines per partition (many small batches, each slower than the interval, so per-batch costs show), with the UI and metrics on — watched from another process that scrapes /metrics every 5 seconds and fetches the Streaming page's API documents on every change, as an open page does — against the same job with them off. Median of ${repeats} runs each, alternating.`,
-  async run({ client, brokers, runCase }) {
+  description: `The cost of the web UI and metrics: the direct stream word count over ${(partitions * perPartition).toLocaleString('en')} lines in ${partitions} partitions, in ${interval} ms batches of at most ${((maxRatePerPartition * interval) / 1000).toLocaleString('en')} lines per partition (many small batches, each slower than the interval, so per-batch costs show). Inside each job process the UI and metrics are switched on and off every ${segmentBatches} batches; while on, another process watches them as an open Streaming page and a Prometheus server would (it follows /api/events, fetches the page's four documents on changes at most every 400 ms, and scrapes /metrics every 5 s). ${switchingRuns} such processes, half starting with the UI on, and ${controlRuns} control processes that alternate the same way with the UI always off. The job has a core to itself (taskset).`,
+  async run({ client, brokers }) {
     const topic = `bench-observe-${Date.now()}`
     await client.createTopics([{ name: topic, partitions }])
     try {
       await fillWithLines(client, topic, partitions, perPartition)
-      const args = [
-        brokers.join(','),
-        topic,
-        String(partitions),
-        String(perPartition),
-        String(interval),
-        String(maxRatePerPartition),
-      ]
-      const file = join(import.meta.dirname, 'cases', 'stream-wordcount.ts')
-      const runs: Record<'off' | 'on', CaseResult[]> = { off: [], on: [] }
-      for (let i = 0; i < repeats; i++) {
-        runs.off.push(await runCase(file, args))
-        runs.on.push(await runCase(file, [...args, 'observed']))
+      const file = join(import.meta.dirname, 'cases', 'observe-alternating.ts')
+      const pinned = onOneCore(nodeCase(file, []), jobCore) !== undefined
+      const runJob = (first: 'on' | 'off', control = false) => {
+        const args = [
+          brokers.join(','),
+          topic,
+          String(partitions),
+          String(perPartition),
+          String(interval),
+          String(maxRatePerPartition),
+          String(segmentBatches),
+          first,
+          ...(control ? ['control'] : []),
+          ...(pinned ? [`--watcher-core=${watcherCore}`] : []),
+        ]
+        return runProcessCase(onOneCore(nodeCase(file, args), jobCore) ?? nodeCase(file, args))
       }
-      const off = summarize(runs.off)
-      const on = summarize(runs.on)
-      const batches = runs.on.map((r) => r.extra?.batches)
-      const requests = runs.on.map((r) => r.extra?.uiRequests)
-      const watcherCpu = median(runs.on.map((r) => Number(r.extra?.watcherCpuMs)))
-      const rate = (r: CaseResult) => r.records / r.ms
-      const cpu = (results: CaseResult[]) => median(results.map((r) => Number(r.extra?.cpuMs)))
+      const switching: CaseResult[] = []
+      const control: CaseResult[] = []
+      for (let i = 0; i < switchingRuns; i++) {
+        switching.push(await runJob(i % 2 === 0 ? 'on' : 'off'))
+        if (i % Math.ceil(switchingRuns / controlRuns) === 0) {
+          control.push(await runJob(control.length % 2 === 0 ? 'on' : 'off', true))
+        }
+      }
+      const on = totals(switching, true)
+      const off = totals(switching, false)
+      const watched = switching.flatMap((run) => run.extra?.watched as Watched[])
+      const requests = watched.reduce((sum, w) => sum + w.requests, 0)
+      const watcherCpuMs = watched.reduce((sum, w) => sum + w.cpuMs, 0)
+      const rate = (t: { records: number; ms: number }) => (t.records / t.ms) * 1000
+      const perCpu = (t: { records: number; cpuMs: number }) => (t.records / t.cpuMs) * 1000
       return [
-        ...table([on, off]),
+        '| segments | records | ms | records/s | records per CPU-second |',
+        '|---|---:|---:|---:|---:|',
+        ...(
+          [
+            ['UI and metrics on', on],
+            ['off', off],
+          ] as const
+        ).map(
+          ([name, t]) =>
+            `| ${name} | ${t.records.toLocaleString('en')} | ${Math.round(t.ms)} | ${Math.round(rate(t)).toLocaleString('en')} | ${Math.round(perCpu(t)).toLocaleString('en')} |`,
+        ),
         '',
-        `batches per run: ${batches.join(', ')}; UI and metrics requests served per run: ${requests.join(', ')}`,
-        `records/s with the UI and metrics on / off: **${ratio(on.recordsPerSecond, off.recordsPerSecond)}x** (aim: 0.98x or better)`,
-        `records/s on / off of each alternating pair: ${runs.on.map((r, i) => ratio(rate(r), rate(runs.off[i]!))).join(', ')}`,
-        `CPU time of the job process (median), off / on: ${ratio(cpu(runs.off), cpu(runs.on))}x; peak RSS, on / off: ${ratio(on.peakRssMb, off.peakRssMb)}x`,
-        `CPU time of the watcher process (median), which shares the machine with the job and the broker: ${watcherCpu} ms, ${ratio(watcherCpu, cpu(runs.on))}x the job's`,
+        `records/s with the UI and metrics on / off, over all segments: **${ratio(rate(on), rate(off))}x** (aim: 0.98x or better); records per CPU-second: ${ratio(perCpu(on), perCpu(off))}x`,
+        `records/s on / off of neighbouring segments: ${spread(pairRatios(switching))}`,
+        `control, the UI off in every segment, "on" / "off" segments: **${ratio(rate(totals(control, true)), rate(totals(control, false)))}x** over all; neighbours: ${spread(pairRatios(control))}`,
+        `the watcher made ${requests.toLocaleString('en')} requests over ${(on.ms / 1000).toFixed(1)} s of segments with the UI on (${(requests / (on.ms / 1000)).toFixed(1)} a second) and used ${watcherCpuMs.toLocaleString('en')} ms of CPU, ${ratio(watcherCpuMs, on.cpuMs)}x the job's in those segments`,
+        pinned
+          ? `the job ran on core ${jobCore} (taskset), the watcher on core ${watcherCore}, the broker where the scheduler put it`
+          : 'taskset is missing: every process ran on every core, and the segments vary more.',
       ]
     } finally {
       await client.deleteTopics([topic])

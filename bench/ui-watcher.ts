@@ -1,30 +1,54 @@
-// The web UI and metrics of a benchmark job, watched from another process the way an open
-// UI page and a Prometheus server watch a real job (bench/cases/ui-poller.ts).
-import { spawn } from 'node:child_process'
+// A watcher of a benchmark job's web UI and metrics, in another process the way an open UI
+// page and a Prometheus server watch a real job (bench/cases/ui-poller.ts). One process
+// serves a whole run: starting a process from a job with a large heap costs the job a
+// copy-on-write fault per page it writes afterwards, which is no cost of the UI.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { attachObservability } from '../src/observe/index.ts'
-import type { StreamingContext } from '../src/stream/streaming-context.ts'
+import { nodeCase, onOneCore } from './case-process.ts'
 
 export interface WatcherReport {
   readonly requests: number
   readonly cpuMs: number
 }
 
-export async function watchUi(ssc: StreamingContext): Promise<{ stop(): Promise<WatcherReport> }> {
-  const ui = await attachObservability(ssc, { port: 0 })
-  const poller = spawn(process.execPath, [join(import.meta.dirname, 'cases', 'ui-poller.ts'), ui.url], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const lines = createInterface({ input: poller.stdout! })[Symbol.asyncIterator]()
-  await lines.next() // "polling": it follows the job's events from here on
-  return {
-    /** Stops the watcher and the UI; returns the requests the watcher made and its CPU time. */
-    async stop() {
-      poller.kill('SIGTERM')
-      const { value } = await lines.next()
-      await ui.close()
-      return JSON.parse(String(value)) as WatcherReport
-    },
+export class UiWatcher {
+  readonly #process: ChildProcess
+  readonly #lines: AsyncIterator<string>
+
+  private constructor(child: ChildProcess) {
+    this.#process = child
+    this.#lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  }
+
+  /** Starts the watcher's process, on CPU `core` when given (and taskset exists). */
+  static start(core?: number): UiWatcher {
+    const plain = nodeCase(join(import.meta.dirname, 'cases', 'ui-poller.ts'), [])
+    const { command, args } = (core === undefined ? undefined : onOneCore(plain, core)) ?? plain
+    return new UiWatcher(spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] }))
+  }
+
+  /** Starts watching the UI at `url`; resolves once the watcher follows its events. */
+  async watch(url: string): Promise<void> {
+    this.#process.stdin!.write(`watch ${url}\n`)
+    await this.#reply()
+  }
+
+  /** Stops watching; returns the requests made and the CPU time used since `watch`. */
+  async unwatch(): Promise<WatcherReport> {
+    this.#process.stdin!.write('unwatch\n')
+    return JSON.parse(await this.#reply()) as WatcherReport
+  }
+
+  close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.#process.once('exit', () => resolve()))
+    this.#process.stdin!.end()
+    return exited
+  }
+
+  async #reply(): Promise<string> {
+    const { value, done } = await this.#lines.next()
+    if (done) throw new Error('the UI watcher exited')
+    return String(value)
   }
 }

@@ -1,19 +1,16 @@
 // sluice: a direct stream word count over a backlog, until every record has been counted.
 // Optional 5th/6th arguments: batch interval (ms, default 1000) and maxRatePerPartition (0 = none);
-// `--check-crcs=false` anywhere turns record batch checksums off. A 3rd one, 'observed', turns
-// on the web UI and metrics, watched the way an open UI page and a Prometheus server would.
+// `--check-crcs=false` anywhere turns record batch checksums off.
 import { createLogger } from '../../src/core/logger.ts'
 import { createDirectStream } from '../../src/source/direct-stream.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { caseArgs, report, SteadyClock } from '../env.ts'
 import { runUntilConsumed } from '../stream-run.ts'
-import { watchUi } from '../ui-watcher.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()
 const positional = process.argv.slice(6).filter((arg) => !arg.startsWith('--'))
 const interval = Number(positional[0] ?? 1000)
 const maxRatePerPartition = Number(positional[1] ?? 0)
-const observed = positional[2] === 'observed'
 const checkCrcs = !process.argv.includes('--check-crcs=false')
 const ssc = new StreamingContext({
   appName: 'bench-wordcount',
@@ -40,12 +37,10 @@ lines
   .foreachBatch(async (rdd) => {
     distinct = Math.max(distinct, (await rdd.collect()).length)
   })
-const watcher = observed ? await watchUi(ssc) : undefined
 const run = await runUntilConsumed(ssc, partitions * perPartition)
 const { ms, cpuMs, startupMs } = clock.stop(run.doneAt)
-const watched = await watcher?.stop()
 report({
-  name: `sluice direct stream word count (${interval} ms batches${checkCrcs ? '' : ', checkCrcs off'}${observed ? ', UI and metrics on' : ''})`,
+  name: `sluice direct stream word count (${interval} ms batches${checkCrcs ? '' : ', checkCrcs off'})`,
   records: run.records,
   ms,
   extra: {
@@ -53,6 +48,5 @@ report({
     distinct,
     cpuMs,
     startupMs,
-    ...(watched === undefined ? {} : { uiRequests: watched.requests, watcherCpuMs: watched.cpuMs }),
   },
 })

@@ -1,45 +1,77 @@
 // Plays an open UI page and a Prometheus server against a job's UI, from its own process as
-// they would be: follows /api/events and, on changes (at most every 400 ms, the page's
-// rhythm), fetches the Streaming page's documents; scrapes /metrics every 5 seconds (three
-// times as often as a usual 15 s scrape interval). On SIGTERM it prints how many requests it
-// made and the CPU time it used since it began polling.
-const url = process.argv[2]
-if (!url) throw new Error('usage: ui-poller.ts <ui url>')
-let requests = 0
-let cpuAtStart: NodeJS.CpuUsage | undefined
-let changed = false
-const get = async (path: string) => {
+// they would be. Told on stdin `watch <url>`, it follows that UI's /api/events and, on
+// changes (at most every 400 ms, the page's rhythm), fetches the Streaming page's documents;
+// it scrapes /metrics every 5 seconds (three times as often as a usual 15 s scrape interval).
+// It answers `watching` once it follows the events. Told `unwatch`, it stops and answers with
+// the requests it made and the CPU time it used while watching, as JSON. Its clocks run
+// across watches, so a UI watched in short spells still sees the page's and the scraper's
+// rates over the time it is watched.
+import { createInterface } from 'node:readline'
+
+interface Watch {
+  readonly url: string
+  readonly abort: AbortController
+  readonly cpuAtStart: NodeJS.CpuUsage
+  requests: number
+  changed: boolean
+}
+
+let current: Watch | undefined
+
+async function get(watch: Watch, path: string): Promise<void> {
   try {
-    const response = await fetch(new URL(path, url))
+    const response = await fetch(new URL(path, watch.url), { signal: watch.abort.signal })
     await response.arrayBuffer()
-    requests++
+    watch.requests++
   } catch {
-    // The job is stopping: the bench ends this process next.
+    // Unwatched, or the UI closed while the request was out.
   }
 }
-const events = await fetch(new URL('/api/events', url))
-void (async () => {
-  try {
-    for await (const text of events.body!.pipeThrough(new TextDecoderStream())) {
-      if (text.includes('event: change')) changed = true
-    }
-  } catch {}
-})()
+
+async function watch(url: string): Promise<Watch> {
+  const state: Watch = {
+    url,
+    abort: new AbortController(),
+    cpuAtStart: process.cpuUsage(),
+    requests: 0,
+    changed: false,
+  }
+  const events = await fetch(new URL('/api/events', url), { signal: state.abort.signal })
+  void (async () => {
+    try {
+      for await (const text of events.body!.pipeThrough(new TextDecoderStream())) {
+        if (text.includes('event: change')) state.changed = true
+      }
+    } catch {}
+  })()
+  return state
+}
+
 setInterval(() => {
-  if (!changed) return
-  changed = false
+  const watching = current
+  if (!watching?.changed) return
+  watching.changed = false
   void Promise.all([
-    get('/api/app'),
-    get('/api/statistics'),
-    get('/api/batches?status=active&limit=50'),
-    get('/api/batches?status=finished&limit=10'),
+    get(watching, '/api/app'),
+    get(watching, '/api/statistics'),
+    get(watching, '/api/batches?status=active&limit=50'),
+    get(watching, '/api/batches?status=finished&limit=10'),
   ])
-}, 400)
-setInterval(() => void get('/metrics'), 5000)
-process.once('SIGTERM', () => {
-  const { user, system } = process.cpuUsage(cpuAtStart)
-  process.stdout.write(`${JSON.stringify({ requests, cpuMs: Math.round((user + system) / 1000) })}\n`)
-  process.exit(0)
-})
-cpuAtStart = process.cpuUsage()
-process.stdout.write('polling\n')
+}, 400).unref()
+setInterval(() => {
+  if (current) void get(current, '/metrics')
+}, 5000).unref()
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, url] = line.split(' ')
+  if (command === 'watch' && url) {
+    current = await watch(url)
+    process.stdout.write('watching\n')
+  } else if (command === 'unwatch' && current) {
+    const { abort, cpuAtStart, requests } = current
+    current = undefined
+    abort.abort()
+    const { user, system } = process.cpuUsage(cpuAtStart)
+    process.stdout.write(`${JSON.stringify({ requests, cpuMs: Math.round((user + system) / 1000) })}\n`)
+  }
+}

@@ -1,0 +1,112 @@
+// The direct stream word count of stream-wordcount.ts, with its web UI and metrics switched on
+// and off every few batches inside one process, and watched while on (bench/ui-watcher.ts).
+// Two runs of the same program in two processes differ by several percent, because V8 sizes
+// the young generation and compiles the hot functions a little differently in each; segments
+// of one process share all of that, so what differs between them is the UI alone.
+//
+// Arguments after the usual four: batch interval (ms), maxRatePerPartition, batches per
+// segment, 'on' or 'off' for the first segment, and 'control' to keep the UI off in every
+// segment while naming them as if it switched, which measures the method's own noise.
+// `--watcher-core=N` pins the watcher. Segments go on, off, off, on, on, off... (or the
+// reverse), so a job that slowly speeds up or slows down favours neither.
+// Prints the segments: whether the UI was on, records, ms and CPU ms of each.
+import { createLogger } from '../../src/core/logger.ts'
+import { attachObservability } from '../../src/observe/index.ts'
+import { createDirectStream } from '../../src/source/direct-stream.ts'
+import { StreamingContext } from '../../src/stream/streaming-context.ts'
+import { caseArgs, report } from '../env.ts'
+import { UiWatcher, type WatcherReport } from '../ui-watcher.ts'
+
+const { brokers, topic, partitions, perPartition } = caseArgs()
+const positional = process.argv.slice(6).filter((arg) => !arg.startsWith('--'))
+const interval = Number(positional[0])
+const maxRatePerPartition = Number(positional[1])
+const segmentBatches = Number(positional[2])
+const firstOn = positional[3] === 'on'
+const control = positional[4] === 'control'
+const watcherCoreFlag = process.argv.find((arg) => arg.startsWith('--watcher-core='))
+const watcherCore = watcherCoreFlag === undefined ? undefined : Number(watcherCoreFlag.split('=')[1])
+/** Batches before the first segment: the hot functions compile and the heap grows to size. */
+const warmupBatches = 10
+
+const ssc = new StreamingContext({
+  appName: 'bench-wordcount',
+  batchInterval: interval,
+  logger: createLogger({ level: 'error' }),
+})
+createDirectStream<string, string>(ssc, {
+  brokers,
+  subscribe: [topic],
+  startingOffsets: 'earliest',
+  deserializers: { value: 'string' },
+  maxRatePerPartition,
+})
+  .flatMap((r) => r.value!.split(' '))
+  .map((w): [string, number] => [w, 1])
+  .reduceByKey((a, b) => a + b)
+  .foreachBatch(async (rdd) => {
+    await rdd.collect()
+  })
+
+/** Where the job stood when a batch completed. */
+interface Mark {
+  readonly records: number
+  readonly at: number
+  readonly cpu: NodeJS.CpuUsage
+}
+let records = 0
+let completed = 0
+let waiting: { until: number; resolve: (mark: Mark) => void } | undefined
+ssc.addListener({
+  onBatchCompleted: (info) => {
+    if (info.records === 0) return
+    records += info.records
+    completed++
+    if (waiting && completed >= waiting.until) {
+      const { resolve } = waiting
+      waiting = undefined
+      resolve({ records, at: performance.now(), cpu: process.cpuUsage() })
+    }
+  },
+})
+const afterBatches = (count: number) =>
+  new Promise<Mark>((resolve) => {
+    waiting = { until: completed + count, resolve }
+  })
+
+// Each segment: switch, let one batch pass (the switch itself is not measured), then measure.
+const segmentCost = segmentBatches + 1
+const segments: { uiOn: boolean; records: number; ms: number; cpuMs: number }[] = []
+const watched: WatcherReport[] = []
+const watcher = UiWatcher.start(watcherCore)
+const totalBatches = Math.floor(
+  (partitions * perPartition) / ((partitions * maxRatePerPartition * interval) / 1000),
+)
+await ssc.start()
+await afterBatches(warmupBatches)
+while (completed + segmentCost <= totalBatches) {
+  const uiOn = firstOn !== (((segments.length + 1) >> 1) % 2 === 1)
+  const ui = uiOn && !control ? await attachObservability(ssc, { port: 0 }) : undefined
+  if (ui) await watcher.watch(ui.url)
+  const start = await afterBatches(1)
+  const end = await afterBatches(segmentBatches)
+  if (ui) {
+    watched.push(await watcher.unwatch())
+    await ui.close()
+  }
+  const cpu = process.cpuUsage(start.cpu)
+  segments.push({
+    uiOn,
+    records: end.records - start.records,
+    ms: end.at - start.at,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  })
+}
+await ssc.stop()
+await watcher.close()
+report({
+  name: `sluice direct stream word count, UI switched every ${segmentBatches} batches`,
+  records,
+  ms: segments.reduce((sum, s) => sum + s.ms, 0),
+  extra: { segments, watched },
+})
