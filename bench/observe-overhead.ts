@@ -1,9 +1,11 @@
 import { join } from 'node:path'
 import { nodeCase, onOneCore, runProcessCase } from './case-process.ts'
+import type { Segment } from './cases/observe-alternating.ts'
 import type { CaseResult } from './env.ts'
 import type { Bench } from './registry.ts'
 import { median, ratio } from './stats.ts'
 import { fillWithLines } from './text.ts'
+import type { WatcherReport } from './ui-watcher.ts'
 
 const partitions = 8
 const perPartition = 1_000_000
@@ -22,18 +24,6 @@ const controlRuns = 6
 /** The job has a core to itself; the watcher shares the other with the broker. */
 const jobCore = 1
 const watcherCore = 0
-
-interface Segment {
-  readonly uiOn: boolean
-  readonly records: number
-  readonly ms: number
-  readonly cpuMs: number
-}
-
-interface Watched {
-  readonly requests: number
-  readonly cpuMs: number
-}
 
 /** Records/s of the "on" segment over its neighbouring "off" one, for each pair in each run. */
 function pairRatios(runs: readonly CaseResult[]): number[] {
@@ -99,7 +89,7 @@ export const observeOverhead: Bench = {
       }
       const on = totals(switching, true)
       const off = totals(switching, false)
-      const watched = switching.flatMap((run) => run.extra?.watched as Watched[])
+      const watched = switching.flatMap((run) => run.extra?.watched as WatcherReport[])
       const requests = watched.reduce((sum, w) => sum + w.requests, 0)
       const watcherCpuMs = watched.reduce((sum, w) => sum + w.cpuMs, 0)
       const rate = (t: { records: number; ms: number }) => (t.records / t.ms) * 1000

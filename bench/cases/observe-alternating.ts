@@ -76,7 +76,14 @@ const afterBatches = (count: number) =>
 
 // Each segment: switch, let one batch pass (the switch itself is not measured), then measure.
 const segmentCost = segmentBatches + 1
-const segments: { uiOn: boolean; records: number; ms: number; cpuMs: number }[] = []
+/** What one segment of batches did, the UI on or off throughout. */
+export interface Segment {
+  readonly uiOn: boolean
+  readonly records: number
+  readonly ms: number
+  readonly cpuMs: number
+}
+const segments: Segment[] = []
 const watched: WatcherReport[] = []
 const watcher = UiWatcher.start(watcherCore)
 const totalBatches = Math.floor(
