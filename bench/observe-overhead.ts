@@ -17,10 +17,15 @@ const interval = 50
 const maxRatePerPartition = 200_000
 /** About a second each, so the page fetches its documents two or three times in each. */
 const segmentBatches = 10
-/** Processes that switch the UI on and off, half of them starting with it on. */
-const switchingRuns = 12
+/**
+ * Processes that switch the UI on and off, half of them starting with it on. A 10-batch
+ * segment's CPU per record varies by about 8% however the UI stands, so the 95% interval of
+ * the figure narrows only as the square root of the runs: about ±3% at the default 12 runs
+ * (3 minutes), about ±1% at 100 (`OBSERVE_OVERHEAD_RUNS=100`, 25 minutes).
+ */
+const switchingRuns = Number(process.env.OBSERVE_OVERHEAD_RUNS ?? 12)
 /** Processes that only pretend to switch: the noise of the method itself. */
-const controlRuns = 6
+const controlRuns = Math.ceil(switchingRuns / 2)
 /** The job has a core to itself; the watcher shares the other with the broker. */
 const jobCore = 1
 const watcherCore = 0
@@ -48,10 +53,18 @@ function totals(runs: readonly CaseResult[], uiOn: boolean): { records: number; 
   }
 }
 
+/**
+ * The pairs' geometric mean with its 95% interval (normal approximation over log ratios,
+ * fair from a few dozen pairs on), and their median and middle half.
+ */
 function spread(values: readonly number[]): string {
   const sorted = [...values].sort((a, b) => a - b)
   const quarter = Math.floor(sorted.length / 4)
-  return `median **${median(sorted).toFixed(3)}x**, middle half ${sorted[quarter]!.toFixed(2)} to ${sorted[sorted.length - 1 - quarter]!.toFixed(2)}, ${sorted.length} pairs`
+  const logs = values.map(Math.log)
+  const mean = logs.reduce((sum, x) => sum + x, 0) / logs.length
+  const variance = logs.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (logs.length - 1)
+  const halfWidth = 1.96 * Math.sqrt(variance / logs.length)
+  return `mean **${Math.exp(mean).toFixed(3)}x** (95% interval ${Math.exp(mean - halfWidth).toFixed(3)} to ${Math.exp(mean + halfWidth).toFixed(3)}); median ${median(sorted).toFixed(3)}x, middle half ${sorted[quarter]!.toFixed(2)} to ${sorted[sorted.length - 1 - quarter]!.toFixed(2)}; ${sorted.length} pairs`
 }
 
 export const observeOverhead: Bench = {
@@ -83,7 +96,7 @@ export const observeOverhead: Bench = {
       const control: CaseResult[] = []
       for (let i = 0; i < switchingRuns; i++) {
         switching.push(await runJob(i % 2 === 0 ? 'on' : 'off'))
-        if (i % Math.ceil(switchingRuns / controlRuns) === 0) {
+        if (i % 2 === 0) {
           control.push(await runJob(control.length % 2 === 0 ? 'on' : 'off', true))
         }
       }
