@@ -53,6 +53,8 @@ interface Mark {
   readonly records: number
   readonly at: number
   readonly cpu: NodeJS.CpuUsage
+  /** The backlog ran out before the batches waited for: the segment is not whole. */
+  readonly short: boolean
 }
 let records = 0
 let completed = 0
@@ -62,16 +64,23 @@ ssc.addListener({
     if (info.records === 0) return
     records += info.records
     completed++
-    if (waiting && completed >= waiting.until) {
-      const { resolve } = waiting
+    // A batch may read more or fewer records than the rate allows on average, so the count
+    // of batches is an estimate: running out of records ends the wait too.
+    const exhausted = records >= partitions * perPartition
+    if (waiting && (completed >= waiting.until || exhausted)) {
+      const { resolve, until } = waiting
       waiting = undefined
-      resolve({ records, at: performance.now(), cpu: process.cpuUsage() })
+      resolve({ records, at: performance.now(), cpu: process.cpuUsage(), short: completed < until })
     }
   },
 })
 const afterBatches = (count: number) =>
   new Promise<Mark>((resolve) => {
-    waiting = { until: completed + count, resolve }
+    if (records >= partitions * perPartition) {
+      resolve({ records, at: performance.now(), cpu: process.cpuUsage(), short: true })
+    } else {
+      waiting = { until: completed + count, resolve }
+    }
   })
 
 // Each segment: switch, let one batch pass (the switch itself is not measured), then measure.
@@ -96,11 +105,11 @@ while (completed + segmentCost <= totalBatches) {
   const ui = uiOn && !control ? await attachObservability(ssc, { port: 0 }) : undefined
   if (ui) await watcher.watch(ui.url)
   const start = await afterBatches(1)
-  const end = await afterBatches(segmentBatches)
-  if (ui) {
-    watched.push(await watcher.unwatch())
-    await ui.close()
-  }
+  const end = start.short ? start : await afterBatches(segmentBatches)
+  const spell = ui ? await watcher.unwatch() : undefined
+  await ui?.close()
+  if (end.short) break
+  if (spell) watched.push(spell)
   const cpu = process.cpuUsage(start.cpu)
   segments.push({
     uiOn,
