@@ -21,7 +21,7 @@ const segmentBatches = 10
  * Processes that switch the UI on and off, half of them starting with it on. A 10-batch
  * segment's CPU per record varies by about 8% however the UI stands, so the 95% interval of
  * the figure narrows only as the square root of the runs: about ±3% at the default 12 runs
- * (3 minutes), about ±1% at 100 (`OBSERVE_OVERHEAD_RUNS=100`, 25 minutes).
+ * (4 minutes), ±1.5% at 30 (`OBSERVE_OVERHEAD_RUNS=30`, 9 minutes).
  */
 const switchingRuns = Number(process.env.OBSERVE_OVERHEAD_RUNS ?? 12)
 /** Processes that only pretend to switch: the noise of the method itself. */
