@@ -5,17 +5,35 @@ import type { HistoryChange } from './history.ts'
 const maxClients = 64
 /** A comment line this often keeps proxies from closing an idle stream. */
 const heartbeatMs = 15_000
+/**
+ * The least time between two events. A busy job changes its history five times a batch, and
+ * a page refreshes at most every 400 ms whatever it hears, so sending every change would only
+ * wake the job's thread and every open page for nothing.
+ */
+export const defaultMinEventGapMs = 250
+
+/** What one event carries: the newest change it stands for, and how many changes it stands for. */
+export interface ChangeEvent extends HistoryChange {
+  readonly changes: number
+}
 
 /**
- * Server-sent events for live pages: one `change` event per history change, carrying only
- * what changed (`{ seq, kind, batchId }`); pages then fetch the documents they show from the
- * API, so there is one source of truth and a missed event costs nothing.
+ * Server-sent events for live pages: a `change` event when the history changed, carrying only
+ * the newest change (`{ seq, kind, batchId, changes }`); pages then fetch the documents they
+ * show from the API, so there is one source of truth and a missed event costs nothing. The
+ * first change after a quiet spell goes out at once; later ones within `minGapMs` of an
+ * event are merged into one event sent when the gap has passed.
  */
 export class EventStream {
   readonly #clients = new Set<ServerResponse>()
   readonly #heartbeat: NodeJS.Timeout
+  readonly #minGapMs: number
+  #lastSentAt = Number.NEGATIVE_INFINITY
+  #held: { change: HistoryChange; changes: number } | undefined
+  #flush: NodeJS.Timeout | undefined
 
-  constructor() {
+  constructor(minGapMs = defaultMinEventGapMs) {
+    this.#minGapMs = minGapMs
     this.#heartbeat = setInterval(() => this.#write(': heartbeat\n\n'), heartbeatMs)
     this.#heartbeat.unref()
   }
@@ -41,13 +59,37 @@ export class EventStream {
 
   publish(change: HistoryChange): void {
     if (this.#clients.size === 0) return
-    this.#write(`event: change\nid: ${change.seq}\ndata: ${JSON.stringify(change)}\n\n`)
+    if (this.#held) {
+      this.#held = { change, changes: this.#held.changes + 1 }
+      return
+    }
+    const wait = this.#lastSentAt + this.#minGapMs - performance.now()
+    if (wait <= 0) {
+      this.#send(change, 1)
+      return
+    }
+    this.#held = { change, changes: 1 }
+    this.#flush = setTimeout(() => {
+      const held = this.#held
+      this.#held = undefined
+      this.#flush = undefined
+      if (held) this.#send(held.change, held.changes)
+    }, wait)
+    this.#flush.unref()
   }
 
   close(): void {
     clearInterval(this.#heartbeat)
+    clearTimeout(this.#flush)
+    this.#held = undefined
     for (const client of this.#clients) client.end()
     this.#clients.clear()
+  }
+
+  #send(change: HistoryChange, changes: number): void {
+    this.#lastSentAt = performance.now()
+    const event: ChangeEvent = { ...change, changes }
+    this.#write(`event: change\nid: ${change.seq}\ndata: ${JSON.stringify(event)}\n\n`)
   }
 
   #write(chunk: string): void {

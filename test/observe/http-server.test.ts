@@ -4,6 +4,7 @@ import { type TestContext, test } from 'node:test'
 import { Registry } from 'prom-client'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
+import { defaultMinEventGapMs } from '../../src/observe/event-stream.ts'
 import { JobHistory } from '../../src/observe/history.ts'
 import { startObservabilityServer } from '../../src/observe/http-server.ts'
 import { SluiceMetrics } from '../../src/observe/metrics.ts'
@@ -285,7 +286,7 @@ test('/metrics serves the registry in the Prometheus text format', async (t) => 
   assert.equal(sampleValue(families, 'sluice_batches_completed_total', { app: 'synthetic' }), 1)
 })
 
-test('live pages get one event per change over /api/events', async (t) => {
+test('live pages hear of a change at once, and of a burst of changes in one event after it', async (t) => {
   const { server, complete } = await serve(t)
   const controller = new AbortController()
   t.after(() => controller.abort())
@@ -302,10 +303,17 @@ test('live pages get one event per change over /api/events', async (t) => {
   }
   await readUntil(/retry: 2000\n\n/)
   complete({ batchId: 0 })
+  const sentAt = performance.now()
   complete({ batchId: 1 })
-  await readUntil(/"batchId":1/)
-  assert.match(text, /event: change\nid: 1\ndata: \{"seq":1,"kind":"completed","batchId":0\}\n\n/)
-  assert.match(text, /event: change\nid: 2\ndata: \{"seq":2,"kind":"completed","batchId":1\}\n\n/)
+  complete({ batchId: 2 })
+  await readUntil(/"batchId":2/)
+  const heldFor = performance.now() - sentAt
+  assert.equal(
+    text.slice(text.indexOf('event:')),
+    'event: change\nid: 1\ndata: {"seq":1,"kind":"completed","batchId":0,"changes":1}\n\n' +
+      'event: change\nid: 3\ndata: {"seq":3,"kind":"completed","batchId":2,"changes":2}\n\n',
+  )
+  assert.ok(heldFor >= defaultMinEventGapMs - 5, `the burst's event came ${heldFor} ms after the first`)
 })
 
 test('a port in use is a clear error naming host and port', async (t) => {
