@@ -44,7 +44,8 @@ test('batches are due at start + k * interval, run one at a time, and record the
     infos.map((_, k) => 30 * k),
   )
   assert.ok(infos[3]!.schedulingDelay >= 40, `batch 3 started late: ${infos[3]!.schedulingDelay} ms`)
-  assert.ok(infos[2]!.processingTime >= 100)
+  // Whole-millisecond clocks at both ends of a 100 ms sleep can read 99.
+  assert.ok(infos[2]!.processingTime >= 99, `batch 2 took ${infos[2]!.processingTime} ms`)
   assert.deepEqual(
     infos.map((i) => i.records),
     infos.map(() => 10),
