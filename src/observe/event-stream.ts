@@ -21,19 +21,17 @@ export interface ChangeEvent extends HistoryChange {
  * Server-sent events for live pages: a `change` event when the history changed, carrying only
  * the newest change (`{ seq, kind, batchId, changes }`); pages then fetch the documents they
  * show from the API, so there is one source of truth and a missed event costs nothing. The
- * first change after a quiet spell goes out at once; later ones within `minGapMs` of an
+ * first change after a quiet spell goes out at once; later ones within defaultMinEventGapMs of an
  * event are merged into one event sent when the gap has passed.
  */
 export class EventStream {
   readonly #clients = new Set<ServerResponse>()
   readonly #heartbeat: NodeJS.Timeout
-  readonly #minGapMs: number
   #lastSentAt = Number.NEGATIVE_INFINITY
-  #held: { change: HistoryChange; changes: number } | undefined
-  #flush: NodeJS.Timeout | undefined
+  /** The changes waiting for the gap to pass, and the timer that sends them. */
+  #held: { change: HistoryChange; changes: number; readonly timer: NodeJS.Timeout } | undefined
 
-  constructor(minGapMs = defaultMinEventGapMs) {
-    this.#minGapMs = minGapMs
+  constructor() {
     this.#heartbeat = setInterval(() => this.#write(': heartbeat\n\n'), heartbeatMs)
     this.#heartbeat.unref()
   }
@@ -60,27 +58,27 @@ export class EventStream {
   publish(change: HistoryChange): void {
     if (this.#clients.size === 0) return
     if (this.#held) {
-      this.#held = { change, changes: this.#held.changes + 1 }
+      this.#held.change = change
+      this.#held.changes++
       return
     }
-    const wait = this.#lastSentAt + this.#minGapMs - performance.now()
+    const wait = this.#lastSentAt + defaultMinEventGapMs - performance.now()
     if (wait <= 0) {
       this.#send(change, 1)
       return
     }
-    this.#held = { change, changes: 1 }
-    this.#flush = setTimeout(() => {
-      const held = this.#held
+    const timer = setTimeout(() => {
+      const { change, changes } = this.#held!
       this.#held = undefined
-      this.#flush = undefined
-      if (held) this.#send(held.change, held.changes)
+      this.#send(change, changes)
     }, wait)
-    this.#flush.unref()
+    timer.unref()
+    this.#held = { change, changes: 1, timer }
   }
 
   close(): void {
     clearInterval(this.#heartbeat)
-    clearTimeout(this.#flush)
+    clearTimeout(this.#held?.timer)
     this.#held = undefined
     for (const client of this.#clients) client.end()
     this.#clients.clear()
