@@ -110,3 +110,13 @@ def test_functions_that_cannot_travel_and_bad_options_fail_at_definition_or_star
         StreamingContext("x", 0)
     with pytest.raises(ValueError, match="give exactly one of topics, topic_pattern or assign"):
         KafkaUtils.create_direct_stream(StreamingContext("y", 1.0), brokers)
+
+
+def test_a_misspelt_record_field_is_refused_naming_it_and_nothing_is_written(admin, new_topic) -> None:
+    topic = new_topic()
+    with pytest.raises(SluiceError) as raised:
+        admin.produce(topic, [{"value": "kept"}, {"vaule": "lost?"}])
+    assert raised.value.code == "SLUICE_INVALID_ARGUMENT"
+    assert "record 1" in str(raised.value)
+    assert "unknown field 'vaule'; did you mean 'value'?" in str(raised.value)
+    assert admin.end_offsets(topic) == {0: 0}

@@ -1,5 +1,7 @@
 import { Producer } from '@platformatic/kafka'
+import { describeReceived } from '../core/describe-value.ts'
 import { ErrorCodes, SluiceError } from '../core/errors.ts'
+import { closestName } from '../core/options.ts'
 import type { Cluster } from './cluster.ts'
 import type { KafkaConnection } from './kafka-connection.ts'
 import { wireClientOptions } from './options.ts'
@@ -24,6 +26,7 @@ export class RecordProducer {
   /** Produces records and waits for all in-sync replicas; returns each partition's base offset. */
   async produce(records: readonly ProduceRecord[]): Promise<PartitionOffset[]> {
     this.#connection.checkOpen()
+    checkRecords(records)
     if (records.length === 0) return []
     this.#producer ??= new Producer({
       ...wireClientOptions(this.#connection.options, 'producer'),
@@ -101,4 +104,63 @@ export function toWireMessage(record: ProduceRecord) {
           ),
         }),
   }
+}
+
+/**
+ * The shape of what callers from plain JavaScript pass, checked before anything is sent: a
+ * wrong shape would otherwise fail deep in the wire client with a message that names nothing
+ * of the caller's. Cheap enough for the millions of records a fill produces.
+ */
+function checkRecords(records: unknown): asserts records is readonly ProduceRecord[] {
+  if (!Array.isArray(records)) {
+    throw invalidRecords(
+      `expects an array of records ({ topic, value, ... }), got ${describeReceived(records)}`,
+    )
+  }
+  for (let index = 0; index < records.length; index++) {
+    const record: unknown = records[index]
+    if (record === null || typeof record !== 'object') {
+      throw invalidRecords(
+        `record ${index} must be an object ({ topic, value, ... }), got ${describeReceived(record)}`,
+      )
+    }
+    const { topic, partition, key, value } = record as Record<string, unknown>
+    if (typeof topic !== 'string' || topic === '') {
+      throw invalidRecords(
+        `record ${index} needs 'topic', a non-empty string; got ${describeReceived(topic)}`,
+      )
+    }
+    for (const field in record) {
+      if (!recordFields.includes(field)) {
+        const near = closestName(field, recordFields)
+        throw invalidRecords(
+          `record ${index} (topic '${topic}') has an unknown field '${field}'${near ? `; did you mean '${near}'?` : ''} (known: ${recordFields.join(', ')})`,
+        )
+      }
+    }
+    if (value === undefined) {
+      throw invalidRecords(`record ${index} (topic '${topic}') needs 'value' (null for a record without one)`)
+    }
+    if (partition !== undefined && !(Number.isInteger(partition) && (partition as number) >= 0)) {
+      throw invalidRecords(
+        `record ${index} (topic '${topic}'): 'partition' must be an integer >= 0, got ${describeReceived(partition)}`,
+      )
+    }
+    for (const [name, field] of [
+      ['key', key],
+      ['value', value],
+    ] as const) {
+      if (field !== undefined && field !== null && typeof field !== 'string' && !Buffer.isBuffer(field)) {
+        throw invalidRecords(
+          `record ${index} (topic '${topic}'): '${name}' must be a string, a Buffer or null, got ${describeReceived(field)}`,
+        )
+      }
+    }
+  }
+}
+
+const recordFields: readonly string[] = ['topic', 'partition', 'key', 'value', 'headers', 'timestamp']
+
+function invalidRecords(problem: string): SluiceError {
+  return new SluiceError(ErrorCodes.INVALID_ARGUMENT, `produce ${problem}`)
 }

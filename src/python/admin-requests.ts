@@ -34,14 +34,14 @@ export class AdminRequests {
         await client.deleteTopics([String(params.topic)])
         return null
       case 'admin.produce': {
-        const records = (params.records as Params[]).map(
-          (r): ProduceRecord => ({
-            topic: String(r.topic ?? params.topic),
-            value: (r.value ?? null) as ProduceRecord['value'],
-            ...(r.key === undefined || r.key === null ? {} : { key: r.key as ProduceRecord['key'] }),
-            ...(typeof r.partition === 'number' ? { partition: r.partition } : {}),
-          }),
-        )
+        // Fields other than these go on as they are, so that produce names a misspelt one.
+        const records = (params.records as Params[]).map(({ topic, value, key, partition, ...rest }) => ({
+          ...rest,
+          topic: String(topic ?? params.topic),
+          value: value ?? null,
+          ...(key === undefined || key === null ? {} : { key }),
+          ...(partition === undefined || partition === null ? {} : { partition }),
+        })) as ProduceRecord[]
         await client.produce(records)
         return records.length
       }
