@@ -1,11 +1,10 @@
 import { join } from 'node:path'
 import { nodeCase, onOneCore, runProcessCase } from './case-process.ts'
-import type { Segment } from './cases/observe-alternating.ts'
+import type { Segment, WatchedSpell } from './cases/observe-alternating.ts'
 import type { CaseResult } from './env.ts'
 import type { Bench } from './registry.ts'
 import { median, ratio } from './stats.ts'
 import { fillWithLines } from './text.ts'
-import type { WatcherReport } from './ui-watcher.ts'
 
 const partitions = 8
 const perPartition = 1_000_000
@@ -26,6 +25,12 @@ const segmentBatches = 10
 const switchingRuns = Number(process.env.OBSERVE_OVERHEAD_RUNS ?? 12)
 /** Processes that only pretend to switch: the noise of the method itself. */
 const controlRuns = Math.ceil(switchingRuns / 2)
+/**
+ * While the job's UI is off the watcher follows a stand-in UI in its own process, so that
+ * the machine is as loaded as while it is on (bench/ui-stand-in.ts);
+ * `OBSERVE_OVERHEAD_OFF=idle` leaves the watcher idle then, as a page closed would.
+ */
+const idleOff = process.env.OBSERVE_OVERHEAD_OFF === 'idle'
 /** The job has a core to itself; the watcher shares the other with the broker. */
 const jobCore = 1
 const watcherCore = 0
@@ -69,7 +74,7 @@ function spread(values: readonly number[]): string {
 
 export const observeOverhead: Bench = {
   name: 'observe-overhead',
-  description: `The cost of the web UI and metrics: the direct stream word count over ${(partitions * perPartition).toLocaleString('en')} lines in ${partitions} partitions, in ${interval} ms batches of at most ${((maxRatePerPartition * interval) / 1000).toLocaleString('en')} lines per partition (many small batches, each slower than the interval, so per-batch costs show). Inside each job process the UI and metrics are switched on and off every ${segmentBatches} batches; while on, another process watches them as an open Streaming page and a Prometheus server would (it follows /api/events, fetches the page's four documents on changes at most every 400 ms, and scrapes /metrics every 5 s). ${switchingRuns} such processes, half starting with the UI on, and ${controlRuns} control processes that alternate the same way with the UI always off. The job has a core to itself (taskset).`,
+  description: `The cost of the web UI and metrics: the direct stream word count over ${(partitions * perPartition).toLocaleString('en')} lines in ${partitions} partitions, in ${interval} ms batches of at most ${((maxRatePerPartition * interval) / 1000).toLocaleString('en')} lines per partition (many small batches, each slower than the interval, so per-batch costs show). Inside each job process the UI and metrics are switched on and off every ${segmentBatches} batches; while on, another process watches them as an open Streaming page and a Prometheus server would (it follows /api/events, fetches the page's four documents on changes at most every 400 ms, and scrapes /metrics every 5 s). ${idleOff ? 'While off, the watcher is idle.' : 'While off, the watcher follows a stand-in UI in its own process that replays a batch of the job, so the machine is as loaded in every segment and only where the UI runs differs.'} ${switchingRuns} such processes, half starting with the UI on, and ${controlRuns} control processes that alternate the same way with the job's UI always off. The job has a core to itself (taskset).`,
   async run({ client, brokers }) {
     const topic = `bench-observe-${Date.now()}`
     await client.createTopics([{ name: topic, partitions }])
@@ -89,6 +94,7 @@ export const observeOverhead: Bench = {
           first,
           ...(control ? ['control'] : []),
           ...(pinned ? [`--watcher-core=${watcherCore}`] : []),
+          ...(idleOff ? ['--idle-off'] : []),
         ]
         return runProcessCase(onOneCore(nodeCase(file, args), jobCore) ?? nodeCase(file, args))
       }
@@ -102,9 +108,13 @@ export const observeOverhead: Bench = {
       }
       const on = totals(switching, true)
       const off = totals(switching, false)
-      const watched = switching.flatMap((run) => run.extra?.watched as WatcherReport[])
-      const requests = watched.reduce((sum, w) => sum + w.requests, 0)
-      const watcherCpuMs = watched.reduce((sum, w) => sum + w.cpuMs, 0)
+      const spells = switching.flatMap((run) => run.extra?.watched as WatchedSpell[])
+      const watching = (whose: WatchedSpell['watched']) => {
+        const mine = spells.filter((spell) => spell.watched === whose)
+        const requests = mine.reduce((sum, spell) => sum + spell.requests, 0)
+        const cpuMs = mine.reduce((sum, spell) => sum + spell.cpuMs, 0)
+        return `${requests.toLocaleString('en')} requests, ${cpuMs.toLocaleString('en')} ms of CPU`
+      }
       const rate = (t: { records: number; ms: number }) => (t.records / t.ms) * 1000
       const perCpu = (t: { records: number; cpuMs: number }) => (t.records / t.cpuMs) * 1000
       return [
@@ -123,7 +133,7 @@ export const observeOverhead: Bench = {
         `records/s with the UI and metrics on / off, over all segments: **${ratio(rate(on), rate(off))}x** (aim: 0.98x or better); records per CPU-second: ${ratio(perCpu(on), perCpu(off))}x`,
         `records/s on / off of neighbouring segments: ${spread(pairRatios(switching))}`,
         `control, the UI off in every segment, "on" / "off" segments: **${ratio(rate(totals(control, true)), rate(totals(control, false)))}x** over all; neighbours: ${spread(pairRatios(control))}`,
-        `the watcher made ${requests.toLocaleString('en')} requests over ${(on.ms / 1000).toFixed(1)} s of segments with the UI on (${(requests / (on.ms / 1000)).toFixed(1)} a second) and used ${watcherCpuMs.toLocaleString('en')} ms of CPU, ${ratio(watcherCpuMs, on.cpuMs)}x the job's in those segments`,
+        `the watcher, with the job's UI on: ${watching('job')} over ${(on.ms / 1000).toFixed(1)} s (the job used ${Math.round(on.cpuMs).toLocaleString('en')} ms); ${idleOff ? 'idle with it off' : `with it off, watching the stand-in UI: ${watching('stand-in')}, the stand-in's own work included`}`,
         pinned
           ? `the job ran on core ${jobCore} (taskset), the watcher on core ${watcherCore}, the broker where the scheduler put it`
           : 'taskset is missing: every process ran on every core, and the segments vary more.',

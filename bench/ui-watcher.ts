@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { nodeCase, onOneCore } from './case-process.ts'
+import type { BatchRecording } from './ui-stand-in.ts'
 
 export interface WatcherReport {
   readonly requests: number
@@ -31,6 +32,18 @@ export class UiWatcher {
   /** Starts watching the UI at `url`; resolves once the watcher follows its events. */
   async watch(url: string): Promise<void> {
     this.#process.stdin!.write(`watch ${url}\n`)
+    await this.#reply()
+  }
+
+  /** Gives the watcher the batch its stand-in UI replays (bench/ui-stand-in.ts). */
+  async record(recording: BatchRecording): Promise<void> {
+    this.#process.stdin!.write(`record ${JSON.stringify(recording)}\n`)
+    await this.#reply()
+  }
+
+  /** Starts a stand-in UI in the watcher's process and watches it, until `unwatch`. */
+  async watchStandIn(): Promise<void> {
+    this.#process.stdin!.write('watch-stand-in\n')
     await this.#reply()
   }
 

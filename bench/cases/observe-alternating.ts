@@ -7,6 +7,9 @@
 // Arguments after the usual four: batch interval (ms), maxRatePerPartition, batches per
 // segment, 'on' or 'off' for the first segment, and 'control' to keep the UI off in every
 // segment while naming them as if it switched, which measures the method's own noise.
+// While the job's UI is off, the watcher follows a stand-in UI in its own process that
+// replays a batch of this job (bench/ui-stand-in.ts), so the machine carries the same load
+// in every segment; `--idle-off` leaves the watcher idle instead.
 // `--watcher-core=N` pins the watcher. Segments go on, off, off, on, on, off... (or the
 // reverse), so a job that slowly speeds up or slows down favours neither.
 // Prints the segments: whether the UI was on, records, ms and CPU ms of each.
@@ -15,6 +18,7 @@ import { attachObservability } from '../../src/observe/index.ts'
 import { createDirectStream } from '../../src/source/direct-stream.ts'
 import { StreamingContext } from '../../src/stream/streaming-context.ts'
 import { caseArgs, report } from '../env.ts'
+import { BatchRecorder } from '../ui-stand-in.ts'
 import { UiWatcher, type WatcherReport } from '../ui-watcher.ts'
 
 const { brokers, topic, partitions, perPartition } = caseArgs()
@@ -26,6 +30,7 @@ const firstOn = positional[3] === 'on'
 const control = positional[4] === 'control'
 const watcherCoreFlag = process.argv.find((arg) => arg.startsWith('--watcher-core='))
 const watcherCore = watcherCoreFlag === undefined ? undefined : Number(watcherCoreFlag.split('=')[1])
+const standInWhileOff = !process.argv.includes('--idle-off')
 /** Batches before the first segment: the hot functions compile and the heap grows to size. */
 const warmupBatches = 10
 
@@ -47,6 +52,8 @@ createDirectStream<string, string>(ssc, {
   .foreachBatch(async (rdd) => {
     await rdd.collect()
   })
+
+const recorder = new BatchRecorder(ssc, warmupBatches - 2)
 
 /** Where the job stood when a batch completed. */
 interface Mark {
@@ -93,23 +100,29 @@ export interface Segment {
   readonly cpuMs: number
 }
 const segments: Segment[] = []
-const watched: WatcherReport[] = []
+/** The watcher's requests and CPU time in a segment, and whose UI it watched. */
+export interface WatchedSpell extends WatcherReport {
+  readonly watched: 'job' | 'stand-in'
+}
+const watched: WatchedSpell[] = []
 const watcher = UiWatcher.start(watcherCore)
 const totalBatches = Math.floor(
   (partitions * perPartition) / ((partitions * maxRatePerPartition * interval) / 1000),
 )
 await ssc.start()
 await afterBatches(warmupBatches)
+await watcher.record(await recorder.recording)
 while (completed + segmentCost <= totalBatches) {
   const uiOn = firstOn !== (((segments.length + 1) >> 1) % 2 === 1)
   const ui = uiOn && !control ? await attachObservability(ssc, { port: 0 }) : undefined
   if (ui) await watcher.watch(ui.url)
+  else if (standInWhileOff) await watcher.watchStandIn()
   const start = await afterBatches(1)
   const end = start.short ? start : await afterBatches(segmentBatches)
-  const spell = ui ? await watcher.unwatch() : undefined
+  const spell = ui || standInWhileOff ? await watcher.unwatch() : undefined
   await ui?.close()
   if (end.short) break
-  if (spell) watched.push(spell)
+  if (spell) watched.push({ ...spell, watched: ui ? 'job' : 'stand-in' })
   const cpu = process.cpuUsage(start.cpu)
   segments.push({
     uiOn,
