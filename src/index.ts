@@ -13,6 +13,9 @@
  * classes those return are exported as types, to name them, not to construct them.
  */
 
+// First, so that an unsupported Node.js is named before any other module of sluice runs.
+import './core/node-version.ts'
+
 export type { JsonObject, JsonValue } from './checkpoint/json-value.ts'
 export type { ClaimResult, PartitionClaim, PartitionOffsetStore } from './cluster/offset-store.ts'
 export type { GroupOptions, SharingOptions } from './cluster/sharing-options.ts'

@@ -6,6 +6,9 @@
  * `createDirectStream` and `createRDD`, and writes through the sinks.
  */
 
+// First, so that an unsupported Node.js is named before any other module of sluice runs.
+import '../core/node-version.ts'
+
 export { KafkaClient } from '../kafka/client.ts'
 export type { KafkaClientOptions } from '../kafka/options.ts'
 export type {

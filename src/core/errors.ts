@@ -58,6 +58,8 @@ export const ErrorCodes = {
   LOCAL_KAFKA: 'SLUICE_LOCAL_KAFKA',
   /** The private PostgreSQL server for tests could not be found, started or stopped. */
   LOCAL_POSTGRES: 'SLUICE_LOCAL_POSTGRES',
+  /** sluice was loaded by a Node.js older than it supports (see package.json's `engines`). */
+  UNSUPPORTED_RUNTIME: 'SLUICE_UNSUPPORTED_RUNTIME',
 } as const
 
 /** One of the codes in `ErrorCodes`: the stable, machine-readable kind of a SluiceError. */
