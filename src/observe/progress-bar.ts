@@ -44,7 +44,8 @@ export class TerminalProgressBar {
   readonly #label: string
   readonly #stream: NodeJS.WriteStream
   #last: JobProgress | undefined
-  #drawnAt = 0
+  /** Never yet: the first update draws even in a process younger than the redraw interval. */
+  #drawnAt = Number.NEGATIVE_INFINITY
   #drawn = false
 
   constructor(label: string, stream: NodeJS.WriteStream = process.stderr) {
