@@ -39,7 +39,9 @@ export class OffsetLookup {
         const cluster = await this.#cluster.describe(topics, attempt > 1)
         const api = await negotiatedApi(admin, 'ListOffsets')
         const results = new Map<string, bigint>()
-        for (const [leader, byTopic] of groupByLeader(cluster, partitions)) {
+        // One request per leader, all in flight at once: planning waits one round trip, not
+        // one per broker that leads a partition of the job.
+        const perLeader = [...groupByLeader(cluster, partitions)].map(async ([leader, byTopic]) => {
           const connection = await admin.connections.get(brokerAddress(cluster, leader))
           const request = [...byTopic].map(([name, list]) => ({
             name,
@@ -49,9 +51,11 @@ export class OffsetLookup {
               timestamp,
             })),
           }))
-          const response = await callAllowingPartitionErrors<listOffsetsV9.ListOffsetsResponse>(() =>
+          return callAllowingPartitionErrors<listOffsetsV9.ListOffsetsResponse>(() =>
             api.async(connection, -1, isolationLevel, request),
           )
+        })
+        for (const response of await Promise.all(perLeader)) {
           for (const topic of response.topics) {
             for (const p of topic.partitions) {
               if (p.errorCode !== 0)
