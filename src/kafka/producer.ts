@@ -131,7 +131,7 @@ function checkRecords(records: unknown): asserts records is readonly ProduceReco
       )
     }
     for (const field in record) {
-      if (!recordFields.includes(field)) {
+      if (!recordFieldSet.has(field)) {
         const near = closestName(field, recordFields)
         throw invalidRecords(
           `record ${index} (topic '${topic}') has an unknown field '${field}'${near ? `; did you mean '${near}'?` : ''} (known: ${recordFields.join(', ')})`,
@@ -160,6 +160,7 @@ function checkRecords(records: unknown): asserts records is readonly ProduceReco
 }
 
 const recordFields: readonly string[] = ['topic', 'partition', 'key', 'value', 'headers', 'timestamp']
+const recordFieldSet: ReadonlySet<string> = new Set(recordFields)
 
 function invalidRecords(problem: string): SluiceError {
   return new SluiceError(ErrorCodes.INVALID_ARGUMENT, `produce ${problem}`)

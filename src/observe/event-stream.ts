@@ -10,7 +10,7 @@ const heartbeatMs = 15_000
  * a page refreshes at most every 400 ms whatever it hears, so sending every change would only
  * wake the job's thread and every open page for nothing.
  */
-export const defaultMinEventGapMs = 250
+export const minEventGapMs = 250
 
 /** What one event carries: the newest change it stands for, and how many changes it stands for. */
 export interface ChangeEvent extends HistoryChange {
@@ -21,7 +21,7 @@ export interface ChangeEvent extends HistoryChange {
  * Server-sent events for live pages: a `change` event when the history changed, carrying only
  * the newest change (`{ seq, kind, batchId, changes }`); pages then fetch the documents they
  * show from the API, so there is one source of truth and a missed event costs nothing. The
- * first change after a quiet spell goes out at once; later ones within defaultMinEventGapMs of an
+ * first change after a quiet spell goes out at once; later ones within minEventGapMs of an
  * event are merged into one event sent when the gap has passed.
  */
 export class EventStream {
@@ -62,7 +62,7 @@ export class EventStream {
       this.#held.changes++
       return
     }
-    const wait = this.#lastSentAt + defaultMinEventGapMs - performance.now()
+    const wait = this.#lastSentAt + minEventGapMs - performance.now()
     if (wait <= 0) {
       this.#send(change, 1)
       return

@@ -4,7 +4,7 @@ import { type TestContext, test } from 'node:test'
 import { Registry } from 'prom-client'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/core/logger.ts'
-import { defaultMinEventGapMs } from '../../src/observe/event-stream.ts'
+import { minEventGapMs } from '../../src/observe/event-stream.ts'
 import { JobHistory } from '../../src/observe/history.ts'
 import { startObservabilityServer } from '../../src/observe/http-server.ts'
 import { SluiceMetrics } from '../../src/observe/metrics.ts'
@@ -313,7 +313,7 @@ test('live pages hear of a change at once, and of a burst of changes in one even
     'event: change\nid: 1\ndata: {"seq":1,"kind":"completed","batchId":0,"changes":1}\n\n' +
       'event: change\nid: 3\ndata: {"seq":3,"kind":"completed","batchId":2,"changes":2}\n\n',
   )
-  assert.ok(heldFor >= defaultMinEventGapMs - 5, `the burst's event came ${heldFor} ms after the first`)
+  assert.ok(heldFor >= minEventGapMs - 5, `the burst's event came ${heldFor} ms after the first`)
 })
 
 test('a port in use is a clear error naming host and port', async (t) => {
